@@ -4,6 +4,8 @@ set(KEEL_PORTABLE_SOURCES
   lib/empty.cpp
   lib/format.cpp
   lib/string.cpp
+  lib/rbtree.cpp
+  lib/ktap.cpp
   kernel/cmdline.cpp
   kernel/sched/eevdf.cpp
   mm/buddy.cpp
