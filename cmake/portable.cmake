@@ -6,8 +6,10 @@ set(KEEL_PORTABLE_SOURCES
   lib/string.cpp
   lib/rbtree.cpp
   lib/ktap.cpp
+  lib/cpio.cpp
   kernel/cmdline.cpp
   kernel/sched/eevdf.cpp
+  mm/boot_mem.cpp
   mm/buddy.cpp
   mm/slab.cpp
   mm/vmem_arena.cpp

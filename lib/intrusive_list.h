@@ -26,6 +26,8 @@ public:
     void push_back(T& item) { insert_before(head_, item.*Link); }
     void push_front(T& item) { insert_before(*head_.next, item.*Link); }
 
+    void insert_before(T& pos, T& item) { insert_before(pos.*Link, item.*Link); }
+
     void remove(T& item) {
         ListNode& n = item.*Link;
         KASSERT(n.linked());

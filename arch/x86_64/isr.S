@@ -1,0 +1,92 @@
+/* Interrupt and exception entry: one stub per vector pushes a uniform
+ * (error code, vector) pair, then the common path saves the registers into a
+ * TrapFrame (arch/x86_64/trapframe.h) and calls trap_dispatch(frame). */
+
+    .section .text.entry, "ax"
+    .code64
+
+/* Vectors where the CPU pushes an error code itself. */
+#define HAS_ERROR(v) ((v) == 8 || ((v) >= 10 && (v) <= 14) || (v) == 17 || (v) == 21 || (v) == 29 || (v) == 30)
+
+    .altmacro
+    .macro ISR_STUB v
+    .balign 16
+isr_stub_\v:
+    .if HAS_ERROR(\v) == 0
+    pushq $0
+    .endif
+    pushq $\v
+    jmp isr_common
+    .endm
+
+    .set vec, 0
+    .rept 256
+    ISR_STUB %vec
+    .set vec, vec + 1
+    .endr
+
+    .macro STUB_ADDR v
+    .quad isr_stub_\v
+    .endm
+
+    .section .rodata
+    .balign 8
+    .globl isr_stub_table
+isr_stub_table:
+    .set vec, 0
+    .rept 256
+    STUB_ADDR %vec
+    .set vec, vec + 1
+    .endr
+
+    .section .text.entry, "ax"
+isr_common:
+    /* From user mode the kernel's GS base is in KERNEL_GS_BASE: swap. */
+    testb $3, 24(%rsp)
+    jz 1f
+    swapgs
+1:  pushq %rax
+    pushq %rbx
+    pushq %rcx
+    pushq %rdx
+    pushq %rsi
+    pushq %rdi
+    pushq %rbp
+    pushq %r8
+    pushq %r9
+    pushq %r10
+    pushq %r11
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    cld
+    movq %rsp, %rdi
+    /* Link a frame so that backtraces walk through the interrupted code. */
+    pushq 16*8+8(%rsp)          /* rip of the interrupted context */
+    pushq %rbp
+    movq %rsp, %rbp
+    call trap_dispatch
+    addq $16, %rsp
+    .globl trap_return
+trap_return:
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %r11
+    popq %r10
+    popq %r9
+    popq %r8
+    popq %rbp
+    popq %rdi
+    popq %rsi
+    popq %rdx
+    popq %rcx
+    popq %rbx
+    popq %rax
+    testb $3, 24(%rsp)
+    jz 2f
+    swapgs
+2:  addq $16, %rsp
+    iretq

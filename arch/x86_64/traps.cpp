@@ -1,0 +1,93 @@
+#include "arch/x86_64/traps.h"
+
+#include "arch/x86_64/apic.h"
+#include "arch/x86_64/cpu.h"
+#include "kernel/panic.h"
+#include "kernel/percpu.h"
+#include "kernel/printk.h"
+#include "kernel/sched/scheduler.h"
+
+extern "C" const keel::arch::ExtableEntry __extable_start[], __extable_end[];
+
+namespace keel::arch {
+
+namespace {
+
+struct HandlerSlot {
+    IrqHandler fn;
+    void* ctx;
+};
+HandlerSlot handlers[256];
+u8 next_device_vector = VEC_DEVICE_FIRST;
+
+const char* const exception_names[32] = {
+    "divide error", "debug", "NMI", "breakpoint", "overflow", "bound range exceeded", "invalid opcode",
+    "device not available", "double fault", "coprocessor segment overrun", "invalid TSS", "segment not present",
+    "stack-segment fault", "general protection fault", "page fault", "reserved", "x87 floating-point error",
+    "alignment check", "machine check", "SIMD floating-point exception", "virtualization exception",
+    "control protection exception", "reserved", "reserved", "reserved", "reserved", "reserved", "reserved",
+    "hypervisor injection", "VMM communication", "security exception", "reserved"};
+
+bool fixup_exception(TrapFrame& f) {
+    for (const ExtableEntry* e = __extable_start; e < __extable_end; ++e) {
+        if (e->insn == f.rip) {
+            f.rip = e->fixup;
+            return true;
+        }
+    }
+    return false;
+}
+
+[[noreturn]] void kernel_exception(TrapFrame& f) {
+    if (f.vector == 14) {
+        u64 cr2 = read_cr2();
+        const char* what = (f.error_code & 1) ? "protection violation" : "not-present page";
+        const char* access = (f.error_code & 16) ? "instruction fetch" : (f.error_code & 2) ? "write" : "read";
+        panic_with_frame(f, "page fault at %016llx: %s on %s (error %llx)", static_cast<unsigned long long>(cr2),
+                         what, access, static_cast<unsigned long long>(f.error_code));
+    }
+    uptr off = 0;
+    const char* sym = ksym_lookup(f.rip, &off);
+    panic_with_frame(f, "%s (vector %llu, error %llx) in kernel at %s+0x%lx", exception_names[f.vector],
+                     static_cast<unsigned long long>(f.vector), static_cast<unsigned long long>(f.error_code),
+                     sym ? sym : "?", off);
+}
+
+}  // namespace
+
+void set_irq_handler(u8 vector, IrqHandler handler, void* ctx) { handlers[vector] = {handler, ctx}; }
+
+u8 alloc_irq_vector() {
+    if (next_device_vector >= VEC_TIMER) return 0;
+    return next_device_vector++;
+}
+
+}  // namespace keel::arch
+
+using namespace keel;
+using namespace keel::arch;
+
+extern "C" void trap_dispatch(TrapFrame* frame) {
+    TrapFrame& f = *frame;
+    if (f.vector < 32) {
+        // NMIs from smp_stop_others land here too.
+        if (f.vector == 2 && smp_stop_requested()) halt_forever();
+        if (!f.from_user() && fixup_exception(f)) return;
+        if (f.from_user()) {
+            // User mode arrives with the process ABI; until then it is fatal.
+            panic_with_frame(f, "%s in user mode", exception_names[f.vector]);
+        }
+        kernel_exception(f);
+    }
+
+    if (f.vector == VEC_SPURIOUS) return;
+    IrqsOffProof proof;
+    Cpu& cpu = this_cpu(proof);
+    ++cpu.irq_count;
+    const HandlerSlot& h = handlers[f.vector];
+    if (h.fn) h.fn(f, h.ctx);
+    else pr_warn("unexpected interrupt vector %llu on cpu %u", static_cast<unsigned long long>(f.vector), cpu.id);
+    lapic_eoi();
+    // Preempt on the way out if the interrupt asked for it and it is safe.
+    if (cpu.need_resched && cpu.preempt_count == 0) sched::preempt_from_irq();
+}

@@ -1,0 +1,70 @@
+#include "kernel/init.h"
+
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/debug_exit.h"
+#include "kernel/boot_info.h"
+#include "kernel/cmdline.h"
+#include "kernel/ktest.h"
+#include "kernel/panic.h"
+#include "kernel/printk.h"
+#include "kernel/sched/scheduler.h"
+#include "kernel/time.h"
+#include "lib/cpio.h"
+#include "mm/layout.h"
+
+namespace keel {
+
+extern Cmdline kernel_cmdline;
+
+namespace {
+
+// Nanoseconds since reset, as the TSC counts them (it starts near 0 at reset
+// in QEMU; under -icount it counts one per instruction).
+unsigned long long since_reset_ns() { return time::tsc_to_ns(arch::rdtsc()); }
+
+void check_initramfs() {
+    if (boot_info.initrd_size == 0) {
+        pr_err("No initramfs found: the boot loader passed no initrd");
+        panic("No working init found. Try passing an initramfs (-initrd) or init= option to kernel.");
+    }
+    const u8* data = mm::phys_to_ptr<const u8>(boot_info.initrd_phys);
+    usize size = boot_info.initrd_size;
+    if (size >= 2 && data[0] == 0x1f && data[1] == 0x8b) {
+        pr_info("initramfs: gzip-compressed, %zu bytes", size);
+        return;
+    }
+    auto r = cpio_validate(data, size);
+    if (r.is_error()) {
+        pr_err("initramfs is %s (%zu bytes at %llx): cannot unpack it",
+               r.error().code() == ENODATA ? "truncated" : "not a cpio newc archive", size,
+               static_cast<unsigned long long>(boot_info.initrd_phys));
+        panic("VFS: Unable to mount root fs: bad initramfs");
+    }
+    pr_info("initramfs: %zu files, %zu bytes of data", r.value().files, r.value().bytes);
+}
+
+void kinit(void*) {
+    unsigned long long first = since_reset_ns();
+    pr_info("boot: first kernel thread at %llu ns since reset", first);
+    if (auto spec = kernel_cmdline.get("ktest"); spec.has_value()) ktest_run(spec.value().data());
+
+    if (kernel_cmdline.has("keel.bench")) {
+        if (boot_info.initrd_size) check_initramfs();
+        unsigned long long ready = since_reset_ns();
+        printk(LOG_EMERG, "keel-bench: first_kthread_ns=%llu init_ready_ns=%llu\n", first, ready);
+        arch::qemu_debug_exit(arch::DEBUG_EXIT_PASS);
+    }
+    check_initramfs();
+    pr_info("boot: ready to start init at %llu ns since reset", since_reset_ns());
+    const char* init = kernel_cmdline.has("init") ? kernel_cmdline.get("init").value().data() : "/init";
+    panic("Requested init %s cannot run yet: user space arrives with the process ABI", init);
+}
+
+}  // namespace
+
+void start_kernel_threads() {
+    auto t = sched::spawn_kthread("kinit", kinit, nullptr);
+    if (t.is_error()) panic("cannot create the first kernel thread: error %d", t.error().code());
+}
+
+}  // namespace keel

@@ -1,0 +1,40 @@
+// A kernel thread: its saved context, its kernel stack (with an unmapped
+// guard page below), and its scheduling entity.
+#pragma once
+
+#include "kernel/sched/eevdf.h"
+#include "kernel/timer.h"
+#include "lib/intrusive_list.h"
+
+namespace keel::sched {
+
+enum class ThreadState : u8 { Runnable, Blocked, Dead };
+
+struct Thread {
+    SchedEntity se;
+    u64 saved_rsp = 0;
+    uptr stack_bottom = 0;  // lowest mapped byte
+    uptr stack_top = 0;
+    ThreadState state = ThreadState::Runnable;
+    bool on_cpu = false;          // its context is live on some CPU
+    u32 cpu = 0;                  // run queue it belongs to
+    u32 tid = 0;
+    int nice = 0;
+    u64 affinity = ~0ull;         // allowed CPUs (bit per CPU id)
+    char name[16] = {};
+    void (*entry)(void*) = nullptr;
+    void* arg = nullptr;
+
+    ListNode all_node;            // in the global thread list
+    ListNode wait_node;           // in a WaitQueue while blocked
+    Timer sleep_timer;            // for sleep_ns and timeouts
+    bool woken_by_timer = false;
+
+    u64 nvcsw = 0;                // voluntary context switches
+    u64 nivcsw = 0;               // involuntary
+    u64 exec_start_ns = 0;
+
+    bool may_run_on(u32 c) const { return c < 64 && (affinity >> c) & 1; }
+};
+
+}  // namespace keel::sched

@@ -1,0 +1,22 @@
+// Multiprocessor support: bringing up the other CPUs and talking to them.
+#pragma once
+
+#include "lib/types.h"
+
+namespace keel {
+
+// Starts every CPU the firmware describes; returns how many are online.
+u32 smp_boot_aps();
+// Runs fn(arg) on `cpu` and waits for it to finish.
+void smp_call_on(u32 cpu, void (*fn)(void*), void* arg);
+// Runs fn(arg) on every other online CPU and waits for all of them.
+void smp_call_others(void (*fn)(void*), void* arg);
+// Asks `cpu` to reschedule.
+void smp_send_reschedule(u32 cpu);
+// Stops the other CPUs (panic path; does not wait long).
+void smp_stop_others();
+bool smp_stop_requested();
+// Flushes the TLB entry for va (or all if va == 0) on every CPU.
+void tlb_shootdown(uptr va);
+
+}  // namespace keel

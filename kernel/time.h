@@ -1,0 +1,23 @@
+// Kernel time: a TSC-based monotonic clock in nanoseconds, calibrated at
+// boot, and one-shot high-resolution timers on the local APIC.
+#pragma once
+
+#include "lib/types.h"
+
+namespace keel::time {
+
+// Nanoseconds since the clock was calibrated; 0 before that.
+u64 monotonic_ns();
+// Nanoseconds since reset as the TSC counts them (used for boot timing).
+u64 tsc_to_ns(u64 tsc);
+u64 tsc_khz();
+
+// Calibrates the TSC (and the APIC timer) against the PIT. Boot CPU only.
+void calibrate();
+
+}  // namespace keel::time
+
+namespace keel::time {
+u64 lapic_timer_khz();
+u64 ns_to_lapic_ticks(u64 ns);
+}  // namespace keel::time

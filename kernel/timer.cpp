@@ -1,0 +1,93 @@
+#include "kernel/timer.h"
+
+#include "arch/x86_64/apic.h"
+#include "arch/x86_64/traps.h"
+#include "kernel/percpu.h"
+#include "kernel/spinlock.h"
+#include "kernel/time.h"
+
+namespace keel {
+
+namespace {
+
+struct TimerQueue {
+    Spinlock lock{LockRank::Timer};
+    IntrusiveList<Timer, &Timer::node> sorted;  // earliest first
+};
+
+TimerQueue queues[MAX_CPUS];
+
+// Programs this CPU's APIC timer for the head of its queue. Lock held.
+void reprogram(TimerQueue& q) {
+    Timer* first = q.sorted.front();
+    if (!first) {
+        arch::lapic_timer_oneshot(0);
+        return;
+    }
+    u64 now = time::monotonic_ns();
+    u64 delta = first->deadline_ns > now ? first->deadline_ns - now : 0;
+    u64 ticks = time::ns_to_lapic_ticks(delta);
+    arch::lapic_timer_oneshot(static_cast<u32>(clamp<u64>(ticks, 1, 0xffffffffu)));
+}
+
+void timer_interrupt(arch::TrapFrame&, void*) {
+    IrqsOffProof proof;
+    TimerQueue& q = queues[this_cpu(proof).id];
+    for (;;) {
+        bool irq = q.lock.lock();
+        Timer* t = q.sorted.front();
+        if (!t || t->deadline_ns > time::monotonic_ns()) {
+            reprogram(q);
+            q.lock.unlock(irq);
+            return;
+        }
+        q.sorted.remove(*t);
+        t->armed = false;
+        q.lock.unlock(irq);
+        t->fn(t);  // may re-arm itself
+    }
+}
+
+}  // namespace
+
+void timers_init_cpu(u32 cpu) {
+    (void)cpu;
+    arch::set_irq_handler(arch::VEC_TIMER, timer_interrupt, nullptr);
+}
+
+void timer_arm(Timer& t, u64 deadline_ns) {
+    timer_cancel(t);
+    IrqsOffProof proof;
+    arch::InterruptGuard ig;
+    u32 cpu = this_cpu(proof).id;
+    TimerQueue& q = queues[cpu];
+    SpinlockGuard g(q.lock);
+    t.deadline_ns = deadline_ns;
+    t.cpu = cpu;
+    t.armed = true;
+    Timer* pos = q.sorted.front();
+    while (pos && pos->deadline_ns <= deadline_ns) pos = q.sorted.next(*pos);
+    if (pos) q.sorted.insert_before(*pos, t);
+    else q.sorted.push_back(t);
+    if (q.sorted.front() == &t) reprogram(q);
+}
+
+bool timer_cancel(Timer& t) {
+    for (;;) {
+        u32 cpu = __atomic_load_n(&t.cpu, __ATOMIC_RELAXED);
+        TimerQueue& q = queues[cpu];
+        SpinlockGuard g(q.lock);
+        if (t.cpu != cpu) continue;  // moved meanwhile: retry on its new queue
+        if (!t.armed) return false;
+        q.sorted.remove(t);
+        t.armed = false;
+        return true;
+    }
+}
+
+usize timers_pending(u32 cpu) {
+    SpinlockGuard g(queues[cpu].lock);
+    return queues[cpu].sorted.size();
+}
+
+}  // namespace keel

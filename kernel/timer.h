@@ -1,0 +1,28 @@
+// One-shot high-resolution timers, per CPU. The local APIC timer is
+// programmed for the earliest deadline only, so an idle CPU with no timers
+// takes no interrupts at all (tickless).
+#pragma once
+
+#include "lib/intrusive_list.h"
+
+namespace keel {
+
+struct Timer {
+    ListNode node;
+    u64 deadline_ns = 0;
+    void (*fn)(Timer*) = nullptr;  // runs in interrupt context
+    void* data = nullptr;
+    u32 cpu = 0;
+    bool armed = false;
+};
+
+// Arms t on the calling CPU to fire at monotonic time deadline_ns.
+void timer_arm(Timer& t, u64 deadline_ns);
+// Disarms t wherever it is queued; true if it had not fired yet.
+bool timer_cancel(Timer& t);
+
+void timers_init_cpu(u32 cpu);
+// Number of timers queued on `cpu` (tests and /proc).
+usize timers_pending(u32 cpu);
+
+}  // namespace keel

@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""Boots Keel in QEMU: the in-kernel test suites on several machines, and
+the bad-input cases that must end in a clear message and panic=.
+
+usage: qemu_tests.py KERNEL.elf [--only NAME]
+Logs go to <build>/qemu-logs/NAME.log. Exit status 0 only if all passed.
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+DEBUG_EXIT = ["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+PASS_EXIT = (0x10 << 1) | 1
+
+
+def newc_cpio(files):
+    """A cpio 'newc' archive of {name: bytes} plus the trailer."""
+    out = bytearray()
+    ino = 1
+    for name, data in list(files.items()) + [("TRAILER!!!", b"")]:
+        mode = 0o100755 if name != "TRAILER!!!" else 0
+        nb = name.encode() + b"\0"
+        hdr = "070701" + "".join("%08x" % v for v in (
+            ino, mode, 0, 0, 1, 0, len(data), 0, 0, 0, 0, len(nb), 0))
+        out += hdr.encode() + nb
+        out += b"\0" * (-len(out) % 4)
+        out += data
+        out += b"\0" * (-len(out) % 4)
+        ino += 1
+    return bytes(out)
+
+
+class Case:
+    def __init__(self, name, machine, smp, append, expect, exit_code=None, mem=256,
+                 initrd=None, timeout=120, forbid=("Kernel panic",), extra=()):
+        self.name, self.machine, self.smp, self.append = name, machine, smp, append
+        self.expect, self.exit_code, self.mem, self.initrd = expect, exit_code, mem, initrd
+        self.timeout, self.forbid, self.extra = timeout, forbid, list(extra)
+
+
+def cases(tmp):
+    good = os.path.join(tmp, "good.cpio")
+    with open(good, "wb") as f:
+        f.write(newc_cpio({"init": b"#!/bin/sh\necho hi\n" * 100}))
+    truncated = os.path.join(tmp, "truncated.cpio")
+    with open(truncated, "wb") as f:
+        f.write(open(good, "rb").read()[:700])
+    ktest = "console=ttyS0 ktest=all panic=-1"
+    panic_end = "---[ end Kernel panic ]---"
+    c = [
+        Case("ktest-microvm-smp1", "microvm", 1, ktest, ["ktest: ", " 0 failed"], PASS_EXIT),
+        Case("ktest-microvm-smp2", "microvm", 2, ktest, ["ktest: ", " 0 failed"], PASS_EXIT),
+        Case("ktest-microvm-noacpi-smp2", "microvm,acpi=off", 2, ktest, ["ktest: ", " 0 failed"], PASS_EXIT),
+        Case("ktest-q35-smp4", "q35", 4, ktest, ["ktest: ", " 0 failed"], PASS_EXIT),
+        Case("ktest-microvm-smp8", "microvm", 8, "console=ttyS0 ktest=smp,sched panic=-1",
+             ["cpus online: 8", "ktest: ", " 0 failed"], PASS_EXIT),
+        Case("bad-unknown-ktest", "microvm", 1, "console=ttyS0 ktest=nosuchsuite panic=-1",
+             ["unknown suite 'nosuchsuite'", panic_end], 0, forbid=()),
+        Case("bad-no-initrd", "microvm", 1, "console=ttyS0 panic=-1",
+             ["No initramfs", panic_end], 0, forbid=()),
+        Case("bad-truncated-initrd", "microvm", 1, "console=ttyS0 panic=-1",
+             ["initramfs is truncated", panic_end], 0, initrd=truncated, forbid=()),
+        Case("good-initrd-checked", "microvm", 1, "console=ttyS0 panic=-1",
+             ["initramfs: 1 files", panic_end], 0, initrd=good, forbid=()),
+        Case("bad-overlong-cmdline", "microvm", 1, "console=ttyS0 panic=-1 " + "x" * 3000,
+             ["Kernel command line: truncated", panic_end], 0, forbid=()),
+        Case("bad-unterminated-quote", "microvm", 1, 'console=ttyS0 panic=-1 init="/bin/sh',
+             ["Kernel command line: unterminated quote", panic_end], 0, forbid=()),
+        Case("bad-tiny-memory", "microvm", 1, "console=ttyS0 panic=-1", ["Kernel panic", panic_end], 0,
+             mem=8, forbid=()),
+        Case("panic-timeout-reboots", "microvm", 1, "console=ttyS0 panic=1",
+             ["Rebooting in 1 seconds", panic_end], 0, forbid=()),
+    ]
+    return c
+
+
+def run_case(kernel, case, logdir):
+    cmd = ["qemu-system-x86_64", "-M", case.machine, "-cpu", "max", "-m", str(case.mem),
+           "-smp", str(case.smp), "-nographic", "-no-reboot", "-kernel", kernel,
+           "-append", case.append] + DEBUG_EXIT + case.extra
+    if case.initrd:
+        cmd += ["-initrd", case.initrd]
+    start = time.monotonic()
+    try:
+        p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=case.timeout)
+        out, code, hung = p.stdout.decode(errors="replace"), p.returncode, False
+    except subprocess.TimeoutExpired as e:
+        out, code, hung = (e.stdout or b"").decode(errors="replace"), None, True
+    elapsed = time.monotonic() - start
+    with open(os.path.join(logdir, case.name + ".log"), "w") as f:
+        f.write(" ".join(cmd) + "\n\n" + out)
+    problems = []
+    if hung:
+        problems.append("hung (no exit within %ds)" % case.timeout)
+    elif case.exit_code is not None and code != case.exit_code:
+        problems.append("exit status %s, expected %s" % (code, case.exit_code))
+    for e in case.expect:
+        if e not in out:
+            problems.append("missing %r" % e)
+    for bad in case.forbid:
+        if bad in out:
+            problems.append("unexpected %r" % bad)
+    if "not ok" in out and case.name.startswith("ktest"):
+        problems.append("a test failed: " + ", ".join(
+            l.strip() for l in out.splitlines() if "not ok" in l or "# FAIL" in l))
+    return problems, elapsed
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("kernel")
+    ap.add_argument("--only", action="append")
+    args = ap.parse_args()
+    logdir = os.path.join(os.path.dirname(os.path.abspath(args.kernel)), "qemu-logs")
+    os.makedirs(logdir, exist_ok=True)
+    passed = failed = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for case in cases(tmp):
+            if args.only and case.name not in args.only:
+                continue
+            problems, secs = run_case(args.kernel, case, logdir)
+            if problems:
+                failed += 1
+                print("FAIL %-28s %5.1fs  %s  (log: %s/%s.log)" % (case.name, secs, "; ".join(problems),
+                                                                  logdir, case.name))
+            else:
+                passed += 1
+                print("ok   %-28s %5.1fs" % (case.name, secs))
+            sys.stdout.flush()
+    print("qemu: %d passed, %d failed" % (passed, failed))
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
