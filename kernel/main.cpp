@@ -18,8 +18,10 @@
 #include "kernel/version.h"
 #include "mm/layout.h"
 #include "mm/page_alloc.h"
+#include "mm/vmalloc.h"
 
 extern "C" char __kernel_phys_start[], __kernel_end[], __boot_end[];
+extern "C" void (*__init_array_start[])(), (*__init_array_end[])();
 extern "C" [[noreturn]] void kmain(keel::u32 start_info_phys);
 
 namespace keel {
@@ -113,6 +115,8 @@ extern "C" void kmain(u32 start_info_phys) {
     boot_tsc_kmain = arch::rdtsc();
     boot_cpu.id = 0;
     install_cpu(boot_cpu);
+    // Global constructors (intrusive list heads and the like).
+    for (auto* ctor = __init_array_start; ctor != __init_array_end; ++ctor) (*ctor)();
     cpus[0] = &boot_cpu;
     cpu_count = 1;
 
@@ -138,6 +142,8 @@ extern "C" void kmain(u32 start_info_phys) {
     time::calibrate();
     timers_init_cpu(0);
 
+    smp_init_ipis();
+    mm::vmalloc_init();
     sched::init_bsp();
     smp_boot_aps();
     start_kernel_threads();

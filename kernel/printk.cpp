@@ -17,7 +17,7 @@ struct LogState {
 };
 
 constinit Spinlock log_lock(LockRank::Console);
-constinit LogState log_state;
+LogState log_state;
 int console_level = 7;
 bool panic_mode = false;
 

@@ -7,6 +7,7 @@ namespace keel {
 
 // Starts every CPU the firmware describes; returns how many are online.
 u32 smp_boot_aps();
+void smp_init_ipis();
 // Runs fn(arg) on `cpu` and waits for it to finish.
 void smp_call_on(u32 cpu, void (*fn)(void*), void* arg);
 // Runs fn(arg) on every other online CPU and waits for all of them.

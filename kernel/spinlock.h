@@ -11,14 +11,16 @@
 namespace keel {
 
 enum class LockRank : u8 {
-    None = 0,  // unranked: not checked
-    Scheduler = 10,
-    Timer = 20,
-    WaitQueue = 30,
-    Slab = 40,      // a slab cache calls into the page allocator
+    None = 0,        // unranked: not checked
+    WaitQueue = 10,  // wake-ups take the run-queue lock inside it
+    Scheduler = 20,  // a CPU's run queue
+    Zombie = 25,     // dead threads waiting to be freed
+    Timer = 30,      // a CPU's timer queue (armed under the run-queue lock)
+    Slab = 40,       // a slab cache calls into the page allocator
     PageAlloc = 50,
     Vmem = 60,
-    Console = 200,  // innermost: printk may be called under any lock
+    SmpCall = 70,
+    Console = 200,   // innermost: printk may be called under any lock
 };
 
 void lock_rank_acquire(LockRank r, const void* lock);

@@ -51,7 +51,7 @@ Status page_alloc_init(BootMemory& boot, bool debug_checks) {
     u64 meta_bytes = npages * sizeof(PageFrame);
     u64 meta = TRY(boot.alloc(meta_bytes, PAGE_SIZE));
     auto* frames = phys_to_ptr<PageFrame>(meta);
-    __builtin_memset(frames, 0, meta_bytes);
+    __builtin_memset(static_cast<void*>(frames), 0, meta_bytes);
 
     BuddyOptions opts;
     opts.pfn_to_virt = pfn_to_virt;

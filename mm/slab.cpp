@@ -30,8 +30,9 @@ Status SlabCache::init(const char* name, usize object_size, usize align, const P
                        const SlabDebug& debug) {
     KASSERT(provider.alloc_pages && provider.free_pages && provider.virt_to_frame);
     KASSERT(partial_.empty() && full_.empty() && empty_.empty());
-    if (align < 8) align = 8;
+    if (align == 0) align = 8;
     if (!is_pow2(align) || align > PAGE_SIZE) return Error(EINVAL);
+    align = max<usize>(align, 8);
     if (object_size > (PAGE_SIZE << SLAB_MAX_ORDER)) return Error(EINVAL);
     name_ = name;
     stride_ = align_up(max<usize>(object_size, 8), align);

@@ -60,8 +60,9 @@ public:
     SlabCache(const SlabCache&) = delete;
     SlabCache& operator=(const SlabCache&) = delete;
 
-    // Objects of object_size bytes aligned to align (a power of two up to a
-    // page; at least 8). EINVAL when an object cannot fit a slab.
+    // Objects of object_size bytes aligned to align (0 or a power of two up
+    // to a page; at least 8 is used). EINVAL for a bad align or an object
+    // that cannot fit a slab.
     Status init(const char* name, usize object_size, usize align, const PageProvider& provider,
                 const SlabDebug& debug = {});
 

@@ -116,10 +116,9 @@ Status init_kernel_paging(const mm::BootMemory& mem) {
 
     // Every upper-half PML4 slot the kernel will use gets its PDPT now, so
     // that user address spaces can share them by copying the upper half once.
-    for (uptr va : {mm::DIRECT_MAP_BASE, mm::VMALLOC_BASE, mm::VMALLOC_BASE + (mm::VMALLOC_SIZE - 1),
-                    mm::KERNEL_VIRT_BASE}) {
-        TRY(walk_create(kernel_pml4_phys, va, 2));
-    }
+    const uptr shared_slots[] = {mm::DIRECT_MAP_BASE, mm::VMALLOC_BASE, mm::VMALLOC_BASE + (mm::VMALLOC_SIZE - 1),
+                                 mm::KERNEL_VIRT_BASE};
+    for (uptr va : shared_slots) TRY(walk_create(kernel_pml4_phys, va, 2));
     for (u64 off = 0; off < ram_end; off += 512 * GiB) TRY(walk_create(kernel_pml4_phys, mm::DIRECT_MAP_BASE + off, 2));
 
     // Only RAM is direct-mapped: MMIO holes must not get write-back aliases.

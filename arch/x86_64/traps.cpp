@@ -6,6 +6,7 @@
 #include "kernel/percpu.h"
 #include "kernel/printk.h"
 #include "kernel/sched/scheduler.h"
+#include "kernel/smp.h"
 
 extern "C" const keel::arch::ExtableEntry __extable_start[], __extable_end[];
 

@@ -67,6 +67,8 @@ inline constexpr u32 kNiceToWeight[40] = {
 
 // floor(2^32 / w): turns the division by w in calc_delta_fair into a
 // multiplication. Weights of 2^32 and more get 1, the smallest non-zero.
+// (Linux's literal table is one higher in 13 entries, e.g. nice 5; the
+// difference is below one part in 10^7.)
 constexpr u32 inverse_weight(u64 w) {
     if (w >= (u64(1) << 32)) return 1;
     return static_cast<u32>((u64(1) << 32) / w);

@@ -17,6 +17,7 @@ struct Thread {
     uptr stack_top = 0;
     ThreadState state = ThreadState::Runnable;
     bool on_cpu = false;          // its context is live on some CPU
+    bool migrating = false;       // dequeued for an affinity move
     u32 cpu = 0;                  // run queue it belongs to
     u32 tid = 0;
     int nice = 0;

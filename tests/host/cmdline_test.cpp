@@ -25,9 +25,10 @@ std::vector<std::string> envp(const Cmdline& c) { return list(c.init_envp(), c.i
 const StringView kKnown[] = {"console", "init", "quiet", "panic", "loglevel", "log_buf_len", "root"};
 
 // Cmdline holds several KiB of fixed storage; keep it off the test's stack.
-std::unique_ptr<Cmdline> parsed(StringView text) {
+// Taking std::string lets tests embed NUL bytes.
+std::unique_ptr<Cmdline> parsed(const std::string& text) {
     auto c = std::make_unique<Cmdline>();
-    c->parse(text, kKnown);
+    c->parse(StringView(text.data(), text.size()), kKnown);
     return c;
 }
 
@@ -148,13 +149,13 @@ TEST(Cmdline, EmptyAndBlankInput) {
 
 TEST(Cmdline, NulEndsTheCommandLine) {
     std::string text("quiet\0init=/evil", 16);
-    auto c = parsed(StringView(text.data(), text.size()));
+    auto c = parsed(text);
     EXPECT_EQ(c->errors(), u32(Cmdline::kEmbeddedNul));
     EXPECT_FALSE(c->has("init"));
     EXPECT_TRUE(c->has("quiet"));
     // Trailing NUL padding from a boot loader is not an error.
     std::string padded("quiet\0\0\0", 8);
-    auto d = parsed(StringView(padded.data(), padded.size()));
+    auto d = parsed(padded);
     EXPECT_EQ(d->errors(), 0u);
     EXPECT_EQ(S(d->raw()), "quiet");
 }

@@ -246,7 +246,9 @@ TEST(Kmalloc, RandomStressKeepsObjectsDisjoint) {
             ASSERT_EQ(reinterpret_cast<uptr>(p) % 8, 0u);
             // No overlap with the neighbours in address order.
             auto next = live.lower_bound(p);
-            if (next != live.end()) ASSERT_LE(p + size, next->first);
+            if (next != live.end()) {
+                ASSERT_LE(p + size, next->first);
+            }
             if (next != live.begin()) {
                 auto prev = std::prev(next);
                 ASSERT_LE(prev->first + prev->second.size, p);

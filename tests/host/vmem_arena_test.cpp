@@ -181,7 +181,9 @@ TEST(VmemArena, RandomStressAgainstReferenceModel) {
                 continue;
             }
             uptr a = r.value();
-            if (align) ASSERT_EQ(a % align, 0u);
+            if (align) {
+                ASSERT_EQ(a % align, 0u);
+            }
             ASSERT_GE(a - guard, START);
             ASSERT_LE(a + size, START + pages * P);
             for (usize i = (a - guard - START) / P; i < (a + size - START) / P; ++i) {

@@ -1,0 +1,110 @@
+// Sleeping synchronisation built on the scheduler: wait queues, mutexes and
+// completions. None of them allocates; waiters link through Thread::wait_node.
+#pragma once
+
+#include "kernel/sched/scheduler.h"
+#include "kernel/spinlock.h"
+
+namespace keel::sched {
+
+class WaitQueue {
+public:
+    // Sleeps until cond() holds. cond is evaluated under the queue's lock,
+    // and wakers change the state it reads before calling wake_*.
+    template <typename F>
+    void wait_until(F&& cond) {
+        Thread* self = current();
+        for (;;) {
+            {
+                SpinlockGuard g(lock_);
+                if (cond()) return;
+                set_current_blocked();
+                if (!self->wait_node.linked()) waiters_.push_back(*self);
+            }
+            schedule();
+            SpinlockGuard g(lock_);
+            if (self->wait_node.linked()) waiters_.remove(*self);
+        }
+    }
+    // Runs f() under the queue's lock (to change what waiters test), then
+    // wakes one or all waiters.
+    template <typename F>
+    void update_and_wake(F&& f, bool all) {
+        SpinlockGuard g(lock_);
+        f();
+        wake_locked(all);
+    }
+    void wake_one() { update_and_wake([] {}, false); }
+    void wake_all() { update_and_wake([] {}, true); }
+    usize waiters() {
+        SpinlockGuard g(lock_);
+        return waiters_.size();
+    }
+
+private:
+    void wake_locked(bool all) {
+        while (Thread* t = waiters_.pop_front()) {
+            wake(t);
+            if (!all) break;
+        }
+    }
+
+    Spinlock lock_{LockRank::WaitQueue};
+    IntrusiveList<Thread, &Thread::wait_node> waiters_;
+};
+
+class Mutex {
+public:
+    void lock() {
+        Thread* self = current();
+        wq_.wait_until([&] {
+            Thread* expected = nullptr;
+            return __atomic_compare_exchange_n(&owner_, &expected, self, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+        });
+    }
+    bool try_lock() {
+        Thread* expected = nullptr;
+        return __atomic_compare_exchange_n(&owner_, &expected, current(), false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+    }
+    void unlock() {
+        KASSERT(owner_ == current());
+        wq_.update_and_wake([&] { __atomic_store_n(&owner_, nullptr, __ATOMIC_RELEASE); }, false);
+    }
+    bool is_locked() const { return __atomic_load_n(&owner_, __ATOMIC_RELAXED) != nullptr; }
+
+private:
+    Thread* owner_ = nullptr;
+    WaitQueue wq_;
+};
+
+class MutexGuard {
+public:
+    explicit MutexGuard(Mutex& m) : m_(m) { m_.lock(); }
+    ~MutexGuard() { m_.unlock(); }
+    MutexGuard(const MutexGuard&) = delete;
+    MutexGuard& operator=(const MutexGuard&) = delete;
+
+private:
+    Mutex& m_;
+};
+
+class Completion {
+public:
+    void wait() {
+        wq_.wait_until([&] {
+            if (done_ == 0) return false;
+            if (done_ != ALL) --done_;
+            return true;
+        });
+    }
+    void complete() { wq_.update_and_wake([&] { if (done_ != ALL) ++done_; }, false); }
+    void complete_all() { wq_.update_and_wake([&] { done_ = ALL; }, true); }
+    bool done() const { return __atomic_load_n(&done_, __ATOMIC_RELAXED) != 0; }
+
+private:
+    static constexpr u32 ALL = ~0u;
+    u32 done_ = 0;
+    WaitQueue wq_;
+};
+
+}  // namespace keel::sched

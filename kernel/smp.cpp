@@ -1,0 +1,102 @@
+// IPIs and cross-CPU calls. AP start-up lives in arch/x86_64/smpboot.cpp.
+#include "kernel/smp.h"
+
+#include "arch/x86_64/apic.h"
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/paging.h"
+#include "arch/x86_64/traps.h"
+#include "kernel/panic.h"
+#include "kernel/percpu.h"
+#include "kernel/sched/scheduler.h"
+
+namespace keel {
+
+namespace {
+
+bool stop_requested = false;
+
+// One cross-CPU call at a time, machine-wide. The caller spins for the slot
+// with interrupts enabled, so two CPUs calling each other cannot deadlock.
+struct CallSlot {
+    void (*fn)(void*);
+    void* arg;
+    u32 pending;  // CPUs that have not finished yet
+};
+CallSlot call_slot;
+u32 call_busy = 0;
+
+void ipi_call(arch::TrapFrame&, void*) {
+    call_slot.fn(call_slot.arg);
+    __atomic_fetch_sub(&call_slot.pending, 1, __ATOMIC_RELEASE);
+}
+
+void ipi_reschedule(arch::TrapFrame&, void*) {
+    IrqsOffProof proof;
+    this_cpu(proof).need_resched = true;
+}
+
+void ipi_stop(arch::TrapFrame&, void*) { arch::halt_forever(); }
+
+void run_call(u32 target_or_all, bool all, void (*fn)(void*), void* arg) {
+    KASSERT(arch::irqs_enabled());
+    u32 zero = 0;
+    while (!__atomic_compare_exchange_n(&call_busy, &zero, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+        zero = 0;
+        arch::cpu_relax();
+    }
+    u32 self = current_cpu_raw()->id;
+    u32 n = 0;
+    for (u32 c = 0; c < cpu_count; ++c)
+        if (cpus[c] && cpus[c]->online && c != self && (all || c == target_or_all)) ++n;
+    call_slot = {fn, arg, n};
+    for (u32 c = 0; c < cpu_count; ++c)
+        if (cpus[c] && cpus[c]->online && c != self && (all || c == target_or_all))
+            arch::lapic_send_ipi(cpus[c]->apic_id, arch::VEC_IPI_CALL);
+    while (__atomic_load_n(&call_slot.pending, __ATOMIC_ACQUIRE)) arch::cpu_relax();
+    __atomic_store_n(&call_busy, 0, __ATOMIC_RELEASE);
+}
+
+void flush_one(void* va) {
+    if (va) arch::invlpg(reinterpret_cast<uptr>(va));
+    else arch::flush_tlb_local();
+}
+
+}  // namespace
+
+void smp_init_ipis() {
+    arch::set_irq_handler(arch::VEC_IPI_CALL, ipi_call, nullptr);
+    arch::set_irq_handler(arch::VEC_IPI_RESCHEDULE, ipi_reschedule, nullptr);
+    arch::set_irq_handler(arch::VEC_IPI_STOP, ipi_stop, nullptr);
+}
+
+void smp_call_on(u32 cpu, void (*fn)(void*), void* arg) {
+    if (cpu == current_cpu_raw()->id) {
+        arch::InterruptGuard g;
+        fn(arg);
+        return;
+    }
+    run_call(cpu, false, fn, arg);
+}
+
+void smp_call_others(void (*fn)(void*), void* arg) {
+    if (sched::online_cpus() <= 1) return;
+    run_call(0, true, fn, arg);
+}
+
+void smp_send_reschedule(u32 cpu) {
+    if (cpus[cpu] && cpus[cpu]->online) arch::lapic_send_ipi(cpus[cpu]->apic_id, arch::VEC_IPI_RESCHEDULE);
+}
+
+bool smp_stop_requested() { return __atomic_load_n(&stop_requested, __ATOMIC_ACQUIRE); }
+
+void smp_stop_others() {
+    __atomic_store_n(&stop_requested, true, __ATOMIC_RELEASE);
+    if (cpu_count > 1) arch::lapic_send_ipi_all_but_self(0, arch::IpiKind::Nmi);
+}
+
+void tlb_shootdown(uptr va) {
+    if (sched::online_cpus() <= 1 || !arch::irqs_enabled()) return;
+    smp_call_others(flush_one, reinterpret_cast<void*>(va));
+}
+
+}  // namespace keel
