@@ -54,7 +54,9 @@ void apply_cmdline() {
     }
 }
 
-void enable_cpu_protections() {
+}  // namespace
+
+void enable_cpu_protections_on_this_cpu() {
     auto leaf7 = arch::cpuid(7);
     u64 cr4 = arch::read_cr4();
     if (leaf7.ebx & (1u << 7)) cr4 |= arch::CR4_SMEP;
@@ -63,6 +65,8 @@ void enable_cpu_protections() {
     arch::write_cr4(cr4);
     arch::write_cr0(arch::read_cr0() | arch::CR0_WP);
 }
+
+namespace {
 
 Result<u64> boot_table_page() {
     u64 pa = TRY(boot_memory.alloc(mm::PAGE_SIZE, mm::PAGE_SIZE));
@@ -118,6 +122,7 @@ extern "C" void kmain(u32 start_info_phys) {
     // Global constructors (intrusive list heads and the like).
     for (auto* ctor = __init_array_start; ctor != __init_array_end; ++ctor) (*ctor)();
     cpus[0] = &boot_cpu;
+    boot_cpu.online = true;
     cpu_count = 1;
 
     drivers::com1().init();
@@ -133,7 +138,7 @@ extern "C" void kmain(u32 start_info_phys) {
     setup_cpu_tables(boot_cpu, ist_tops);
 
     setup_memory();
-    enable_cpu_protections();
+    enable_cpu_protections_on_this_cpu();
 
     arch::lapic_init_bsp();
     arch::pic_disable();

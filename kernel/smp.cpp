@@ -56,9 +56,21 @@ void run_call(u32 target_or_all, bool all, void (*fn)(void*), void* arg) {
     __atomic_store_n(&call_busy, 0, __ATOMIC_RELEASE);
 }
 
-void flush_one(void* va) {
-    if (va) arch::invlpg(reinterpret_cast<uptr>(va));
-    else arch::flush_tlb_local();
+struct FlushRange {
+    uptr va;
+    usize pages;
+};
+
+void flush_range(void* arg) {
+    auto* r = static_cast<FlushRange*>(arg);
+    if (r->pages > 32) {
+        // Toggling PGE drops global entries too, unlike a CR3 reload.
+        u64 cr4 = arch::read_cr4();
+        arch::write_cr4(cr4 & ~arch::CR4_PGE);
+        arch::write_cr4(cr4);
+        return;
+    }
+    for (usize i = 0; i < r->pages; ++i) arch::invlpg(r->va + i * 4096);
 }
 
 }  // namespace
@@ -94,9 +106,12 @@ void smp_stop_others() {
     if (cpu_count > 1) arch::lapic_send_ipi_all_but_self(0, arch::IpiKind::Nmi);
 }
 
-void tlb_shootdown(uptr va) {
-    if (sched::online_cpus() <= 1 || !arch::irqs_enabled()) return;
-    smp_call_others(flush_one, reinterpret_cast<void*>(va));
+void tlb_shootdown(uptr va, usize pages) {
+    if (sched::online_cpus() <= 1) return;
+    // Waiting for other CPUs with interrupts off could deadlock.
+    KASSERT(arch::irqs_enabled());
+    FlushRange r{va, pages};
+    smp_call_others(flush_range, &r);
 }
 
 }  // namespace keel

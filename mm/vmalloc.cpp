@@ -38,7 +38,7 @@ void unmap_and_free(uptr va, usize size) {
         arch::invlpg(va + off);
         if (pa) free_pages(pa, 0);
     }
-    tlb_shootdown(va);
+    tlb_shootdown(va, size / PAGE_SIZE);
 }
 
 }  // namespace

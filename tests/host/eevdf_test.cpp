@@ -271,7 +271,7 @@ TEST(EevdfLag, ClampedOnDequeue) {
     EXPECT_EQ(b.vlag, 6000000);
     rq.enqueue(b, Enqueue::Wakeup);  // at 20e6 - 6e6 * 2 = 8e6; V = 14e6
     EXPECT_EQ(b.vruntime, 8 * kMs);
-    EXPECT_EQ(rq.dequeue(a, Dequeue::Sleep), true);  // lag -6e6: inside the limit
+    EXPECT_EQ(rq.dequeue(a, Dequeue::Sleep), true);  // lag 14e6 - 20e6: at the limit
     EXPECT_EQ(a.vlag, -6000000);
 
     // nice 5: limit = calc_delta_fair(6 ms, 335) = 18340297.
@@ -297,7 +297,7 @@ TEST(EevdfLag, ClampedOnDequeue) {
 
 TEST(EevdfLag, SumIsZeroAndObservability) {
     EevdfRunQueue rq(cfg(), 123456789);
-    SchedEntity a = entity(), b = entity(3), c = entity(-7);
+    SchedEntity a = entity(), b = entity(3), c = entity(-8);
     rq.enqueue(a, Enqueue::Wakeup);
     rq.enqueue(b, Enqueue::Wakeup);
     rq.enqueue(c, Enqueue::Wakeup);
@@ -356,18 +356,20 @@ TEST(EevdfPlace, DeadlineRenewal) {
     EXPECT_FALSE(a.slice_protected);
 
     rq.enqueue(b, Enqueue::Wakeup);  // at V = 3e6, deadline 6e6
-    rq.pick_next();
-    EXPECT_EQ(rq.curr(), &a);  // tie on deadline: curr is not displaced
-    EXPECT_TRUE(rq.update_curr(3 * kMs));
-    EXPECT_EQ(a.vruntime, 6 * kMs);
-    EXPECT_EQ(a.deadline, 9 * kMs);
-    EXPECT_EQ(a.sum_exec_runtime, 6 * kMs);
+    // A's new request is unprotected, and on a deadline tie curr does not
+    // win: B runs.
     EXPECT_EQ(rq.pick_next(), &b);
+    EXPECT_TRUE(rq.update_curr(3 * kMs));
+    EXPECT_EQ(b.vruntime, 6 * kMs);
+    EXPECT_EQ(b.deadline, 9 * kMs);
+    EXPECT_EQ(b.sum_exec_runtime, 3 * kMs);
+    EXPECT_EQ(rq.pick_next(), &a);
 
     // A custom slice sets the length of the next request.
-    rq.set_slice(b, 5 * kMs);
-    rq.update_curr(3 * kMs);  // b: 3e6 -> 6e6 = its deadline
-    EXPECT_EQ(b.deadline, 11 * kMs);
+    rq.set_slice(a, 5 * kMs);
+    EXPECT_TRUE(rq.update_curr(3 * kMs));  // A: 3e6 -> 6e6 = its deadline
+    EXPECT_EQ(a.deadline, 11 * kMs);
+    EXPECT_EQ(a.sum_exec_runtime, 6 * kMs);
 
     // nice 5 alone: its request is 9170148 virtual ns, 3 ms of real time.
     EevdfRunQueue rq2(cfg());
@@ -481,20 +483,32 @@ TEST(EevdfWakeup, CancelledProtectionPreemptsOnceIneligible) {
 }
 
 TEST(EevdfWakeup, PolicyRules) {
+    // The nice -5 waker of RunToParityProtectsCurr, without RUN_TO_PARITY,
+    // would preempt; as SCHED_BATCH or SCHED_IDLE it waits for the next pick.
+    EevdfConfig c = cfg();
+    c.run_to_parity = false;
+    WakeupFixture f(c);
+    SchedEntity batch = entity(-5), idle_waker = entity(-5);
+    batch.policy = SchedPolicy::Batch;
+    idle_waker.policy = SchedPolicy::Idle;
+    f.rq.enqueue(batch, Enqueue::Wakeup);
+    EXPECT_EQ(f.rq.pick_eevdf(), &batch);
+    EXPECT_FALSE(f.rq.wakeup_preempt(batch));
+    f.rq.enqueue(idle_waker, Enqueue::Wakeup);
+    EXPECT_FALSE(f.rq.wakeup_preempt(idle_waker));
+
+    // Anything but SCHED_IDLE preempts a SCHED_IDLE task, batch included,
+    // whatever the deadlines: its request of 3 ms * 1024/3 is ~1e9 virtual.
     EevdfRunQueue rq(cfg());
-    SchedEntity idle, normal = entity(), batch = entity();
+    SchedEntity idle, batch2 = entity(), normal = entity();
     idle.set_weight(WEIGHT_IDLEPRIO);
     idle.policy = SchedPolicy::Idle;
-    batch.policy = SchedPolicy::Batch;
+    batch2.policy = SchedPolicy::Batch;
     rq.enqueue(idle, Enqueue::Wakeup);
     rq.pick_next();
     rq.update_curr(1 * kMs);
-    // Batch waker, placed at V: its deadline (V + 3e6) is earlier than the
-    // idle task's (V + ~1e9), yet batch never wakeup-preempts.
-    rq.enqueue(batch, Enqueue::Wakeup);
-    EXPECT_LT(static_cast<i64>(batch.deadline - idle.deadline), 0);
-    EXPECT_FALSE(rq.wakeup_preempt(batch));
-    // Anything non-idle preempts an idle-policy task.
+    rq.enqueue(batch2, Enqueue::Wakeup);
+    EXPECT_TRUE(rq.wakeup_preempt(batch2));
     rq.enqueue(normal, Enqueue::Wakeup);
     EXPECT_TRUE(rq.wakeup_preempt(normal));
     // With no fair entity running, a wakeup always preempts (the idle task).
@@ -817,7 +831,9 @@ TEST(EevdfCheck, InvariantCheckerCatchesCorruption) {
         rq.enqueue(e, Enqueue::Wakeup);
     }
     ASSERT_TRUE(rq.check_invariants());
-    SchedEntity* root = EntityTree::entry(es[0].run_node.parent ? es[0].run_node.parent : &es[0].run_node);
+    RbNode* top = &es[0].run_node;
+    while (top->parent) top = top->parent;
+    SchedEntity* root = EntityTree::entry(top);
     u64 saved = root->min_vruntime;
     root->min_vruntime += 12345;
     EXPECT_FALSE(rq.check_invariants());
@@ -876,6 +892,7 @@ void random_ops(bool delay, unsigned seed) {
     constexpr int n = 16;
     std::vector<std::unique_ptr<SchedEntity>> es;
     std::vector<int> home(n, 0);  // which queue an entity last lived on
+    int delayed = 0, migrated = 0, preempted = 0, heap_picks = 0;
     for (int i = 0; i < n; ++i) {
         es.push_back(std::make_unique<SchedEntity>(entity(static_cast<int>(rng() % 40) - 20)));
         home[i] = i % 2;
@@ -895,26 +912,31 @@ void random_ops(bool delay, unsigned seed) {
     for (int step = 0; step < 8000; ++step) {
         int q = static_cast<int>(rng() % 2);
         EevdfRunQueue& rq = rqs[q];
-        SchedEntity& e = *es[rng() % n];
-        int i = static_cast<int>(&e - es[0].get());
-        for (int k = 0; k < n; ++k)
-            if (es[k].get() == &e) i = k;
-        switch (rng() % 9) {
+        int i = static_cast<int>(rng() % n);
+        SchedEntity& e = *es[i];
+        // Wakeups outnumber blocks so that the queues stay populated.
+        switch (rng() % 12) {
         case 0:
-        case 1:  // tick
+        case 1:
+        case 9:  // tick
             if (rq.update_curr(1 + rng() % (4 * kMs)) || !rq.curr()) rq.pick_next();
             break;
-        case 2:  // wakeup
+        case 2:
+        case 10:
+        case 11:  // wakeup
             if (!e.on_rq || e.sched_delayed) {
                 EevdfRunQueue& target = e.sched_delayed ? rqs[home[i]] : rq;
                 if (!e.sched_delayed) home[i] = q;
                 target.enqueue(e, Enqueue::Wakeup);
-                if (target.wakeup_preempt(e)) target.pick_next();
+                if (target.wakeup_preempt(e)) {
+                    ++preempted;
+                    target.pick_next();
+                }
             }
             break;
         case 3:  // the running task blocks
             if (SchedEntity* cur = rq.curr(); cur && !cur->sched_delayed) {
-                rq.dequeue(*cur, rng() % 4 ? Dequeue::Sleep : Dequeue::SleepSpecial);
+                delayed += !rq.dequeue(*cur, rng() % 4 ? Dequeue::Sleep : Dequeue::SleepSpecial);
                 rq.pick_next();
             }
             break;
@@ -932,6 +954,7 @@ void random_ops(bool delay, unsigned seed) {
                 rqs[home[i]].detach(e);
                 home[i] ^= 1;
                 rqs[home[i]].attach(e);
+                ++migrated;
             }
             break;
         case 7:
@@ -943,8 +966,17 @@ void random_ops(bool delay, unsigned seed) {
             break;
         }
         check(step);
-        if (HasFatalFailure()) return;
+        if (::testing::Test::HasFatalFailure()) return;
+        for (auto& r : rqs) {
+            SchedEntity* p = r.pick_eevdf();
+            heap_picks += p && p != r.first() && p != r.curr();
+        }
     }
+    // The run must have exercised what it claims to.
+    EXPECT_EQ(delayed > 20, delay);
+    EXPECT_GT(migrated, 100);
+    EXPECT_GT(preempted, 100);
+    EXPECT_GT(heap_picks, 200);  // picks found by the tree search
 }
 
 TEST(EevdfSim, RandomOpsWithDelayedDequeue) {
