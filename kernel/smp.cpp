@@ -107,10 +107,17 @@ void smp_stop_others() {
 }
 
 void tlb_shootdown(uptr va, usize pages) {
-    if (sched::online_cpus() <= 1) return;
+    if (sched::online_cpus() <= 1) {
+        FlushRange r{va, pages};
+        flush_range(&r);
+        return;
+    }
     // Waiting for other CPUs with interrupts off could deadlock.
     KASSERT(arch::irqs_enabled());
     FlushRange r{va, pages};
+    // Pinned, so that "the other CPUs" and "this CPU" stay what they were.
+    PreemptGuard pin;
+    flush_range(&r);
     smp_call_others(flush_range, &r);
 }
 

@@ -17,8 +17,8 @@ void smp_send_reschedule(u32 cpu);
 // Stops the other CPUs (panic path; does not wait long).
 void smp_stop_others();
 bool smp_stop_requested();
-// Flushes the TLB entries of [va, va + pages * 4 KiB) on every other CPU
-// (the caller flushes its own). Global (kernel) entries included.
+// Flushes the TLB entries of [va, va + pages * 4 KiB) on every CPU, global
+// (kernel) entries included.
 void tlb_shootdown(uptr va, usize pages);
 
 }  // namespace keel

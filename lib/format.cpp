@@ -271,9 +271,7 @@ const char* convert(Sink& sink, const char* percent, va_list* args) {
             nil.has_precision = false;
             emit_string(sink, nil, "(nil)", 5);
         } else {
-            Spec hex = spec;
-            hex.alt = true;
-            emit_integer(sink, hex, reinterpret_cast<uptr>(ptr), false, 16, false, true, true);
+            emit_integer(sink, spec, reinterpret_cast<uptr>(ptr), false, 16, false, true, true);
         }
         break;
     }

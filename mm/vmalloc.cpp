@@ -14,6 +14,7 @@ namespace {
 // The arena covers the vmalloc range below the MMIO window (mm/ioremap.cpp).
 constexpr uptr ARENA_END = VMALLOC_BASE + VMALLOC_SIZE - GiB;
 constexpr usize BOOT_NODES = 256;
+constexpr usize MAX_UNMAP_BATCH = 64;
 
 struct Vmalloc {
     VmemArena arena;
@@ -33,12 +34,19 @@ Status ensure_nodes() {
 }
 
 void unmap_and_free(uptr va, usize size) {
-    for (usize off = 0; off < size; off += PAGE_SIZE) {
-        u64 pa = arch::unmap_page(arch::kernel_pml4(), va + off);
-        arch::invlpg(va + off);
-        if (pa) free_pages(pa, 0);
+    u64 pages[MAX_UNMAP_BATCH];
+    if (size / PAGE_SIZE > MAX_UNMAP_BATCH) {  // large areas: in batches
+        unmap_and_free(va, MAX_UNMAP_BATCH * PAGE_SIZE);
+        unmap_and_free(va + MAX_UNMAP_BATCH * PAGE_SIZE, size - MAX_UNMAP_BATCH * PAGE_SIZE);
+        return;
     }
+    for (usize off = 0; off < size; off += PAGE_SIZE) {
+        pages[off / PAGE_SIZE] = arch::unmap_page(arch::kernel_pml4(), va + off);
+    }
+    // No CPU may still reach the pages through its TLB once they are reused.
     tlb_shootdown(va, size / PAGE_SIZE);
+    for (usize off = 0; off < size; off += PAGE_SIZE)
+        if (pages[off / PAGE_SIZE]) free_pages(pages[off / PAGE_SIZE], 0);
 }
 
 }  // namespace
@@ -70,8 +78,11 @@ Result<void*> vmalloc(usize size) {
 void vfree(void* addr) {
     if (!addr) return;
     uptr va = reinterpret_cast<uptr>(addr);
-    usize size = state.with([&](Vmalloc& v) { return v.arena.free(va); });
+    // Unmap before the range goes back to the arena: once it is free,
+    // another CPU may map new pages there.
+    usize size = MUST(state.with([&](Vmalloc& v) { return v.arena.size_of(va); }));
     unmap_and_free(va, size);
+    state.with([&](Vmalloc& v) { v.arena.free(va); });
 }
 
 Result<KernelStack> alloc_kernel_stack() {

@@ -43,7 +43,8 @@ for t in $targets; do
     cmdline)
         srcs="$root/kernel/cmdline.cpp $root/lib/string.cpp"
         seed cmdline 'console=ttyS0,115200 quiet init="/bin/sh -x" LANG=C single -- --verbose a=b' \
-            'panic=-1 log-buf-len=0x100 usbcore.autosuspend=-1 "a b"=c' 'x="unterminated' '=v "" -- ""'
+            'panic=-1 log-buf-len=0x100 usbcore.autosuspend=-1 "a b"=c' 'x="unterminated' '=v "" -- ""' \
+            "$(printf 'opt%d="v v" ' $(seq 1 150))"  # past the 2048-byte limit
         ;;
     format)
         srcs="$root/lib/format.cpp $root/lib/string.cpp"

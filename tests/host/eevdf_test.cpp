@@ -482,6 +482,30 @@ TEST(EevdfWakeup, CancelledProtectionPreemptsOnceIneligible) {
     EXPECT_EQ(g.rq.pick_next(), &c2);
 }
 
+// A has used 2.9 ms of its 3 ms request next to B (never run): v_A = 2.9e6
+// is past V = 1.45e6, but A keeps its protection. W (2 ms slice) wakes at V
+// with deadline 3.45e6, later than A's 3e6; being shorter and eligible while
+// A is not, it still cancels the protection. B is the pick, not W, so there
+// is no preemption yet, but the next update_curr() asks for one.
+TEST(EevdfWakeup, ShortWakerCancelsProtectionOfIneligibleCurr) {
+    for (bool short_waker : {true, false}) {
+        EevdfRunQueue rq(cfg());
+        SchedEntity a = entity(), b = entity(), w = entity();
+        rq.enqueue(a, Enqueue::Wakeup);
+        rq.enqueue(b, Enqueue::Wakeup);
+        rq.pick_next();
+        EXPECT_FALSE(rq.update_curr(2900000));
+        EXPECT_FALSE(rq.eligible(a));
+        if (short_waker) rq.set_slice(w, 2 * kMs);
+        rq.enqueue(w, Enqueue::Wakeup);
+        EXPECT_EQ(w.vruntime, 1450000u);
+        EXPECT_EQ(w.deadline, short_waker ? 3450000u : 4450000u);
+        EXPECT_FALSE(rq.wakeup_preempt(w));
+        EXPECT_EQ(a.slice_protected, !short_waker);
+        EXPECT_EQ(rq.update_curr(1000), short_waker);
+    }
+}
+
 TEST(EevdfWakeup, PolicyRules) {
     // The nice -5 waker of RunToParityProtectsCurr, without RUN_TO_PARITY,
     // would preempt; as SCHED_BATCH or SCHED_IDLE it waits for the next pick.

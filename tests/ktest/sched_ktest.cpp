@@ -75,9 +75,12 @@ KTEST(sched, nice_weights_share_cpu) {
     KASSERT_TRUE(a.is_ok() && b.is_ok());
     Thread* ta = a.value();
     Thread* tb = b.value();
+    // Measure a window after both are running, so start-up order does not count.
+    sleep_ns(50000000);
+    u64 a0 = ta->se.sum_exec_runtime, b0 = tb->se.sum_exec_runtime;
     sleep_ns(300000000);
-    u64 ra = ta->se.sum_exec_runtime;
-    u64 rb = tb->se.sum_exec_runtime;
+    u64 ra = ta->se.sum_exec_runtime - a0;
+    u64 rb = tb->se.sum_exec_runtime - b0;
     stop = true;
     done.wait();
     done.wait();
