@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""Boot-time benchmark: Keel next to Linux 6.12 on the same QEMU command line,
+under -icount shift=0,sleep=off -smp 1 (one virtual ns per guest instruction).
+
+usage: boot_time.py KEEL.elf
+Keel reports the virtual time (TSC, which counts virtual ns under icount)
+from reset to its first kernel thread and to the point where it would start
+init. Linux's figure is the TSC read by a static /init as its first act.
+Linux is Debian's linux-image-6.12.*-cloud-amd64-unsigned, fetched with
+apt-get download and cached in ~/.cache/keel/linux.
+"""
+import glob
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tools"))
+from qemu_tests import newc_cpio  # noqa: E402
+
+CACHE = os.path.expanduser("~/.cache/keel/linux")
+QEMU = ["qemu-system-x86_64", "-M", "microvm", "-cpu", "max", "-m", "256", "-smp", "1",
+        "-icount", "shift=0,sleep=off", "-nographic", "-no-reboot",
+        "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+
+INIT_C = r"""
+#include <stdio.h>
+#include <sys/io.h>
+#include <sys/reboot.h>
+#include <unistd.h>
+int main(void) {
+    unsigned lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    printf("linux-bench: init_tsc=%llu\n", ((unsigned long long)hi << 32) | lo);
+    fflush(stdout);
+    if (ioperm(0xf4, 4, 1) == 0) outl(0x10, 0xf4);
+    reboot(RB_AUTOBOOT);
+    return 0;
+}
+"""
+
+
+def linux_kernel():
+    found = sorted(glob.glob(os.path.join(CACHE, "boot", "vmlinuz-6.12.*")))
+    if found:
+        return found[-1]
+    os.makedirs(CACHE, exist_ok=True)
+    names = subprocess.run(["apt-cache", "search", "--names-only", r"^linux-image-6\.12.*-cloud-amd64-unsigned$"],
+                           capture_output=True, text=True).stdout.split()
+    pkgs = sorted(n for n in names if n.startswith("linux-image-6.12"))
+    if not pkgs:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(["apt-get", "download", pkgs[-1]], cwd=tmp, check=True, capture_output=True)
+        deb = glob.glob(os.path.join(tmp, "*.deb"))[0]
+        subprocess.run(["dpkg", "-x", deb, CACHE], check=True)
+    found = sorted(glob.glob(os.path.join(CACHE, "boot", "vmlinuz-6.12.*")))
+    return found[-1] if found else None
+
+
+def build_initramfs(tmp):
+    src = os.path.join(tmp, "init.c")
+    exe = os.path.join(tmp, "init")
+    open(src, "w").write(INIT_C)
+    subprocess.run(["gcc", "-O2", "-static", "-o", exe, src], check=True)
+    path = os.path.join(tmp, "initramfs.cpio")
+    open(path, "wb").write(newc_cpio({"init": open(exe, "rb").read()}))
+    return path
+
+
+def run(cmd, timeout=300):
+    t0 = time.monotonic()
+    p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
+    return p.stdout.decode(errors="replace"), time.monotonic() - t0
+
+
+def main():
+    keel = sys.argv[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        initrd = build_initramfs(tmp)
+        keel_runs = []
+        for _ in range(3):
+            out, wall = run(QEMU + ["-kernel", keel, "-initrd", initrd,
+                                    "-append", "console=ttyS0 quiet panic=-1 keel.bench"])
+            m = re.search(r"keel-bench: first_kthread_ns=(\d+) init_ready_ns=(\d+)", out)
+            if not m:
+                sys.exit("bench: Keel did not report its boot times:\n" + out[-2000:])
+            keel_runs.append((int(m.group(1)), int(m.group(2)), wall))
+        vmlinuz = linux_kernel()
+        linux = None
+        if vmlinuz:
+            out, wall = run(QEMU + ["-kernel", vmlinuz, "-initrd", initrd,
+                                    "-append", "console=ttyS0 quiet panic=-1"])
+            m = re.search(r"linux-bench: init_tsc=(\d+)", out)
+            if m:
+                linux = (int(m.group(1)), wall)
+    first = min(r[0] for r in keel_runs)
+    ready = min(r[1] for r in keel_runs)
+    wall = min(r[2] for r in keel_runs)
+    print("boot time, virtual ns from reset (QEMU microvm, -icount shift=0,sleep=off, -smp 1, -m 256)")
+    print("%-34s %14s %12s" % ("", "virtual", "wall (s)"))
+    print("%-34s %11.3f ms %12s" % ("Keel: first kernel thread", first / 1e6, ""))
+    print("%-34s %11.3f ms %12.2f" % ("Keel: ready to start init", ready / 1e6, wall))
+    if linux:
+        print("%-34s %11.3f ms %12.2f" % ("Linux 6.12: /init starts", linux[0] / 1e6, linux[1]))
+        print("ratio Keel/Linux (to init): %.4f  (Linux %.0fx slower)" % (ready / linux[0], linux[0] / ready))
+    else:
+        print("Linux 6.12: not available (apt-get download failed); no ratio")
+    print("target: Keel ready in under 20 ms of virtual time: %s" % ("met" if ready < 20e6 else "NOT met"))
+
+
+if __name__ == "__main__":
+    main()
