@@ -10,8 +10,13 @@
 //     ok 1 alloc_small
 //     ok 2 alloc_huge # SKIP no memory
 //   ok 1 alloc
-//   # cmdline: 3 cases
+//     KTAP version 1
+//     # Subtest: cmdline
+//     1..1
+//     # expected 7, got 8
+//     not ok 1 cmdline_duplicates
 //   not ok 2 cmdline
+//   # Totals: pass:1 fail:1 skip:1
 //
 // Each nesting level indents by two spaces, as the specification asks. Test
 // numbers are assigned in order per level.

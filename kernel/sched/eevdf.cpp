@@ -331,6 +331,11 @@ SchedEntity* EevdfRunQueue::pick_next() {
             put_prev();
             set_next(*se);
         } else {
+            // Linux 6.12 marks protection only when an entity is switched
+            // to, so a re-picked curr runs unprotected; protecting every
+            // pick matches RUN_TO_PARITY's stated intent ("once picked, run
+            // the request out") and differs only after a renewal or a
+            // PREEMPT_SHORT cancellation.
             se->slice_protected = true;
         }
         return se;

@@ -16,7 +16,8 @@
 //     means "reschedule";
 //   - enqueue(se, Enqueue::Initial) for a new task, Enqueue::Wakeup on wake,
 //     then wakeup_preempt(se) to decide whether to preempt the running task;
-//   - dequeue(se, Dequeue::Sleep) when a task blocks (see below);
+//   - dequeue(se, Dequeue::Sleep) when a task blocks (see below); curr may
+//     be dequeued directly, it then stops being curr;
 //   - pick_next() in schedule(): it puts the previous entity back and makes
 //     the returned one current;
 //   - put_prev() when the CPU leaves the fair class (e.g. an RT task runs);

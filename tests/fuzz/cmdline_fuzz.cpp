@@ -36,8 +36,14 @@ std::string norm(std::string key) {
 }
 
 bool known(const std::string& key) {
-    for (StringView k : kKnown)
-        if (norm(key) == norm(std::string(k.data(), k.size()))) return true;
+    static const std::vector<std::string> normalized = [] {
+        std::vector<std::string> v;
+        for (StringView k : kKnown) v.push_back(norm(std::string(k.data(), k.size())));
+        return v;
+    }();
+    std::string n = norm(key);
+    for (const std::string& k : normalized)
+        if (n == k) return true;
     return false;
 }
 
@@ -84,7 +90,7 @@ void check(const std::string& input, const Cmdline& c) {
     bool dashes = false;
     for (const std::string& tok : reference_tokens(input)) {
         if (dashes) {
-            argv.push_back(tok);
+            if (argv.size() < Cmdline::kMaxInitArgs) argv.push_back(tok);
             continue;
         }
         usize eq = tok.find('=');
@@ -94,20 +100,22 @@ void check(const std::string& input, const Cmdline& c) {
             dashes = true;
             continue;
         }
-        params.push_back(tok);
+        if (params.size() < Cmdline::kMaxParams) params.push_back(tok);
         if (known(key) || key.find('.') != std::string::npos) continue;
         if (eq == std::string::npos) {
-            argv.push_back(tok);
+            if (argv.size() < Cmdline::kMaxInitArgs) argv.push_back(tok);
             continue;
         }
+        // A later NAME= replaces the earlier one; a new name needs room.
         bool replaced = false;
-        for (std::string& e : envp)
-            if (e.compare(0, key.size() + 1, key + "=") == 0) e = tok, replaced = true;
-        if (!replaced) envp.push_back(tok);
+        for (std::string& e : envp) {
+            if (e.size() > eq && e[eq] == '=' && e.compare(0, eq, key) == 0) {
+                e = tok;
+                replaced = true;
+            }
+        }
+        if (!replaced && envp.size() < Cmdline::kMaxInitEnvs) envp.push_back(tok);
     }
-    if (params.size() > Cmdline::kMaxParams) params.resize(Cmdline::kMaxParams);
-    if (argv.size() > Cmdline::kMaxInitArgs) argv.resize(Cmdline::kMaxInitArgs);
-    if (envp.size() > Cmdline::kMaxInitEnvs) envp.resize(Cmdline::kMaxInitEnvs);
 
     CHECK(c.param_count() == params.size());
     for (usize i = 0; i < c.param_count(); ++i) {
