@@ -1,7 +1,6 @@
 # Portable sources: algorithms that compile both into the kernel and for the
 # host, where they are unit-tested. Each is listed once, here.
 set(KEEL_PORTABLE_SOURCES
-  lib/empty.cpp
   lib/format.cpp
   lib/string.cpp
   lib/rbtree.cpp

@@ -9,8 +9,9 @@ namespace keel {
 
 struct BootInfo {
     bool valid = false;            // a PVH start info with the right magic
-    char cmdline[2049] = {};       // Linux's COMMAND_LINE_SIZE + NUL
-    bool cmdline_overlong = false;
+    // One byte more than Linux's COMMAND_LINE_SIZE (2048) and a NUL: the
+    // parser then sees that the line was cut and drops the cut token.
+    char cmdline[2050] = {};
     u64 initrd_phys = 0;
     u64 initrd_size = 0;
     u64 rsdp_phys = 0;

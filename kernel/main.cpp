@@ -41,7 +41,6 @@ const StringView known_keys[] = {"console", "loglevel", "quiet", "debug", "init"
 
 void apply_cmdline() {
     u32 errs = kernel_cmdline.parse(StringView(boot_info.cmdline), known_keys);
-    if (boot_info.cmdline_overlong) errs |= Cmdline::kTruncated;
     if (kernel_cmdline.has("quiet")) set_console_loglevel(4);
     if (kernel_cmdline.has("debug")) set_console_loglevel(10);
     i64 lvl = kernel_cmdline.get_int("loglevel", -1);
@@ -145,7 +144,7 @@ extern "C" void kmain(u32 start_info_phys) {
     arch::lapic_init_cpu();
     boot_cpu.apic_id = arch::lapic_id();
     time::calibrate();
-    timers_init_cpu(0);
+    timers_init();
 
     smp_init_ipis();
     mm::vmalloc_init();

@@ -72,10 +72,6 @@ usize log_read_tail(char* out, usize n) {
     return take;
 }
 
-}  // namespace keel
-
-namespace keel {
-
 void console_write(const char* s, usize n) {
     bool irq = log_lock.lock();
     log_append(s, n);

@@ -26,6 +26,8 @@ void vprintk(int level, const char* fmt, va_list ap);
 void set_console_loglevel(int level);
 int console_loglevel();
 
+// Writes text as is (no timestamp or level) to the log and the console.
+void console_write(const char* s, usize n);
 // Unformatted, unlocked console output for the panic path.
 void console_emergency_write(const char* s, usize n);
 // Makes printk usable from a CPU that may have interrupted a printk holder.
@@ -42,8 +44,3 @@ usize log_read_tail(char* buf, usize n);
 #define pr_notice(...) ::keel::printk(::keel::LOG_NOTICE, __VA_ARGS__)
 #define pr_info(...) ::keel::printk(::keel::LOG_INFO, __VA_ARGS__)
 #define pr_debug(...) ::keel::printk(::keel::LOG_DEBUG, __VA_ARGS__)
-
-namespace keel {
-// Writes text as is (no timestamp or level) to the log and the console.
-void console_write(const char* s, usize n);
-}  // namespace keel

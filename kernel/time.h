@@ -11,13 +11,10 @@ u64 monotonic_ns();
 // Nanoseconds since reset as the TSC counts them (used for boot timing).
 u64 tsc_to_ns(u64 tsc);
 u64 tsc_khz();
+u64 lapic_timer_khz();
+u64 ns_to_lapic_ticks(u64 ns);
 
 // Calibrates the TSC (and the APIC timer) against the PIT. Boot CPU only.
 void calibrate();
 
-}  // namespace keel::time
-
-namespace keel::time {
-u64 lapic_timer_khz();
-u64 ns_to_lapic_ticks(u64 ns);
 }  // namespace keel::time

@@ -50,8 +50,7 @@ void timer_interrupt(arch::TrapFrame&, void*) {
 
 }  // namespace
 
-void timers_init_cpu(u32 cpu) {
-    (void)cpu;
+void timers_init() {
     arch::set_irq_handler(arch::VEC_TIMER, timer_interrupt, nullptr);
 }
 

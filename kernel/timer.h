@@ -21,7 +21,8 @@ void timer_arm(Timer& t, u64 deadline_ns);
 // Disarms t wherever it is queued; true if it had not fired yet.
 bool timer_cancel(Timer& t);
 
-void timers_init_cpu(u32 cpu);
+// Installs the timer interrupt handler (shared by all CPUs).
+void timers_init();
 // Number of timers queued on `cpu` (tests and /proc).
 usize timers_pending(u32 cpu);
 

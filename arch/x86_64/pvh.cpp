@@ -31,7 +31,6 @@ void parse_pvh_start_info(u32 phys) {
             ++n;
         }
         boot_info.cmdline[n] = 0;
-        boot_info.cmdline_overlong = n == max && early_readable(si.cmdline_paddr + n, 1) && src[n];
     }
 
     if (si.nr_modules > 0 && early_readable(si.modlist_paddr, sizeof(arch::pvh::ModlistEntry))) {

@@ -12,18 +12,11 @@
 #include <vector>
 
 #include "kernel/cmdline.h"
+#include "tests/fuzz/fuzz_check.h"
 
 using namespace keel;
 
 namespace {
-
-#define CHECK(cond)                                                          \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            std::fprintf(stderr, "CHECK failed: %s (line %d)\n", #cond, __LINE__); \
-            std::abort();                                                    \
-        }                                                                    \
-    } while (0)
 
 const StringView kKnown[] = {"console", "init", "quiet", "panic", "log_buf_len"};
 

@@ -16,20 +16,13 @@
 #include <vector>
 
 #include "lib/format.h"
+#include "tests/fuzz/fuzz_check.h"
 
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
 
 using namespace keel;
 
 namespace {
-
-#define CHECK(cond)                                                                \
-    do {                                                                           \
-        if (!(cond)) {                                                             \
-            std::fprintf(stderr, "CHECK failed: %s (line %d)\n", #cond, __LINE__); \
-            std::abort();                                                          \
-        }                                                                          \
-    } while (0)
 
 constexpr usize kArgs = 16;
 // Widths and precisions stay small: they are tested for size elsewhere, and

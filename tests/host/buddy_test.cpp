@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "mm/buddy.h"
+#include "tests/host/test_support.h"
 
 using namespace keel;
 using namespace keel::mm;
@@ -54,13 +55,6 @@ std::vector<u64> alloc_all(BuddyAllocator& b, unsigned order) {
         out.push_back(r.value());
     }
 }
-
-struct CountingLock {
-    int locks = 0;
-    int unlocks = 0;
-    void lock() { ++locks; }
-    void unlock() { ++unlocks; }
-};
 
 }  // namespace
 
@@ -367,7 +361,7 @@ TEST(PageCache, FirstAllocationRefillsOneBatch) {
     m.buddy.add_free_range(BASE, 1024);
     PageCache pcp;
     pcp.init(m.buddy, 8, 4);
-    CountingLock lock;
+    test::CountingLock lock;
     std::set<u64> got;
     got.insert(pcp.alloc(lock).value());
     EXPECT_EQ(m.buddy.free_pages(), 1020u);
@@ -389,7 +383,7 @@ TEST(PageCache, FreeDrainsOneBatchAboveHigh) {
     m.buddy.add_free_range(BASE, 1024);
     PageCache pcp;
     pcp.init(m.buddy, 8, 4);
-    CountingLock lock;
+    test::CountingLock lock;
     std::vector<u64> pages;
     for (int i = 0; i < 20; ++i) pages.push_back(pcp.alloc(lock).value());
     pcp.drain_all_locked();

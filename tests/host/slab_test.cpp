@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "mm/slab.h"
+#include "tests/host/test_support.h"
 
 using namespace keel;
 using namespace keel::mm;
@@ -73,13 +74,6 @@ bool all_bytes(const void* p, usize n, u8 v) {
     auto* b = static_cast<const u8*>(p);
     return std::all_of(b, b + n, [v](u8 x) { return x == v; });
 }
-
-struct CountingLock {
-    int locks = 0;
-    int unlocks = 0;
-    void lock() { ++locks; }
-    void unlock() { ++unlocks; }
-};
 
 }  // namespace
 
@@ -306,7 +300,7 @@ TEST(SlabCache, RejectsImpossibleGeometry) {
 TEST(SlabCache, InstalledLockIsTakenAroundEveryOperation) {
     HostPages pages(64);
     SlabCache c;
-    CountingLock lock;
+    test::CountingLock lock;
     ASSERT_TRUE(c.init("locked", 32, 8, pages.provider()).is_ok());
     c.set_lock(lock);
     void* p = c.alloc().value();

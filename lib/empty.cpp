@@ -1,2 +1,0 @@
-// Keeps the portable library non-empty while it has no other source.
-namespace keel { void portable_anchor() {} }
