@@ -41,6 +41,12 @@ void Uart16550::write(const char* s, usize n) {
     }
 }
 
+void Uart16550::set_interrupts(u8 ier) {
+    if (present_) arch::outb(base_ + IER, ier);
+}
+
+u8 Uart16550::interrupt_id() { return present_ ? arch::inb(base_ + FCR) : 1; }  // IIR shares FCR's port
+
 int Uart16550::try_get() {
     if (!present_ || !(arch::inb(base_ + LSR) & LSR_DATA_READY)) return -1;
     return arch::inb(base_ + DATA);

@@ -16,6 +16,14 @@ public:
     int try_get();
     bool present() const { return present_; }
 
+    // Interrupt enable register bits.
+    static constexpr u8 IER_RX = 0x01;
+    static constexpr u8 IER_TX_EMPTY = 0x02;
+    void set_interrupts(u8 ier);
+    // The interrupt identification register; reading it acknowledges a
+    // transmitter-empty interrupt. Bit 0 set means none pending.
+    u8 interrupt_id();
+
 private:
     u16 base_;
     bool present_ = false;

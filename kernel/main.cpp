@@ -1,6 +1,7 @@
 // Boot: from the PVH entry to the first kernel thread and, later, init.
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/cpu.h"
+#include "arch/x86_64/ioapic.h"
 #include "arch/x86_64/paging.h"
 #include "arch/x86_64/segments.h"
 #include "drivers/uart16550.h"
@@ -143,6 +144,7 @@ extern "C" void kmain(u32 start_info_phys) {
     arch::pic_disable();
     arch::lapic_init_cpu();
     boot_cpu.apic_id = arch::lapic_id();
+    arch::ioapic_init();
     time::calibrate();
     timers_init();
 

@@ -51,12 +51,14 @@ def cases(tmp):
     ktest = "console=ttyS0 ktest=all panic=-1"
     panic_end = "---[ end Kernel panic ]---"
     c = [
-        Case("ktest-microvm-smp1", "microvm", 1, ktest, ["ktest: ", " 0 failed"], PASS_EXIT),
-        Case("ktest-microvm-smp2", "microvm", 2, ktest, ["ktest: ", " 0 failed"], PASS_EXIT),
-        Case("ktest-microvm-noacpi-smp2", "microvm,acpi=off", 2, ktest, ["ktest: ", " 0 failed"], PASS_EXIT),
-        Case("ktest-q35-smp4", "q35", 4, ktest, ["ktest: ", " 0 failed"], PASS_EXIT),
+        Case("ktest-microvm-smp1", "microvm", 1, ktest, ["cpus online: 1", "ktest: ", " 0 failed"], PASS_EXIT),
+        Case("ktest-microvm-smp2", "microvm", 2, ktest, ["cpus online: 2", "ktest: ", " 0 failed"], PASS_EXIT),
+        Case("ktest-microvm-noacpi-smp4", "microvm,acpi=off", 4, ktest,
+             ["described by MP table", "cpus online: 4", "ioapic: ", "ktest: ", " 0 failed"], PASS_EXIT),
+        Case("ktest-q35-smp4", "q35", 4, ktest,
+             ["described by ACPI MADT", "cpus online: 4", "ioapic: ", "ktest: ", " 0 failed"], PASS_EXIT),
         # The wall-clock nice-ratio test is not meaningful with 8 vCPUs on 2 host cores.
-        Case("ktest-microvm-smp8", "microvm", 8, "console=ttyS0 ktest=smp,mm,time panic=-1",
+        Case("ktest-microvm-smp8", "microvm", 8, "console=ttyS0 ktest=smp,mm,time,irq panic=-1",
              ["cpus online: 8", "ktest: ", " 0 failed"], PASS_EXIT),
         Case("bad-unknown-ktest", "microvm", 1, "console=ttyS0 ktest=nosuchsuite panic=-1",
              ["unknown suite 'nosuchsuite'", panic_end], 0, forbid=()),

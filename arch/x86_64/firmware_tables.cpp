@@ -60,6 +60,7 @@ void parse_madt(u64 phys) {
             topo.ioapic_gsi_base = rd<u32>(e + 8);
         } else if (type == 2 && elen >= 10 && e[3] < 16) {
             topo.isa_gsi[e[3]] = rd<u32>(e + 4);
+            topo.isa_flags[e[3]] = rd<u16>(e + 8);
         }
         off += elen;
     }
@@ -109,11 +110,12 @@ bool parse_mptable() {
     const u8* h = map(cfg, 44);
     if (!h || __builtin_memcmp(h, "PCMP", 4) != 0) return false;
     u16 len = rd<u16>(h + 4);
-    u16 count = rd<u16>(h + 34);
     const u8* t = map(cfg, len);
     if (!t || !checksum_ok(t, len)) return false;
+    // Walk by the table length, not the entry count: qboot (microvm without
+    // ACPI) leaves the count at 0, and Linux also goes by length.
     u32 off = 44;
-    for (u16 i = 0; i < count && off < len; ++i) {
+    while (off < len) {
         u8 type = t[off];
         if (type == 0) {
             if (off + 20 > len) break;

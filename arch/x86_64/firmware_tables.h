@@ -15,6 +15,7 @@ struct PlatformTopology {
     bool have_ioapic = false;
     // ISA IRQ -> GSI overrides (MADT type 2); identity where absent.
     u32 isa_gsi[16];
+    u16 isa_flags[16];  // MPS INTI flags of the override: polarity bits 0-1, trigger 2-3
     const char* source = "none";
 };
 
