@@ -26,7 +26,8 @@ set(KEEL_KERNEL_CXX_FLAGS
   -std=c++20 -ffreestanding -fno-exceptions -fno-rtti -fno-threadsafe-statics
   -fno-use-cxa-atexit -nostdinc -nostdinc++ -fno-stack-protector -fno-pic -fno-pie
   -mno-red-zone -mcmodel=kernel -mgeneral-regs-only -mno-sse -mno-mmx -mno-avx
-  -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-asynchronous-unwind-tables
+  -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-optimize-sibling-calls
+  -fno-asynchronous-unwind-tables
   -ffunction-sections -O2 -g
   -Wall -Wextra -Werror -Wshadow -Wvla -Wno-missing-field-initializers)
 
@@ -44,7 +45,8 @@ set(KEEL_LDSCRIPT ${CMAKE_SOURCE_DIR}/arch/x86_64/kernel.ld)
 set(KEEL_LINK_FLAGS -nostdlib -static -no-pie -Wl,-T,${KEEL_LDSCRIPT}
   -Wl,-z,max-page-size=4096 -Wl,--build-id=none -Wl,--gc-sections -Wl,-z,noexecstack -Wl,--no-warn-rwx-segments)
 
-# Symbols for backtraces are embedded at build time with a two-pass link:
+# Sibling calls are kept as calls (above) so that every caller shows in a
+# backtrace. Symbols for backtraces are embedded at build time with a two-pass link:
 # pass 1 has an empty table; its text addresses are read back and linked into
 # pass 2. The table's section sits after .text, so text addresses match.
 add_executable(keel_pass1 $<TARGET_OBJECTS:keel_objs> ${CMAKE_SOURCE_DIR}/tools/ksyms_empty.S)

@@ -4,6 +4,7 @@
 #include "arch/x86_64/debug_exit.h"
 #include "kernel/boot_info.h"
 #include "kernel/cmdline.h"
+#include "kernel/crashtest.h"
 #include "kernel/ktest.h"
 #include "kernel/panic.h"
 #include "kernel/printk.h"
@@ -47,6 +48,7 @@ void kinit(void*) {
     unsigned long long first = since_reset_ns();
     pr_info("boot: first kernel thread at %llu ns since reset", first);
     if (auto spec = kernel_cmdline.get("ktest"); spec.has_value()) ktest_run(spec.value().data());
+    if (auto crash = kernel_cmdline.get("keel.crashtest"); crash.has_value()) crashtest_run(crash.value());
 
     if (kernel_cmdline.has("keel.bench")) {
         if (boot_info.initrd_size) check_initramfs();

@@ -16,6 +16,14 @@ void assert_failed(const char* expr, const char* file, int line);
             ::keel::assert_failed(#cond, __FILE__, __LINE__);           \
     } while (0)
 
+// KASSERT with a message that says what went wrong ("double free") rather
+// than the expression that caught it.
+#define KASSERT_MSG(cond, msg)                                          \
+    do {                                                                \
+        if (!(cond)) [[unlikely]]                                       \
+            ::keel::assert_failed(msg, __FILE__, __LINE__);             \
+    } while (0)
+
 class Error {
 public:
     constexpr explicit Error(int errno_value) : errno_(errno_value) {}

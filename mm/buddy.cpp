@@ -73,8 +73,8 @@ void BuddyAllocator::free(u64 pfn, unsigned order) {
     // Only the head of a live block may be freed, with the order it was
     // allocated with. A double free finds PageFree or a merged (flag-less)
     // frame; a slab page still owned by the slab allocator has PageSlab.
-    KASSERT(f.flags == PageHead);
-    KASSERT(f.order == order);
+    KASSERT_MSG(f.flags == PageHead, "page allocator: double free, or a free of a page that is not an allocated block");
+    KASSERT_MSG(f.order == order, "page allocator: block freed with the wrong order");
     f.flags = 0;
     if (opts_.poison) poison_pages(pfn, 1ull << order);
     insert_block(pfn, order);

@@ -157,14 +157,14 @@ void SlabCache::free(void* obj) {
 }
 
 void SlabCache::free_locked(PageFrame& slab, void* obj) {
-    KASSERT(slab.slab_cache == this);  // freed to the wrong cache
+    KASSERT_MSG(slab.slab_cache == this, "slab: object freed to the wrong cache");
     usize offset = static_cast<usize>(static_cast<char*>(obj) - static_cast<char*>(slab.slab_base));
-    KASSERT(offset % stride_ == 0);  // not the start of an object
+    KASSERT_MSG(offset % stride_ == 0, "slab: freeing a pointer that does not start an object");
     usize idx = offset / stride_;
     KASSERT(idx < objects_);
     u64* bm = bitmap(slab);
     u64 bit = 1ull << (idx % 64);
-    KASSERT(bm[idx / 64] & bit);  // double free
+    KASSERT_MSG(bm[idx / 64] & bit, "slab: double free");
     bm[idx / 64] &= ~bit;
     if (debug_.poison) __builtin_memset(obj, SLAB_POISON, stride_);
 

@@ -35,10 +35,11 @@ def newc_cpio(files):
 
 class Case:
     def __init__(self, name, machine, smp, append, expect, exit_code=None, mem=256,
-                 initrd=None, timeout=120, forbid=("Kernel panic",), extra=()):
+                 initrd=None, timeout=120, forbid=("Kernel panic",), extra=(), expect_hang=False):
         self.name, self.machine, self.smp, self.append = name, machine, smp, append
         self.expect, self.exit_code, self.mem, self.initrd = expect, exit_code, mem, initrd
         self.timeout, self.forbid, self.extra = timeout, forbid, list(extra)
+        self.expect_hang = expect_hang  # panic=0: must still be waiting at the timeout
 
 
 def cases(tmp):
@@ -76,7 +77,22 @@ def cases(tmp):
              mem=8, forbid=()),
         Case("panic-timeout-reboots", "microvm", 1, "console=ttyS0 panic=1",
              ["Rebooting in 1 seconds", panic_end], 0, forbid=()),
+        Case("panic-zero-waits-forever", "microvm", 1, "console=ttyS0 panic=0",
+             [panic_end], None, forbid=(), timeout=8, expect_hang=True),
+        Case("loglevel-hides-info", "microvm", 1, "console=ttyS0 loglevel=1 panic=-1",
+             ["Kernel panic", panic_end], 0, forbid=("Memory:",)),
     ]
+    # The panic path names what broke and where (keel.crashtest= breaks it on purpose).
+    crashes = {
+        "pagefault": ["page fault at 0000000000000010", "RIP: 0010:", "crash_pagefault", "Call Trace"],
+        "divide": ["divide error (vector 0", "crash_divide"],
+        "stackoverflow": ["kernel stack overflow in thread kinit", "crash_recurse"],
+        "doublefree": ["slab: double free", "crash_doublefree"],
+        "lockrank": ["lock rank violation", "crash_lockrank"],
+    }
+    for name, expect in crashes.items():
+        c.append(Case("crash-" + name, "microvm", 1, "console=ttyS0 panic=-1 keel.crashtest=" + name,
+                      expect + [panic_end], 0, forbid=("No working init",)))
     return c
 
 
@@ -97,8 +113,8 @@ def run_case(kernel, case, logdir):
     with open(os.path.join(logdir, case.name + ".log"), "w") as f:
         f.write(" ".join(cmd) + "\n\n" + out)
     problems = []
-    if hung:
-        problems.append("hung (no exit within %ds)" % case.timeout)
+    if hung != case.expect_hang:
+        problems.append("hung (no exit within %ds)" % case.timeout if hung else "exited, expected to wait forever")
     elif case.exit_code is not None and code != case.exit_code:
         problems.append("exit status %s, expected %s" % (code, case.exit_code))
     for e in case.expect:

@@ -6,6 +6,7 @@
 #include "kernel/percpu.h"
 #include "kernel/printk.h"
 #include "kernel/sched/scheduler.h"
+#include "kernel/sched/thread.h"
 #include "kernel/smp.h"
 
 extern "C" const keel::arch::ExtableEntry __extable_start[], __extable_end[];
@@ -39,7 +40,23 @@ bool fixup_exception(TrapFrame& f) {
     return false;
 }
 
+// A fault with the stack pointer in the guard page under the current
+// thread's stack is a stack overflow; it arrives as a double fault, because
+// the page fault itself could not be pushed.
+bool is_stack_overflow(const TrapFrame& f) {
+    IrqsOffProof proof;
+    sched::Thread* t = this_cpu(proof).current;
+    return t && t->stack_bottom && f.rsp >= t->stack_bottom - 4096 && f.rsp < t->stack_bottom + 256;
+}
+
 [[noreturn]] void kernel_exception(TrapFrame& f) {
+    if (is_stack_overflow(f)) {
+        IrqsOffProof proof;
+        panic_with_frame(f, "kernel stack overflow in thread %s (%s, rsp %llx, stack %lx-%lx)",
+                         this_cpu(proof).current->name, exception_names[f.vector],
+                         static_cast<unsigned long long>(f.rsp), this_cpu(proof).current->stack_bottom,
+                         this_cpu(proof).current->stack_top);
+    }
     if (f.vector == 14) {
         u64 cr2 = read_cr2();
         const char* what = (f.error_code & 1) ? "protection violation" : "not-present page";
