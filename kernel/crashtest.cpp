@@ -36,6 +36,14 @@ volatile u64 recursion_limit = ~0ull;
     mm::kfree(p);
 }
 
+[[gnu::noinline]] void crash_useafterfree() {
+    auto* p = static_cast<volatile u8*>(MUST(mm::kmalloc(64)));
+    mm::kfree(const_cast<u8*>(p));
+    p[8] = 1;
+    // The freed object is the first one handed out again; the check notices.
+    mm::kfree(MUST(mm::kmalloc(64)));
+}
+
 [[gnu::noinline]] void crash_lockrank() {
     static Spinlock inner(LockRank::Timer);
     static Spinlock outer(LockRank::WaitQueue);
@@ -51,6 +59,7 @@ void crashtest_run(StringView name) {
     else if (name == StringView("divide")) crash_divide();
     else if (name == StringView("stackoverflow")) crash_recurse(0);
     else if (name == StringView("doublefree")) crash_doublefree();
+    else if (name == StringView("useafterfree")) crash_useafterfree();
     else if (name == StringView("lockrank")) crash_lockrank();
     else if (name == StringView("assert")) KASSERT(name.size() == 0);
     else pr_err("crashtest: unknown test");

@@ -6,7 +6,7 @@ namespace keel {
 
 // keel.crashtest=NAME: deliberately breaks the kernel in one way so that
 // tests can check the panic path reports it (pagefault, divide, stackoverflow,
-// doublefree, lockrank, assert). Returns only for an unknown name.
+// doublefree, useafterfree, lockrank, assert). Returns only for an unknown name.
 void crashtest_run(StringView name);
 
 }  // namespace keel

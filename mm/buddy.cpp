@@ -135,7 +135,7 @@ void BuddyAllocator::check_poison(u64 pfn, u64 count) {
         auto* w = static_cast<const PoisonWord*>(opts_.pfn_to_virt(pfn + i));
         for (usize j = 0; j < PAGE_SIZE / sizeof(u64); ++j) {
             // A mismatch means someone wrote to this page after freeing it.
-            KASSERT(w[j] == POISON_WORD);
+            KASSERT_MSG(w[j] == POISON_WORD, "page allocator: page written after it was freed");
         }
     }
 }

@@ -2,6 +2,7 @@
 
 #include "kernel/percpu.h"
 #include "kernel/printk.h"
+#include "kernel/smp.h"
 #include "kernel/spinlock.h"
 #include "mm/boot_mem.h"
 #include "mm/slab.h"
@@ -56,12 +57,14 @@ Status page_alloc_init(BootMemory& boot, bool debug_checks) {
     BuddyOptions opts;
     opts.pfn_to_virt = pfn_to_virt;
     opts.poison = debug_checks;
+    opts.check_poison = debug_checks;  // a write after free shows up at the next allocation
     buddy.init(frames, 0, npages, opts);
     boot.for_each_free([](u64 base, u64 size) { buddy.add_free_range(base >> PAGE_SHIFT, size >> PAGE_SHIFT); });
 
     PageProvider provider{nullptr, provider_alloc, provider_free, provider_frame};
     SlabDebug dbg;
     dbg.poison = debug_checks;
+    dbg.check_poison = debug_checks;
     kmalloc_init(provider, dbg);
     for (usize i = 0; i < KMALLOC_CLASSES; ++i) kmalloc_heap().cache(i).set_lock(kmalloc_locks[i]);
     return {};
@@ -71,6 +74,29 @@ void page_alloc_init_cpu(u32 cpu) {
     page_caches[cpu].init(buddy, 64, 16);
     caches_ready[cpu] = true;
 }
+
+namespace {
+
+// Gives this CPU's cached single pages back to the buddy allocator.
+void drain_local_cache(void*) {
+    arch::InterruptGuard ig;
+    IrqsOffProof proof;
+    u32 cpu = this_cpu(proof).id;
+    if (!caches_ready[cpu]) return;
+    buddy_lock.lock();
+    page_caches[cpu].drain_all_locked();
+    buddy_lock.unlock();
+}
+
+Result<u64> buddy_alloc(unsigned order) {
+    buddy_lock.lock();
+    auto r = buddy.alloc(order);
+    buddy_lock.unlock();
+    if (r.is_error()) return r.error();
+    return r.value() << PAGE_SHIFT;
+}
+
+}  // namespace
 
 Result<u64> alloc_pages(unsigned order) {
     if (order == 0) {
@@ -82,11 +108,13 @@ Result<u64> alloc_pages(unsigned order) {
             if (r.is_ok()) return r.value() << PAGE_SHIFT;
         }
     }
-    buddy_lock.lock();
-    auto r = buddy.alloc(order);
-    buddy_lock.unlock();
-    if (r.is_error()) return r.error();
-    return r.value() << PAGE_SHIFT;
+    auto r = buddy_alloc(order);
+    if (r.is_ok() || !arch::irqs_enabled()) return r;
+    // Before saying ENOMEM, take back the pages parked in every CPU's cache.
+    // (Waiting for other CPUs needs interrupts on; without, ENOMEM stands.)
+    drain_local_cache(nullptr);
+    smp_call_others(drain_local_cache, nullptr);
+    return buddy_alloc(order);
 }
 
 void free_pages(u64 phys, unsigned order) {

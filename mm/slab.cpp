@@ -143,7 +143,7 @@ Result<void*> SlabCache::alloc_locked() {
 
     void* obj = static_cast<char*>(slab->slab_base) + idx * stride_;
     // Poison damaged while the object was free: a write after free.
-    if (debug_.check_poison) KASSERT(poison_intact(obj, stride_));
+    if (debug_.check_poison) KASSERT_MSG(poison_intact(obj, stride_), "slab: object written after it was freed");
     return obj;
 }
 

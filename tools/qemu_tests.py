@@ -88,6 +88,7 @@ def cases(tmp):
         "divide": ["divide error (vector 0", "crash_divide"],
         "stackoverflow": ["kernel stack overflow in thread kinit", "crash_recurse"],
         "doublefree": ["slab: double free", "crash_doublefree"],
+        "useafterfree": ["slab: object written after it was freed", "crash_useafterfree"],
         "lockrank": ["lock rank violation", "crash_lockrank"],
     }
     for name, expect in crashes.items():

@@ -5,6 +5,7 @@
 #include "mm/page_alloc.h"
 #include "mm/slab.h"
 #include "mm/vmalloc.h"
+#include "kernel/smp.h"
 
 extern "C" char __text_start[], __rodata_start[], __data_start[];
 
@@ -103,4 +104,33 @@ KTEST(mm, vmalloc_roundtrip) {
     p[5 * mm::PAGE_SIZE - 1] = 2;
     KEXPECT_EQ(p[0] + p[5 * mm::PAGE_SIZE - 1], 3);
     mm::vfree(r.value());
+}
+
+namespace {
+void cache_some_pages(void*) {
+    // Allocated and freed here, these pages stay in this CPU's page cache.
+    u64 pages[32];
+    for (auto& p : pages) p = MUST(mm::alloc_pages(0));
+    for (auto p : pages) mm::free_pages(p, 0);
+}
+}  // namespace
+
+// Pages parked in other CPUs' caches are reclaimed before ENOMEM: every
+// page the allocator reports free can actually be allocated.
+KTEST(mm, enomem_only_after_draining_cpu_caches) {
+    smp_call_others(cache_some_pages, nullptr);
+    u64 reported_free = mm::mem_stats().free_pages;
+    static u64 taken[1 << 17];
+    usize n = 0;
+    for (unsigned order = mm::MAX_ORDER + 1; order-- > 0;) {
+        while (n < (1u << 17)) {
+            auto r = mm::alloc_pages(order);
+            if (r.is_error()) break;
+            taken[n++] = r.value() | order;  // pages are aligned: the low bits hold the order
+        }
+    }
+    u64 got = 0;
+    for (usize i = 0; i < n; ++i) got += 1ull << (taken[i] & 0xfff);
+    KEXPECT_EQ(got, reported_free);
+    for (usize i = 0; i < n; ++i) mm::free_pages(taken[i] & ~0xfffull, static_cast<unsigned>(taken[i] & 0xfff));
 }
