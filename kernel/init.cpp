@@ -16,6 +16,7 @@
 namespace keel {
 
 extern Cmdline kernel_cmdline;
+extern u64 boot_tsc_kmain;
 
 namespace {
 
@@ -53,7 +54,8 @@ void kinit(void*) {
     if (kernel_cmdline.has("keel.bench")) {
         if (boot_info.initrd_size) check_initramfs();
         unsigned long long ready = since_reset_ns();
-        printk(LOG_EMERG, "keel-bench: first_kthread_ns=%llu init_ready_ns=%llu\n", first, ready);
+        printk(LOG_EMERG, "keel-bench: kmain_ns=%llu first_kthread_ns=%llu init_ready_ns=%llu\n",
+               static_cast<unsigned long long>(time::tsc_to_ns(boot_tsc_kmain)), first, ready);
         arch::qemu_debug_exit(arch::DEBUG_EXIT_PASS);
     }
     check_initramfs();

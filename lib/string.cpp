@@ -95,18 +95,25 @@ KEEL_NO_LIBCALLS void* mem_set_generic(void* dst, int value, usize n) {
 }
 
 #if defined(__x86_64__)
-// With ERMS (every x86-64 CPU since Ivy Bridge) `rep movsb`/`rep stosb` are
-// the fastest general copy and fill and need no SSE state, which kernel code
-// may not touch. The direction flag is clear per the ABI, so they run upward.
+// `rep movs`/`rep stos` are the fastest general copy and fill that need no
+// SSE state, which kernel code may not touch. The bulk goes in 8-byte units:
+// as fast as the byte form on ERMS hardware, and 8x fewer iterations where
+// each one is counted or emulated (QEMU TCG, -icount). The direction flag is
+// clear per the ABI, so they run upward.
 void* mem_copy_rep(void* dst, const void* src, usize n) {
     void* d = dst;
-    asm volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(n) : : "memory");
+    usize words = n / 8, tail = n % 8;
+    asm volatile("rep movsq" : "+D"(d), "+S"(src), "+c"(words) : : "memory");
+    asm volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(tail) : : "memory");
     return dst;
 }
 
 void* mem_set_rep(void* dst, int value, usize n) {
     void* d = dst;
-    asm volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(value) : "memory");
+    usize words = n / 8, tail = n % 8;
+    u64 pattern = 0x0101010101010101ull * static_cast<u8>(value);
+    asm volatile("rep stosq" : "+D"(d), "+c"(words) : "a"(pattern) : "memory");
+    asm volatile("rep stosb" : "+D"(d), "+c"(tail) : "a"(pattern) : "memory");
     return dst;
 }
 #endif
