@@ -12,3 +12,10 @@ void assert_failed(const char* expr, const char* file, int line) {
 }
 
 }  // namespace keel
+
+namespace keel {
+
+void* heap_alloc(usize size) { return std::calloc(1, size ? size : 1); }
+void heap_free(void* p) { std::free(p); }
+
+}  // namespace keel
