@@ -19,7 +19,8 @@ execute_process(COMMAND ${CMAKE_CXX_COMPILER} -print-file-name=include
 file(GLOB_RECURSE KEEL_KERNEL_SOURCES CONFIGURE_DEPENDS
   ${CMAKE_SOURCE_DIR}/arch/x86_64/*.cpp ${CMAKE_SOURCE_DIR}/arch/x86_64/*.S
   ${CMAKE_SOURCE_DIR}/kernel/*.cpp ${CMAKE_SOURCE_DIR}/mm/*.cpp
-  ${CMAKE_SOURCE_DIR}/lib/*.cpp ${CMAKE_SOURCE_DIR}/drivers/*.cpp
+  ${CMAKE_SOURCE_DIR}/lib/*.cpp ${CMAKE_SOURCE_DIR}/drivers/*.cpp ${CMAKE_SOURCE_DIR}/fs/*.cpp
+  ${CMAKE_SOURCE_DIR}/fs/core/*.cpp
   ${CMAKE_SOURCE_DIR}/tests/ktest/*.cpp)
 
 set(KEEL_KERNEL_CXX_FLAGS

@@ -1,23 +1,23 @@
 # Portable sources: algorithms that compile both into the kernel and for the
-# host, where they are unit-tested. Each is listed once, here.
-set(KEEL_PORTABLE_SOURCES
-  lib/format.cpp
-  lib/string.cpp
-  lib/rbtree.cpp
-  lib/ktap.cpp
-  lib/cpio.cpp
+# host, where they are unit-tested. Everything in lib/ and fs/core/ is
+# portable by definition; elsewhere each portable file is listed here.
+file(GLOB KEEL_PORTABLE_GLOBBED CONFIGURE_DEPENDS
+  ${CMAKE_SOURCE_DIR}/lib/*.cpp
+  ${CMAKE_SOURCE_DIR}/fs/core/*.cpp)
+set(KEEL_PORTABLE_LISTED
   kernel/cmdline.cpp
   kernel/sched/eevdf.cpp
+  kernel/exec/elf.cpp
+  kernel/exec/user_stack.cpp
   mm/boot_mem.cpp
   mm/buddy.cpp
   mm/slab.cpp
   mm/vmem_arena.cpp
 )
-list(TRANSFORM KEEL_PORTABLE_SOURCES PREPEND ${CMAKE_SOURCE_DIR}/)
-set(_existing)
-foreach(f ${KEEL_PORTABLE_SOURCES})
+list(TRANSFORM KEEL_PORTABLE_LISTED PREPEND ${CMAKE_SOURCE_DIR}/)
+set(KEEL_PORTABLE_SOURCES ${KEEL_PORTABLE_GLOBBED})
+foreach(f ${KEEL_PORTABLE_LISTED})
   if(EXISTS ${f})
-    list(APPEND _existing ${f})
+    list(APPEND KEEL_PORTABLE_SOURCES ${f})
   endif()
 endforeach()
-set(KEEL_PORTABLE_SOURCES ${_existing})
