@@ -16,11 +16,11 @@ endforeach()
 execute_process(COMMAND ${CMAKE_CXX_COMPILER} -print-file-name=include
                 OUTPUT_VARIABLE KEEL_CC_INCLUDE OUTPUT_STRIP_TRAILING_WHITESPACE)
 
+# Recursive: kernel/sched, fs/core and the like are included.
 file(GLOB_RECURSE KEEL_KERNEL_SOURCES CONFIGURE_DEPENDS
   ${CMAKE_SOURCE_DIR}/arch/x86_64/*.cpp ${CMAKE_SOURCE_DIR}/arch/x86_64/*.S
   ${CMAKE_SOURCE_DIR}/kernel/*.cpp ${CMAKE_SOURCE_DIR}/mm/*.cpp
   ${CMAKE_SOURCE_DIR}/lib/*.cpp ${CMAKE_SOURCE_DIR}/drivers/*.cpp ${CMAKE_SOURCE_DIR}/fs/*.cpp
-  ${CMAKE_SOURCE_DIR}/fs/core/*.cpp
   ${CMAKE_SOURCE_DIR}/tests/ktest/*.cpp)
 
 set(KEEL_KERNEL_CXX_FLAGS
