@@ -9,7 +9,6 @@ init. Linux's figure is the TSC read by a static /init as its first act.
 Linux is Debian's linux-image-6.12.*-cloud-amd64-unsigned, fetched with
 apt-get download and cached in ~/.cache/keel/linux.
 """
-import glob
 import os
 import re
 import subprocess
@@ -19,8 +18,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tools"))
 from qemu_tests import newc_cpio  # noqa: E402
+from linux_ref import linux_kernel  # noqa: E402
 
-CACHE = os.path.expanduser("~/.cache/keel/linux")
 QEMU = ["qemu-system-x86_64", "-M", "microvm", "-cpu", "max", "-m", "256", "-smp", "1",
         "-icount", "shift=0,sleep=off", "-nographic", "-no-reboot",
         "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
@@ -40,24 +39,6 @@ int main(void) {
     return 0;
 }
 """
-
-
-def linux_kernel():
-    found = sorted(glob.glob(os.path.join(CACHE, "boot", "vmlinuz-6.12.*")))
-    if found:
-        return found[-1]
-    os.makedirs(CACHE, exist_ok=True)
-    names = subprocess.run(["apt-cache", "search", "--names-only", r"^linux-image-6\.12.*-cloud-amd64-unsigned$"],
-                           capture_output=True, text=True).stdout.split()
-    pkgs = sorted(n for n in names if n.startswith("linux-image-6.12"))
-    if not pkgs:
-        return None
-    with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(["apt-get", "download", pkgs[-1]], cwd=tmp, check=True, capture_output=True)
-        deb = glob.glob(os.path.join(tmp, "*.deb"))[0]
-        subprocess.run(["dpkg", "-x", deb, CACHE], check=True)
-    found = sorted(glob.glob(os.path.join(CACHE, "boot", "vmlinuz-6.12.*")))
-    return found[-1] if found else None
 
 
 def build_initramfs(tmp):

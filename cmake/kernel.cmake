@@ -32,7 +32,17 @@ set(KEEL_KERNEL_CXX_FLAGS
   -ffunction-sections -O2 -g
   -Wall -Wextra -Werror -Wshadow -Wvla -Wno-missing-field-initializers)
 
+# Syscall names by number, generated from the uapi header.
+add_custom_command(OUTPUT ${CMAKE_BINARY_DIR}/generated/syscall_names.inc
+  COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/generated
+  COMMAND python3 ${CMAKE_SOURCE_DIR}/tools/gen_syscall_names.py
+          /usr/include/x86_64-linux-gnu/asm/unistd_64.h ${CMAKE_BINARY_DIR}/generated/syscall_names.inc
+  DEPENDS ${CMAKE_SOURCE_DIR}/tools/gen_syscall_names.py)
+add_custom_target(keel_generated DEPENDS ${CMAKE_BINARY_DIR}/generated/syscall_names.inc)
+
 add_library(keel_objs OBJECT ${KEEL_KERNEL_SOURCES})
+add_dependencies(keel_objs keel_generated)
+target_include_directories(keel_objs PRIVATE ${CMAKE_BINARY_DIR}/generated)
 # CMake drops implicit compiler include dirs from -isystem; pass it by hand.
 target_include_directories(keel_objs SYSTEM PRIVATE ${KEEL_UAPI_DIR})
 list(APPEND KEEL_KERNEL_CXX_FLAGS -isystem ${KEEL_CC_INCLUDE})

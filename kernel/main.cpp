@@ -14,6 +14,8 @@
 #include "kernel/printk.h"
 #include "kernel/sched/scheduler.h"
 #include "kernel/smp.h"
+#include "kernel/syscall/syscall.h"
+#include "arch/x86_64/fpu.h"
 #include "kernel/time.h"
 #include "kernel/timer.h"
 #include "kernel/version.h"
@@ -23,6 +25,7 @@
 
 extern "C" char __kernel_phys_start[], __kernel_end[], __boot_end[];
 extern "C" void (*__init_array_start[])(), (*__init_array_end[])();
+extern "C" const keel::u64 __smap_sites_start[], __smap_sites_end[];
 extern "C" [[noreturn]] void kmain(keel::u32 start_info_phys);
 
 namespace keel {
@@ -58,6 +61,8 @@ void apply_cmdline() {
 
 void enable_cpu_protections_on_this_cpu() {
     auto leaf7 = arch::cpuid(7);
+    arch::fpu_init_cpu();
+    sys::init_syscall_msrs();
     u64 cr4 = arch::read_cr4();
     if (leaf7.ebx & (1u << 7)) cr4 |= arch::CR4_SMEP;
     if (leaf7.ebx & (1u << 20)) cr4 |= arch::CR4_SMAP;
@@ -67,6 +72,18 @@ void enable_cpu_protections_on_this_cpu() {
 }
 
 namespace {
+
+// stac/clac are invalid instructions without SMAP: their sites become NOPs,
+// written through the (writable) direct-map alias of the kernel text.
+void patch_out_smap_if_absent() {
+    if (arch::cpuid(7).ebx & (1u << 20)) return;
+    for (const u64* site = __smap_sites_start; site < __smap_sites_end; ++site) {
+        auto* p = static_cast<u8*>(mm::phys_to_virt(*site - mm::KERNEL_VIRT_BASE));
+        p[0] = 0x0f;  // nopl (%rax): 0f 1f 00
+        p[1] = 0x1f;
+        p[2] = 0x00;
+    }
+}
 
 Result<u64> boot_table_page() {
     u64 pa = TRY(boot_memory.alloc(mm::PAGE_SIZE, mm::PAGE_SIZE));
@@ -97,6 +114,7 @@ void setup_memory() {
     if (st.is_error()) panic("out of memory setting up the page allocator (%llu KiB of RAM)",
                              static_cast<unsigned long long>(boot_memory.total_ram() / 1024));
     arch::set_table_page_source(runtime_table_page);
+    arch::set_table_page_release([](u64 pa) { mm::free_pages(pa, 0); });
     mm::page_alloc_init_cpu(0);
     auto stats = mm::mem_stats();
     pr_info("Memory: %lluK/%lluK available", static_cast<unsigned long long>(stats.free_pages * 4),
@@ -138,7 +156,9 @@ extern "C" void kmain(u32 start_info_phys) {
     setup_cpu_tables(boot_cpu, ist_tops);
 
     setup_memory();
+    patch_out_smap_if_absent();
     enable_cpu_protections_on_this_cpu();
+    sys::init_syscalls();
 
     arch::lapic_init_bsp();
     arch::pic_disable();

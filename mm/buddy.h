@@ -51,7 +51,10 @@ struct PageFrame {
     u16 inuse;           // slab allocator: objects allocated from this slab
     void* slab_cache;    // slab allocator: owning SlabCache (head page)
     void* slab_base;     // slab allocator: virtual address of the slab
-    u64 slab_bitmap;     // slab allocator: inline allocation bitmap
+    union {
+        u64 slab_bitmap;  // slab allocator: inline allocation bitmap
+        u32 map_count;    // a user page: how many address spaces map it (copy-on-write)
+    };
 };
 static_assert(sizeof(PageFrame) <= 48, "metadata is ~1.2% of RAM; keep it small");
 

@@ -142,6 +142,8 @@ Result<void*> alloc_page_zeroed() {
 
 void free_page(void* va) { free_pages(virt_to_phys(va), 0); }
 
+PageFrame& page_frame(u64 phys) { return buddy.frame(phys >> PAGE_SHIFT); }
+
 MemStats mem_stats() {
     MemStats s{};
     buddy_lock.lock();

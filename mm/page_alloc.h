@@ -20,6 +20,9 @@ void free_pages(u64 phys, unsigned order);
 Result<void*> alloc_page_zeroed();  // direct-map address
 void free_page(void* va);
 
+// The metadata of the page at `phys` (for user-page reference counts).
+PageFrame& page_frame(u64 phys);
+
 struct MemStats {
     u64 total_pages;
     u64 free_pages;

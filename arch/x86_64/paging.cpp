@@ -12,6 +12,7 @@ namespace keel::arch {
 namespace {
 
 TablePageSource table_source = nullptr;
+void (*table_release)(u64 pa) = nullptr;
 PagingFeatures features;
 u64 kernel_pml4_phys = 0;
 
@@ -20,6 +21,9 @@ constexpr u64 SIZE_1G = GiB;
 
 u64* table(u64 phys) { return mm::phys_to_ptr<u64>(phys); }
 unsigned index(uptr va, int level) { return (va >> (12 + 9 * level)) & 511; }
+void free_table_page(u64 pa) {
+    if (table_release) table_release(pa);
+}
 
 // Returns the entry for va at `level` (0 = PT), creating intermediate tables.
 Result<u64*> walk_create(u64 pml4_phys, uptr va, int level) {
@@ -60,6 +64,7 @@ u64 effective(u64 flags) {
 }  // namespace
 
 void set_table_page_source(TablePageSource src) { table_source = src; }
+void set_table_page_release(void (*release)(u64 pa)) { table_release = release; }
 const PagingFeatures& paging_features() { return features; }
 u64 kernel_pml4() { return kernel_pml4_phys; }
 
@@ -108,6 +113,48 @@ u64 translate(u64 pml4_phys, uptr va) {
     if (!e) return 0;
     u64 page_mask = (1ull << (12 + 9 * level)) - 1;
     return ((*e & pte::ADDR_MASK) & ~page_mask) | (va & page_mask);
+}
+
+u64* pte_lookup(u64 pml4_phys, uptr va) {
+    u64* t = table(pml4_phys);
+    for (int l = 3; l > 0; --l) {
+        u64 entry = t[index(va, l)];
+        if (!(entry & pte::P) || (entry & pte::PS)) return nullptr;
+        t = table(entry & pte::ADDR_MASK);
+    }
+    return &t[index(va, 0)];
+}
+
+Result<u64*> pte_create(u64 pml4_phys, uptr va) { return walk_create(pml4_phys, va, 0); }
+
+Result<u64> new_user_pml4() {
+    u64 p = TRY(table_source());
+    // The kernel half's PDPTs were all created at boot, so copying the
+    // top-level entries shares every later kernel mapping too.
+    for (int i = 256; i < 512; ++i) table(p)[i] = table(kernel_pml4_phys)[i];
+    return p;
+}
+
+void free_user_half(u64 pml4_phys, void (*leaf)(u64 pa)) {
+    u64* l4 = table(pml4_phys);
+    for (int i = 0; i < 256; ++i) {
+        if (!(l4[i] & pte::P)) continue;
+        u64* l3 = table(l4[i] & pte::ADDR_MASK);
+        for (int j = 0; j < 512; ++j) {
+            if (!(l3[j] & pte::P)) continue;
+            u64* l2 = table(l3[j] & pte::ADDR_MASK);
+            for (int k = 0; k < 512; ++k) {
+                if (!(l2[k] & pte::P)) continue;
+                u64* l1 = table(l2[k] & pte::ADDR_MASK);
+                for (int m = 0; m < 512; ++m)
+                    if (l1[m] & pte::P) leaf(l1[m] & pte::ADDR_MASK);
+                free_table_page(l2[k] & pte::ADDR_MASK);
+            }
+            free_table_page(l3[j] & pte::ADDR_MASK);
+        }
+        free_table_page(l4[i] & pte::ADDR_MASK);
+        l4[i] = 0;
+    }
 }
 
 Status init_kernel_paging(const mm::BootMemory& mem) {

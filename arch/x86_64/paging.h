@@ -27,6 +27,7 @@ constexpr u64 ADDR_MASK = 0x000ffffffffff000ull;
 // boot allocator; later the page allocator.
 using TablePageSource = Result<u64> (*)();
 void set_table_page_source(TablePageSource src);
+void set_table_page_release(void (*release)(u64 pa));
 
 struct PagingFeatures {
     bool nx = false;
@@ -44,6 +45,15 @@ Status map_range(u64 pml4_phys, uptr va, u64 pa, u64 size, u64 flags, bool large
 u64 unmap_page(u64 pml4_phys, uptr va);
 // Physical address mapped at va, or 0.
 u64 translate(u64 pml4_phys, uptr va);
+
+// The 4 KiB leaf entry for va, or nullptr when no table covers it.
+u64* pte_lookup(u64 pml4_phys, uptr va);
+// The 4 KiB leaf entry for va, creating the tables on the way.
+Result<u64*> pte_create(u64 pml4_phys, uptr va);
+// A new top-level table sharing the kernel half with kernel_pml4().
+Result<u64> new_user_pml4();
+// Frees every table of the user half, calling leaf(pa) for each mapped page.
+void free_user_half(u64 pml4_phys, void (*leaf)(u64 pa));
 
 u64 kernel_pml4();
 // Builds the final kernel tables (direct map of all RAM, W^X kernel image,

@@ -30,3 +30,11 @@ thread_start_trampoline:
     movq %r13, %rsi
     call thread_first_run
     ud2
+
+/* enter_user_asm(frame): drop everything on this kernel stack below the
+ * frame and return to user mode through the interrupt return path. */
+    .globl enter_user_asm
+enter_user_asm:
+    cli
+    movq %rdi, %rsp
+    jmp trap_return

@@ -1,6 +1,9 @@
 #include "kernel/sched/scheduler.h"
 
 #include "arch/x86_64/cpu.h"
+#include "arch/x86_64/fpu.h"
+#include "arch/x86_64/paging.h"
+#include "kernel/process/process.h"
 #include "kernel/panic.h"
 #include "kernel/percpu.h"
 #include "kernel/printk.h"
@@ -199,6 +202,20 @@ bool pull_one_thread(u32 me) {
     return true;
 }
 
+// What user space sees of a CPU: the FPU registers, the FS/GS bases and the
+// page tables. Kernel threads run on the kernel's page tables so that an
+// address space can be freed while no user thread of it runs.
+void switch_user_state(Thread* prev, Thread* next) {
+    if (prev->fpu) arch::fpu_save(prev->fpu);
+    if (next->fpu) arch::fpu_restore(next->fpu);
+    if (next->process) {
+        arch::wrmsr(arch::msr::FS_BASE, next->fs_base);
+        arch::wrmsr(arch::msr::KERNEL_GS_BASE, next->gs_base);
+    }
+    u64 want = next->process ? proc::page_table_of(*next->process) : arch::kernel_pml4();
+    if ((arch::read_cr3() & arch::pte::ADDR_MASK) != want) arch::write_cr3(want);
+}
+
 void init_runqueue(u32 cpu, Thread* idle) {
     CpuRunQueue& rq = runqueues[cpu];
     rq.cpu = cpu;
@@ -285,6 +302,7 @@ void schedule() {
     cpu.current = next;
     cpu.kernel_rsp = next->stack_top;
     cpu.tables.tss.rsp[0] = next->stack_top;
+    switch_user_state(prev, next);
     context_switch(&prev->saved_rsp, next->saved_rsp);
     finish_switch();
 }

@@ -6,6 +6,10 @@
 #include "kernel/timer.h"
 #include "lib/intrusive_list.h"
 
+namespace keel::proc {
+struct Process;
+}
+
 namespace keel::sched {
 
 enum class ThreadState : u8 { Runnable, Blocked, Dead };
@@ -34,6 +38,13 @@ struct Thread {
     u64 nvcsw = 0;                // voluntary context switches
     u64 nivcsw = 0;               // involuntary
     u64 exec_start_ns = 0;
+
+    // User threads only.
+    proc::Process* process = nullptr;
+    void* fpu = nullptr;          // FPU/SSE/AVX state while switched out
+    u64 fs_base = 0;              // arch_prctl(ARCH_SET_FS): the TLS pointer
+    u64 gs_base = 0;
+    uptr clear_child_tid = 0;     // set_tid_address
 
     bool may_run_on(u32 c) const { return c < 64 && (affinity >> c) & 1; }
 };

@@ -1,0 +1,36 @@
+// An open file description (what open(2) creates and file descriptors
+// point to): status flags, offset and the operations of whatever is behind
+// it (a regular file, a pipe, a device, a socket...).
+#pragma once
+
+#include "kernel/uaccess.h"
+#include "lib/result.h"
+
+namespace keel::fs {
+
+class OpenFile {
+public:
+    void get() { __atomic_fetch_add(&refs_, 1, __ATOMIC_RELAXED); }
+    void put() {
+        if (__atomic_sub_fetch(&refs_, 1, __ATOMIC_ACQ_REL) == 0) release();
+    }
+
+    // Default behaviour is Linux's for a file without the operation.
+    virtual Result<usize> read(const IoBuffer&, u64* /*offset*/) { return Error(EINVAL); }
+    virtual Result<usize> write(const IoBuffer&, u64* /*offset*/) { return Error(EINVAL); }
+    virtual Result<u64> ioctl(u32 /*cmd*/, u64 /*arg*/) { return Error(ENOTTY); }
+    virtual bool seekable() const { return false; }
+
+    u32 flags = 0;   // O_* status flags (O_APPEND, O_NONBLOCK, access mode...)
+    u64 offset = 0;
+
+protected:
+    virtual ~OpenFile() = default;
+    // Called when the last reference goes; frees the object.
+    virtual void release() = 0;
+
+private:
+    u32 refs_ = 1;
+};
+
+}  // namespace keel::fs

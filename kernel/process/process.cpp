@@ -1,0 +1,59 @@
+#include "kernel/process/process.h"
+
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/paging.h"
+#include "kernel/panic.h"
+#include "kernel/percpu.h"
+#include "kernel/printk.h"
+#include "kernel/sched/scheduler.h"
+#include "mm/address_space.h"
+
+extern "C" [[noreturn]] void enter_user_asm(keel::arch::TrapFrame* frame);
+
+namespace keel::proc {
+
+Result<int> FdTable::install(fs::OpenFile* f, int from, bool cloexec_flag) {
+    for (int fd = from; fd < MAX_FDS; ++fd) {
+        if (files[fd]) continue;
+        files[fd] = f;
+        if (cloexec_flag) cloexec[fd / 64] |= 1ull << (fd % 64);
+        else cloexec[fd / 64] &= ~(1ull << (fd % 64));
+        return fd;
+    }
+    return Error(EMFILE);
+}
+
+fs::OpenFile* FdTable::get(int fd) { return fd >= 0 && fd < MAX_FDS ? files[fd] : nullptr; }
+
+Status FdTable::close(int fd) {
+    fs::OpenFile* f = get(fd);
+    if (!f) return Error(EBADF);
+    files[fd] = nullptr;
+    f->put();
+    return {};
+}
+
+u64 page_table_of(const Process& p) { return p.mm ? p.mm->page_table() : arch::kernel_pml4(); }
+
+Process* current_process() { return sched::current()->process; }
+
+void exit_to_user(arch::TrapFrame&) {
+    Cpu* c = current_cpu_raw();
+    if (c->need_resched && c->preempt_count == 0) sched::schedule();
+}
+
+void exit_group(int status) {
+    Process* p = current_process();
+    p->exit_status = status;
+    p->exited = true;
+    if (p->pid == 1) {
+        // As Linux: the status is shown as wait(2) encodes it.
+        panic("Attempted to kill init! exitcode=0x%08x", static_cast<unsigned>((status & 0xff) << 8));
+    }
+    arch::write_cr3(arch::kernel_pml4());
+    sched::exit_current();
+}
+
+void enter_user(arch::TrapFrame* frame) { enter_user_asm(frame); }
+
+}  // namespace keel::proc

@@ -1,0 +1,71 @@
+// Process identity and lifetime: exit, pids, uname, thread-area setup.
+#include <asm/prctl.h>
+#include <linux/utsname.h>
+
+#include "arch/x86_64/cpu.h"
+#include "kernel/process/process.h"
+#include "kernel/sched/scheduler.h"
+#include "kernel/syscall/syscall.h"
+#include "kernel/uaccess.h"
+#include "kernel/version.h"
+#include "lib/string.h"
+
+namespace keel {
+
+using proc::current_process;
+
+SYSCALL(exit_group) { proc::exit_group(static_cast<int>(args.a0)); }
+
+// Until threads arrive with clone(), a process has one thread: exit ends it.
+SYSCALL(exit) { proc::exit_group(static_cast<int>(args.a0)); }
+
+SYSCALL(getpid) { return static_cast<u64>(current_process()->pid); }
+SYSCALL(gettid) { return static_cast<u64>(current_process()->pid); }
+SYSCALL(getppid) {
+    proc::Process* parent = current_process()->parent;
+    return static_cast<u64>(parent ? parent->pid : 0);
+}
+
+SYSCALL(set_tid_address) {
+    sched::current()->clear_child_tid = args.a0;
+    return static_cast<u64>(current_process()->pid);
+}
+
+SYSCALL(arch_prctl) {
+    sched::Thread* t = sched::current();
+    uptr addr = args.a1;
+    switch (args.a0) {
+    case ARCH_SET_FS:
+        if (addr >= mm::USER_END) return Error(EPERM);
+        t->fs_base = addr;
+        arch::wrmsr(arch::msr::FS_BASE, addr);
+        return 0;
+    case ARCH_SET_GS:
+        if (addr >= mm::USER_END) return Error(EPERM);
+        t->gs_base = addr;
+        arch::wrmsr(arch::msr::KERNEL_GS_BASE, addr);
+        return 0;
+    case ARCH_GET_FS:
+        TRY(UserOut<u64>(addr).write(t->fs_base));
+        return 0;
+    case ARCH_GET_GS:
+        TRY(UserOut<u64>(addr).write(t->gs_base));
+        return 0;
+    default:
+        return Error(EINVAL);
+    }
+}
+
+SYSCALL(uname) {
+    new_utsname u{};
+    str_lcpy(u.sysname, "Linux", sizeof(u.sysname));
+    str_lcpy(u.nodename, "(none)", sizeof(u.nodename));
+    str_lcpy(u.release, KEEL_RELEASE, sizeof(u.release));
+    str_lcpy(u.version, "#1 SMP PREEMPT Keel", sizeof(u.version));
+    str_lcpy(u.machine, "x86_64", sizeof(u.machine));
+    str_lcpy(u.domainname, "(none)", sizeof(u.domainname));
+    TRY(UserOut<new_utsname>(args.a0).write(u));
+    return 0;
+}
+
+}  // namespace keel

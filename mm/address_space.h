@@ -1,0 +1,87 @@
+// A process's user address space: its page tables (the kernel half shared
+// with every other space) and its mappings (VMAs), with demand paging.
+#pragma once
+
+#include <linux/mman.h>
+
+#include "kernel/sched/wait.h"
+#include "lib/intrusive_list.h"
+#include "lib/result.h"
+
+namespace keel::mm {
+
+// What a file-backed mapping reads its pages from. The file system
+// implements it; a reference is held for as long as a VMA uses it.
+class VmBacking {
+public:
+    // Fills one page with the file's bytes at `offset` (zeros past the end).
+    virtual Status read_page(u64 offset, void* page) = 0;
+    virtual void get() = 0;
+    virtual void put() = 0;
+
+protected:
+    ~VmBacking() = default;
+};
+
+struct Vma {
+    ListNode node;
+    uptr start = 0;
+    uptr end = 0;
+    u32 prot = 0;   // PROT_*
+    u32 flags = 0;  // MAP_SHARED / MAP_PRIVATE / MAP_GROWSDOWN / MAP_ANONYMOUS
+    VmBacking* backing = nullptr;  // nullptr: anonymous
+    u64 offset = 0;                // file offset of `start`
+};
+
+enum class FaultResult { Handled, MapError, AccessError, OutOfMemory, BusError };
+
+class AddressSpace {
+public:
+    static Result<AddressSpace*> create();
+    void get() { __atomic_fetch_add(&refs_, 1, __ATOMIC_RELAXED); }
+    void put();
+
+    u64 page_table() const { return pml4_; }
+    void activate() const;
+
+    // mmap(2) without the file lookup: returns the address or the errno.
+    Result<uptr> map(uptr addr, usize len, u32 prot, u32 flags, VmBacking* backing, u64 offset);
+    Status unmap(uptr addr, usize len);
+    Status protect(uptr addr, usize len, u32 prot);
+    // brk(2): returns the (possibly unchanged) break.
+    uptr set_brk(uptr want);
+    void init_brk(uptr start);
+
+    FaultResult handle_fault(uptr addr, bool write, bool exec);
+
+    // The user stack's top, set up by exec.
+    uptr stack_top = 0;
+
+    // Public for make<>/destroy<>; use create() and put().
+    AddressSpace() = default;
+    ~AddressSpace();
+
+private:
+    Vma* find(uptr addr);  // VMA containing addr
+    bool range_free(uptr start, uptr end);
+    Result<uptr> find_free(usize len, uptr hint);
+    Status split(Vma* v, uptr at);  // v becomes [start, at), a new VMA [at, end)
+    void unmap_locked(uptr start, uptr end);
+    void insert(Vma* v);
+    void release_pages(uptr start, uptr end);
+    u64 pte_flags(const Vma& v, bool writable) const;
+
+    u64 pml4_ = 0;
+    u32 refs_ = 1;
+    sched::Mutex lock_;
+    IntrusiveList<Vma, &Vma::node> vmas_;  // sorted by start, non-overlapping
+    uptr brk_start_ = 0;
+    uptr brk_ = 0;
+};
+
+// Limits of the user half, as Linux x86-64 with 4-level paging has them.
+constexpr uptr USER_MMAP_MIN = 0x10000;              // vm.mmap_min_addr
+constexpr uptr USER_TOP = 0x00007ffffffff000ull;     // TASK_SIZE
+constexpr uptr USER_MMAP_BASE = 0x00007ffff7fff000ull;  // top-down mmap base below the stack
+
+}  // namespace keel::mm
