@@ -2,6 +2,8 @@
  * (error code, vector) pair, then the common path saves the registers into a
  * TrapFrame (arch/x86_64/trapframe.h) and calls trap_dispatch(frame). */
 
+#include "arch/x86_64/smap.S.inc"
+
     .section .text.entry, "ax"
     .code64
 
@@ -41,6 +43,9 @@ isr_stub_table:
 
     .section .text.entry, "ax"
 isr_common:
+    /* Interrupts do not clear RFLAGS.AC: a fault inside a user copy must
+     * not run its handler with SMAP lifted. */
+    USER_ACCESS_END
     /* From user mode the kernel's GS base is in KERNEL_GS_BASE: swap. */
     testb $3, 24(%rsp)
     jz 1f

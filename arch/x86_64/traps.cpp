@@ -8,6 +8,7 @@
 #include "kernel/sched/scheduler.h"
 #include "kernel/sched/thread.h"
 #include "kernel/smp.h"
+#include "kernel/process/fault.h"
 
 extern "C" const keel::arch::ExtableEntry __extable_start[], __extable_end[];
 
@@ -90,6 +91,7 @@ extern "C" void trap_dispatch(TrapFrame* frame) {
     if (f.vector < 32) {
         // NMIs from smp_stop_others land here too.
         if (f.vector == 2 && smp_stop_requested()) halt_forever();
+        if (f.vector == 14 && proc::handle_page_fault(f, read_cr2())) return;
         if (!f.from_user() && fixup_exception(f)) return;
         if (f.from_user()) {
             // User mode arrives with the process ABI; until then it is fatal.

@@ -8,21 +8,7 @@
  * long arch_strncpy_from_user(char* dst, const char* src, usize n)
  *   returns the length (< n) on success, n if no NUL within n, -1 on fault */
 
-/* (GNU as macro names ignore case, hence not STAC/CLAC.)
- * stac/clac fault on CPUs without SMAP: every site is recorded in
- * .smap_sites and patched to a 3-byte NOP at boot on such CPUs. */
-    .macro USER_ACCESS_BEGIN
-9:  stac
-    .pushsection .smap_sites, "a"
-    .quad 9b
-    .popsection
-    .endm
-    .macro USER_ACCESS_END
-9:  clac
-    .pushsection .smap_sites, "a"
-    .quad 9b
-    .popsection
-    .endm
+#include "arch/x86_64/smap.S.inc"
 
     .section .text
     .globl arch_copy_user

@@ -42,17 +42,23 @@ void exit_to_user(arch::TrapFrame&) {
     if (c->need_resched && c->preempt_count == 0) sched::schedule();
 }
 
-void exit_group(int status) {
+namespace {
+
+// `wstatus` is encoded as wait(2) reports it.
+[[noreturn]] void do_exit(int wstatus) {
     Process* p = current_process();
-    p->exit_status = status;
+    p->exit_status = wstatus;
     p->exited = true;
-    if (p->pid == 1) {
-        // As Linux: the status is shown as wait(2) encodes it.
-        panic("Attempted to kill init! exitcode=0x%08x", static_cast<unsigned>((status & 0xff) << 8));
-    }
+    if (p->pid == 1) panic("Attempted to kill init! exitcode=0x%08x", static_cast<unsigned>(wstatus));
     arch::write_cr3(arch::kernel_pml4());
     sched::exit_current();
 }
+
+}  // namespace
+
+void exit_group(int status) { do_exit((status & 0xff) << 8); }
+
+void exit_killed(int signal) { do_exit(signal & 0x7f); }
 
 void enter_user(arch::TrapFrame* frame) { enter_user_asm(frame); }
 

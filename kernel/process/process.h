@@ -46,6 +46,8 @@ Status run_init(const char* path, const char* const* argv, const char* const* en
 void exit_to_user(arch::TrapFrame& frame);
 
 [[noreturn]] void exit_group(int status);
+// Ends the process as a fatal signal's default action does.
+[[noreturn]] void exit_killed(int signal);
 
 // Enters user mode with the register state in `frame` (on this thread's
 // kernel stack). Never returns.
