@@ -8,6 +8,7 @@
 #include "kernel/ktest.h"
 #include "kernel/panic.h"
 #include "kernel/printk.h"
+#include "kernel/process/process.h"
 #include "kernel/sched/scheduler.h"
 #include "kernel/time.h"
 #include "lib/cpio.h"
@@ -45,6 +46,25 @@ void check_initramfs() {
     pr_info("initramfs: %zu files, %zu bytes of data", r.value().files, r.value().bytes);
 }
 
+// Linux's rules: init= names the program, else /init from the initramfs
+// (rdinit= overrides that name); unknown parameters are its arguments and
+// environment, after HOME=/ and TERM=linux.
+[[noreturn]] void start_init() {
+    const char* path = "/init";
+    if (auto v = kernel_cmdline.get("rdinit"); v.has_value()) path = v.value().data();
+    if (auto v = kernel_cmdline.get("init"); v.has_value()) path = v.value().data();
+    const char* argv[Cmdline::kMaxInitArgs + 2] = {path};
+    usize argc = 1;
+    for (usize i = 0; i < kernel_cmdline.init_argc(); ++i) argv[argc++] = kernel_cmdline.init_argv()[i];
+    argv[argc] = nullptr;
+    const char* envp[Cmdline::kMaxInitEnvs + 3] = {"HOME=/", "TERM=linux"};
+    usize envc = 2;
+    for (usize i = 0; i < kernel_cmdline.init_envc(); ++i) envp[envc++] = kernel_cmdline.init_envp()[i];
+    envp[envc] = nullptr;
+    Status st = proc::run_init(path, argv, envp);
+    panic("Requested init %s failed (error %d).", path, st.error().code());
+}
+
 void kinit(void*) {
     unsigned long long first = since_reset_ns();
     pr_info("boot: first kernel thread at %llu ns since reset", first);
@@ -60,8 +80,7 @@ void kinit(void*) {
     }
     check_initramfs();
     pr_info("boot: ready to start init at %llu ns since reset", since_reset_ns());
-    const char* init = kernel_cmdline.has("init") ? kernel_cmdline.get("init").value().data() : "/init";
-    panic("Requested init %s cannot run yet: user space arrives with the process ABI", init);
+    start_init();
 }
 
 }  // namespace

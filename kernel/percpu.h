@@ -5,6 +5,7 @@
 #pragma once
 
 #include "arch/x86_64/segments.h"
+#include "arch/x86_64/trapframe.h"
 #include "lib/types.h"
 
 namespace keel {
@@ -38,6 +39,7 @@ struct Cpu {
     uptr ist_stack_tops[arch::IST_COUNT];
 
     u64 timer_deadline_ns;  // the one-shot currently programmed, ~0 if none
+    arch::TrapFrame user_entry;  // staging for enter_user (interrupts off)
     u64 irq_count;
     u64 idle_ns;
 };

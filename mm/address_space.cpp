@@ -254,6 +254,39 @@ uptr AddressSpace::set_brk(uptr want) {
 
 FaultResult AddressSpace::handle_fault(uptr addr, bool write, bool exec) {
     sched::MutexGuard g(lock_);
+    return fault_locked(addr, write, exec);
+}
+
+Status AddressSpace::poke(uptr addr, const void* src, usize n) {
+    sched::MutexGuard g(lock_);
+    auto* from = static_cast<const u8*>(src);
+    while (n) {
+        uptr page_va = align_down<uptr>(addr, PAGE_SIZE);
+        // Fault the page in as a write would (private copy), ignoring prot.
+        Vma* v = find(addr);
+        if (!v) return Error(EFAULT);
+        u32 saved = v->prot;
+        v->prot |= PROT_READ | PROT_WRITE;
+        FaultResult r = fault_locked(addr, true, false);
+        v->prot = saved;
+        if (r != FaultResult::Handled) return Error(r == FaultResult::OutOfMemory ? ENOMEM : EFAULT);
+        u64* pte = arch::pte_lookup(pml4_, page_va);
+        if (!(saved & PROT_WRITE)) *pte &= ~arch::pte::W;  // keep the user's view read-only
+        usize off = addr - page_va;
+        usize k = min<usize>(n, PAGE_SIZE - off);
+        u8* dst = static_cast<u8*>(phys_to_virt(*pte & arch::pte::ADDR_MASK)) + off;
+        if (from) __builtin_memcpy(dst, from, k);
+        else __builtin_memset(dst, 0, k);
+        if (from) from += k;
+        addr += k;
+        n -= k;
+    }
+    return {};
+}
+
+Status AddressSpace::poke_zero(uptr addr, usize n) { return poke(addr, nullptr, n); }
+
+FaultResult AddressSpace::fault_locked(uptr addr, bool write, bool exec) {
     Vma* v = find(addr);
     if (!v) return FaultResult::MapError;
     if ((write && !(v->prot & PROT_WRITE)) || (exec && !(v->prot & PROT_EXEC)) ||

@@ -54,6 +54,11 @@ public:
 
     FaultResult handle_fault(uptr addr, bool write, bool exec);
 
+    // Writes into the space whatever the protections say (exec: clearing
+    // the tail of a read-only segment's last file page, writing the stack).
+    Status poke(uptr addr, const void* src, usize n);
+    Status poke_zero(uptr addr, usize n);
+
     // The user stack's top, set up by exec.
     uptr stack_top = 0;
 
@@ -63,6 +68,7 @@ public:
 
 private:
     Vma* find(uptr addr);  // VMA containing addr
+    FaultResult fault_locked(uptr addr, bool write, bool exec);
     bool range_free(uptr start, uptr end);
     Result<uptr> find_free(usize len, uptr hint);
     Status split(Vma* v, uptr at);  // v becomes [start, at), a new VMA [at, end)

@@ -42,6 +42,40 @@ class Case:
         self.expect_hang = expect_hang  # panic=0: must still be waiting at the timeout
 
 
+HELLO_C = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+int main(int argc, char** argv, char** envp) {
+    printf("hello from user space: argc=%d argv0=%s argv1=%s\n", argc, argv[0], argc > 1 ? argv[1] : "");
+    for (char** e = envp; *e; ++e) printf("env %s\n", *e);
+    char* p = malloc(1 << 20);
+    memset(p, 'x', 1 << 20);
+    printf("malloc ok %c\n", p[(1 << 20) - 1]);
+    volatile double d = 1.5;
+    printf("fp %.2f\n", d * (argc + 1));
+    return 3;
+}
+"""
+
+
+def user_initrds(tmp):
+    """/init = a static hello program built with glibc, musl, and as a
+    static PIE: the three ways a Linux binary starts without a loader."""
+    src = os.path.join(tmp, "hello.c")
+    open(src, "w").write(HELLO_C)
+    out = {}
+    for name, cc, flags in (("glibc", "gcc", ["-static"]), ("musl", "musl-gcc", ["-static"]),
+                            ("static-pie", "gcc", ["-static-pie"])):
+        exe = os.path.join(tmp, "hello-" + name)
+        subprocess.run([cc, "-O2"] + flags + ["-o", exe, src], check=True)
+        cpio = os.path.join(tmp, "hello-%s.cpio" % name)
+        with open(cpio, "wb") as f:
+            f.write(newc_cpio({"init": open(exe, "rb").read()}))
+        out[name] = cpio
+    return out
+
+
 def cases(tmp):
     good = os.path.join(tmp, "good.cpio")
     with open(good, "wb") as f:
@@ -82,6 +116,12 @@ def cases(tmp):
         Case("loglevel-hides-info", "microvm", 1, "console=ttyS0 loglevel=1 panic=-1",
              ["Kernel panic", panic_end], 0, forbid=("Memory:",)),
     ]
+    for name, initrd in user_initrds(tmp).items():
+        c.append(Case("user-hello-" + name, "microvm", 2, "console=ttyS0 panic=-1 HELLO=1 -- first",
+                      ["hello from user space: argc=2 argv0=/init argv1=first", "env HOME=/", "env TERM=linux",
+                       "env HELLO=1", "malloc ok x", "fp 4.50",
+                       "Attempted to kill init! exitcode=0x00000300", panic_end],
+                      0, initrd=initrd, forbid=()))
     # The panic path names what broke and where (keel.crashtest= breaks it on purpose).
     crashes = {
         "pagefault": ["page fault at 0000000000000010", "RIP: 0010:", "crash_pagefault", "Call Trace"],

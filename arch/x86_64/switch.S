@@ -31,10 +31,16 @@ thread_start_trampoline:
     call thread_first_run
     ud2
 
-/* enter_user_asm(frame): drop everything on this kernel stack below the
- * frame and return to user mode through the interrupt return path. */
+/* enter_user_asm(frame, stack_top): copy the TrapFrame to the top of this
+ * thread's kernel stack, abandon everything else on it, and return to user
+ * mode through the interrupt return path. `frame` must not be on this
+ * stack (the caller stages it per CPU with interrupts off). */
     .globl enter_user_asm
 enter_user_asm:
     cli
-    movq %rdi, %rsp
+    leaq -22*8(%rsi), %rsp
+    movq %rdi, %rsi
+    movq %rsp, %rdi
+    movl $22, %ecx
+    rep movsq
     jmp trap_return

@@ -84,8 +84,9 @@ Status check_interp(const Elf64_Phdr& ph, const ElfImage& image, ElfInfo& info) 
 }
 
 // One PT_LOAD, checked in the order Linux maps and then checks it, so the
-// first fault found gives Linux's errno.
-Status check_load(const Elf64_Phdr& ph, u16 type, ElfRole role) {
+// first fault found gives Linux's errno. `first_page` is where the first
+// PT_LOAD's page lies before the bias.
+Status check_load(const Elf64_Phdr& ph, u16 type, u64 first_page, ElfRole role) {
     // mmap of the file part: the offset must share the address's page
     // offset, and offset + length must not wrap (vm_mmap's EINVAL). Linux
     // maps nothing from the file when p_filesz is 0, so then neither holds.
@@ -95,12 +96,17 @@ Status check_load(const Elf64_Phdr& ph, u16 type, ElfRole role) {
             ph.p_offset + ph.p_filesz > ~u64{0} - kElfPageSize)
             return Error(EINVAL);
     }
-    // An ET_EXEC is mapped where it says: mmap and brk fail with ENOMEM
-    // beyond the user address range before the range check below runs.
-    // (For ET_DYN, elf_plan checks this once the bias is known.)
-    if (type == ET_EXEC && (ph.p_filesz > 0 || ph.p_memsz > 0)) {
+    // The mapping itself (file part, then the anonymous tail) fails with
+    // ENOMEM beyond the user address range, before the check below. An
+    // ET_EXEC is mapped where it says; an ET_DYN moves as a whole, so what
+    // must fit is its extent from the first page (elf_plan checks the
+    // actual place once the bias is known).
+    if (ph.p_filesz > 0 || ph.p_memsz > 0) {
         u64 len = max(ph.p_filesz, ph.p_memsz);
-        if (ph.p_vaddr >= kUserAddressEnd || len > kUserAddressEnd - ph.p_vaddr) return Error(ENOMEM);
+        if (ph.p_vaddr > ~u64{0} - len) return Error(ENOMEM);
+        u64 base = type == ET_EXEC ? 0 : first_page;
+        // A segment below the first one is left to the ordering check.
+        if (ph.p_vaddr >= base && page_end(ph.p_vaddr + len) - base > kUserAddressEnd) return Error(ENOMEM);
     }
     // Linux's check on the unbiased addresses: EINVAL for the program,
     // ENOMEM for the interpreter (where Linux adds the bias first; Keel
@@ -199,12 +205,18 @@ Result<ElfInfo> elf_parse(const ElfImage& image, ElfRole role) {
     }
     if (info.max_align != 0) info.max_align = page_end(info.max_align);
 
-    // An ET_DYN is placed as a whole; Linux refuses one whose extent, from
-    // the first PT_LOAD's page to the end of the last PT_LOAD, is empty.
+    // An ET_DYN is placed as a whole: Linux refuses one whose extent, from
+    // the first PT_LOAD's page to the end of the last PT_LOAD (wrapping as
+    // it does), is empty, and its first mmap reserves that extent, which
+    // fails when it exceeds the user address range.
+    u64 first_page = 0;
+    if (info.load_count > 0) first_page = page_start(read_phdr(phdrs, first_load).p_vaddr);
     if (info.type == ET_DYN) {
         if (info.load_count == 0) return Error(EINVAL);
-        Elf64_Phdr first = read_phdr(phdrs, first_load), last = read_phdr(phdrs, last_load);
-        if (last.p_vaddr + last.p_memsz - page_start(first.p_vaddr) == 0) return Error(EINVAL);
+        Elf64_Phdr last = read_phdr(phdrs, last_load);
+        u64 extent = last.p_vaddr + last.p_memsz - first_page;
+        if (extent == 0) return Error(EINVAL);
+        if (extent > kUserAddressEnd) return Error(ENOMEM);
     }
 
     // Second pass: the PT_LOAD segments in mapping order.
@@ -212,7 +224,7 @@ Result<ElfInfo> elf_parse(const ElfImage& image, ElfRole role) {
     for (usize i = 0; i < info.phnum; ++i) {
         Elf64_Phdr ph = read_phdr(phdrs, i);
         if (ph.p_type != PT_LOAD) continue;
-        TRY(check_load(ph, info.type, role));
+        TRY(check_load(ph, info.type, first_page, role));
         // Keel only: the ELF specification sorts PT_LOAD by address, and
         // overlapping bytes would make the mapping order matter.
         if (ph.p_vaddr < prev_end) return bad_format(role);

@@ -8,7 +8,7 @@
 #include "kernel/sched/scheduler.h"
 #include "mm/address_space.h"
 
-extern "C" [[noreturn]] void enter_user_asm(keel::arch::TrapFrame* frame);
+extern "C" [[noreturn]] void enter_user_asm(const keel::arch::TrapFrame* frame, keel::u64 stack_top);
 
 namespace keel::proc {
 
@@ -60,6 +60,12 @@ void exit_group(int status) { do_exit((status & 0xff) << 8); }
 
 void exit_killed(int signal) { do_exit(signal & 0x7f); }
 
-void enter_user(arch::TrapFrame* frame) { enter_user_asm(frame); }
+void enter_user(const arch::TrapFrame& frame) {
+    arch::irq_disable();
+    IrqsOffProof proof;
+    Cpu& cpu = this_cpu(proof);
+    cpu.user_entry = frame;
+    enter_user_asm(&cpu.user_entry, sched::current()->stack_top);
+}
 
 }  // namespace keel::proc

@@ -49,8 +49,8 @@ void exit_to_user(arch::TrapFrame& frame);
 // Ends the process as a fatal signal's default action does.
 [[noreturn]] void exit_killed(int signal);
 
-// Enters user mode with the register state in `frame` (on this thread's
-// kernel stack). Never returns.
-[[noreturn]] void enter_user(arch::TrapFrame* frame);
+// Enters user mode with the register state in `frame`, discarding this
+// thread's kernel stack. Never returns.
+[[noreturn]] void enter_user(const arch::TrapFrame& frame);
 
 }  // namespace keel::proc

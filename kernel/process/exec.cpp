@@ -1,0 +1,107 @@
+#include "kernel/process/exec.h"
+
+#include <linux/elf.h>
+#include <linux/mman.h>
+
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/fpu.h"
+#include "arch/x86_64/segments.h"
+#include "kernel/exec/elf.h"
+#include "kernel/printk.h"
+#include "kernel/process/process.h"
+#include "kernel/random.h"
+#include "mm/slab.h"
+
+namespace keel::proc {
+
+namespace {
+
+constexpr u64 STACK_LIMIT = exec::kDefaultStackLimit;
+
+// The whole new image, built before anything of the old one is touched.
+Status load_segments(mm::AddressSpace& as, const exec::ElfInfo& info, u64 bias, const ExecFile& file) {
+    for (exec::LoadSegment s : exec::elf_segments(info, bias)) {
+        if (s.file_end > s.start)
+            TRY(as.map(s.start, s.file_end - s.start, s.prot, MAP_PRIVATE | MAP_FIXED, file.backing, s.file_offset));
+        if (s.zero_start < s.file_end) TRY(as.poke_zero(s.zero_start, s.file_end - s.zero_start));
+        if (s.end > s.file_end)
+            TRY(as.map(s.file_end, s.end - s.file_end, s.anon_prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, nullptr, 0));
+    }
+    return {};
+}
+
+Result<exec::UserStack> build_stack(mm::AddressSpace& as, const exec::ExecArgs& args, const exec::LoadPlan& plan,
+                                    const exec::ElfInfo& info) {
+    exec::AuxValues aux;
+    aux.hwcap = arch::cpuid(1).edx;
+    aux.phdr = plan.phdr_addr;
+    aux.phnum = info.phnum;
+    aux.entry = plan.entry;
+    // The signal frame holds the FPU state plus about 1 KiB of context.
+    aux.minsigstksz = arch::fpu_state_size() + 1024;
+    u8 random[16];
+    random_bytes(random, sizeof(random));
+    usize size = TRY(exec::user_stack_size(args, aux, STACK_LIMIT));
+    size = align_up<usize>(size, 16);
+    u8* buf = static_cast<u8*>(TRY(mm::kzalloc(size)));
+    exec::UserStackSpec spec{args, aux, random, STACK_LIMIT, mm::USER_TOP};
+    auto st = exec::user_stack_build(spec, buf, size);
+    Status poked = st.is_ok() ? as.poke(mm::USER_TOP - size, buf, size) : Status(st.error());
+    mm::kfree(buf);
+    TRY(poked);
+    return st.release_value();
+}
+
+}  // namespace
+
+Status exec_image(Process& p, const ExecFile& file, const exec::ExecArgs& args, arch::TrapFrame& frame) {
+    TRY(exec::exec_args_check(args, STACK_LIMIT));
+    exec::ElfInfo info = TRY(exec::elf_parse(file.data, file.size));
+    if (info.has_interp) {
+        // Dynamic executables need their interpreter loaded; Keel runs static
+        // and static-PIE programs so far.
+        pr_warn("exec: %.*s needs the interpreter %.*s: not supported yet", static_cast<int>(args.execfn.size()),
+                args.execfn.data(), static_cast<int>(info.interp.size()), info.interp.data());
+        return Error(ENOEXEC);
+    }
+
+    mm::AddressSpace* as = TRY(mm::AddressSpace::create());
+    auto fail = [&](Error e) -> Status {
+        as->put();
+        return e;
+    };
+    u64 bias = 0;
+    if (info.type == ET_DYN) {
+        // A static PIE goes where mmap would put an area of its size.
+        auto area = as->map(0, info.map_size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, nullptr, 0);
+        if (area.is_error()) return fail(area.error());
+        bias = exec::elf_bias_for_area(info, area.value());
+        (void)as->unmap(area.value(), info.map_size);
+    }
+    auto plan = exec::elf_plan(info, bias);
+    if (plan.is_error()) return fail(plan.error());
+    if (auto st = load_segments(*as, info, bias, file); st.is_error()) return fail(st.error());
+    auto stack = as->map(mm::USER_TOP - STACK_LIMIT, STACK_LIMIT, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_GROWSDOWN, nullptr, 0);
+    if (stack.is_error()) return fail(stack.error());
+    as->init_brk(plan.value().brk);
+    auto us = build_stack(*as, args, plan.value(), info);
+    if (us.is_error()) return fail(us.error());
+    as->stack_top = mm::USER_TOP;
+
+    // Point of no return.
+    mm::AddressSpace* old = p.mm;
+    p.mm = as;
+    as->activate();
+    if (old) old->put();
+
+    frame = arch::TrapFrame{};
+    frame.rip = plan.value().entry;
+    frame.rsp = us.value().sp;
+    frame.cs = arch::USER_CS;
+    frame.ss = arch::USER_DS;
+    frame.rflags = arch::FLAGS_IF | 0x2;  // bit 1 is always set
+    return {};
+}
+
+}  // namespace keel::proc

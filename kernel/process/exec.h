@@ -1,0 +1,26 @@
+// Loading a program image into a fresh address space (the heart of execve).
+#pragma once
+
+#include "arch/x86_64/trapframe.h"
+#include "kernel/exec/user_stack.h"
+#include "lib/result.h"
+#include "mm/address_space.h"
+
+namespace keel::proc {
+
+struct Process;
+
+// Where an executable's bytes come from. The file system provides one per
+// open file; mappings of the image read their pages through `backing`.
+struct ExecFile {
+    const u8* data = nullptr;  // the whole file in kernel memory
+    u64 size = 0;
+    mm::VmBacking* backing = nullptr;
+};
+
+// Replaces p's address space with `file` run with `args`, and fills
+// `frame` with the initial user registers. On error p is unchanged (the
+// point of no return is the swap at the very end).
+Status exec_image(Process& p, const ExecFile& file, const exec::ExecArgs& args, arch::TrapFrame& frame);
+
+}  // namespace keel::proc
