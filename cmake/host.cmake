@@ -1,4 +1,5 @@
 find_package(GTest REQUIRED)
+find_package(ZLIB REQUIRED)
 
 set(KEEL_HOST_FLAGS -std=c++20 -Wall -Wextra -Werror -Wshadow -Wvla -g -O1)
 if(KEEL_SANITIZE)
@@ -14,6 +15,6 @@ target_link_options(keel_portable PUBLIC ${KEEL_HOST_LINK})
 
 file(GLOB KEEL_HOST_TEST_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/host/*.cpp)
 add_executable(keel_host_tests ${KEEL_HOST_TEST_SOURCES})
-target_link_libraries(keel_host_tests keel_portable GTest::gtest GTest::gtest_main)
+target_link_libraries(keel_host_tests keel_portable GTest::gtest GTest::gtest_main ZLIB::ZLIB)
 include(GoogleTest)
 gtest_discover_tests(keel_host_tests DISCOVERY_TIMEOUT 60)

@@ -1,6 +1,10 @@
 #include "fs/console.h"
 
 #include <asm-generic/fcntl.h>
+#include <linux/stat.h>
+#include <asm-generic/ioctls.h>
+#include <asm-generic/termbits.h>
+#include <asm-generic/termios.h>
 
 #include "drivers/uart16550.h"
 #include "kernel/sched/scheduler.h"
@@ -39,6 +43,40 @@ public:
             TRY(buf.write_to(n++, &ch, 1));
         } while (n < buf.size() && ch_is_not_newline(c) && (c = drivers::com1().try_get()) >= 0);
         return n;
+    }
+
+    // Enough of a terminal for C libraries to line-buffer their output; the
+    // tty layer (line discipline, job control) replaces this.
+    Result<u64> ioctl(u32 cmd, u64 arg) override {
+        switch (cmd) {
+        case TCGETS: {
+            termios t{};
+            t.c_iflag = ICRNL | IXON;
+            t.c_oflag = OPOST | ONLCR;
+            t.c_cflag = B38400 | CS8 | CREAD | HUPCL;
+            t.c_lflag = ISIG | ICANON | ECHO | ECHOE | ECHOK | ECHOCTL | ECHOKE | IEXTEN;
+            const u8 cc[] = {3, 28, 127, 21, 4, 0, 1, 0, 17, 19, 26, 0, 18, 15, 23, 22, 0};
+            for (usize i = 0; i < sizeof(cc); ++i) t.c_cc[i] = cc[i];
+            TRY(UserOut<termios>(arg).write(t));
+            return 0;
+        }
+        case TIOCGWINSZ:
+            TRY(UserOut<winsize>(arg).write(winsize{24, 80, 0, 0}));
+            return 0;
+        default:
+            return Error(ENOTTY);
+        }
+    }
+
+    Status stat(struct stat& st) override {
+        st = {};
+        st.st_mode = S_IFCHR | 0600;
+        st.st_nlink = 1;
+        st.st_rdev = (5u << 8) | 1u;  // /dev/console is char 5:1
+        st.st_blksize = 1024;
+        st.st_ino = 2;
+        st.st_dev = 6;  // devtmpfs's anonymous device
+        return {};
     }
 
 protected:

@@ -3,6 +3,8 @@
 // it (a regular file, a pipe, a device, a socket...).
 #pragma once
 
+#include <asm/stat.h>
+
 #include "kernel/uaccess.h"
 #include "lib/result.h"
 
@@ -19,6 +21,8 @@ public:
     virtual Result<usize> read(const IoBuffer&, u64* /*offset*/) { return Error(EINVAL); }
     virtual Result<usize> write(const IoBuffer&, u64* /*offset*/) { return Error(EINVAL); }
     virtual Result<u64> ioctl(u32 /*cmd*/, u64 /*arg*/) { return Error(ENOTTY); }
+    // fstat(2)'s view of the file.
+    virtual Status stat(struct stat& st) = 0;
     virtual bool seekable() const { return false; }
 
     u32 flags = 0;   // O_* status flags (O_APPEND, O_NONBLOCK, access mode...)

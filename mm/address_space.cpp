@@ -257,6 +257,48 @@ FaultResult AddressSpace::handle_fault(uptr addr, bool write, bool exec) {
     return fault_locked(addr, write, exec);
 }
 
+Result<AddressSpace*> AddressSpace::fork() {
+    AddressSpace* child = TRY(create());
+    sched::MutexGuard g(lock_);
+    child->brk_start_ = brk_start_;
+    child->brk_ = brk_;
+    child->stack_top = stack_top;
+    for (Vma* v = vmas_.front(); v; v = vmas_.next(*v)) {
+        auto copy = make<Vma>();
+        if (copy.is_error()) {
+            child->put();
+            return copy.error();
+        }
+        Vma* c = copy.value();
+        c->start = v->start;
+        c->end = v->end;
+        c->prot = v->prot;
+        c->flags = v->flags;
+        c->backing = v->backing;
+        c->offset = v->offset;
+        if (c->backing) c->backing->get();
+        child->vmas_.push_back(*c);
+        bool shared = v->flags & MAP_SHARED;
+        for (uptr va = v->start; va < v->end; va += PAGE_SIZE) {
+            u64* pte = arch::pte_lookup(pml4_, va);
+            if (!pte || !(*pte & arch::pte::P)) continue;
+            auto cpte = arch::pte_create(child->pml4_, va);
+            if (cpte.is_error()) {
+                child->put();
+                return cpte.error();
+            }
+            // Private pages become read-only in both spaces; the first write
+            // on either side copies (handle_fault).
+            if (!shared) *pte &= ~arch::pte::W;
+            *cpte.value() = *pte;
+            __atomic_add_fetch(&page_frame(*pte & arch::pte::ADDR_MASK).map_count, 1, __ATOMIC_RELAXED);
+        }
+    }
+    // This space's write permissions just changed under its running thread.
+    arch::flush_tlb_local();
+    return child;
+}
+
 Status AddressSpace::poke(uptr addr, const void* src, usize n) {
     sched::MutexGuard g(lock_);
     auto* from = static_cast<const u8*>(src);

@@ -44,6 +44,9 @@ public:
     u64 page_table() const { return pml4_; }
     void activate() const;
 
+    // fork(2): a copy of this space sharing every page copy-on-write.
+    Result<AddressSpace*> fork();
+
     // mmap(2) without the file lookup: returns the address or the errno.
     Result<uptr> map(uptr addr, usize len, u32 prot, u32 flags, VmBacking* backing, u64 offset);
     Status unmap(uptr addr, usize len);

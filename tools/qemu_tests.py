@@ -76,6 +76,16 @@ def user_initrds(tmp):
     return out
 
 
+def fork_initrd(tmp):
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "user", "fork_exec_wait.c")
+    exe = os.path.join(tmp, "fork_exec_wait")
+    subprocess.run(["gcc", "-O2", "-static", "-o", exe, src], check=True)
+    cpio = os.path.join(tmp, "fork.cpio")
+    with open(cpio, "wb") as f:
+        f.write(newc_cpio({"init": open(exe, "rb").read(), "script.sh": b"#!/init child\n"}))
+    return cpio
+
+
 def cases(tmp):
     good = os.path.join(tmp, "good.cpio")
     with open(good, "wb") as f:
@@ -122,6 +132,12 @@ def cases(tmp):
                        "env HELLO=1", "malloc ok x", "fp 4.50",
                        "Attempted to kill init! exitcode=0x00000300", panic_end],
                       0, initrd=initrd, forbid=()))
+    c.append(Case("user-fork-exec-wait", "microvm", 2, "console=ttyS0 panic=-1 quiet",
+                  ["in child: shared=20 ppid=1", "parent: waited 2==2 exited=1 status=42 shared=10",
+                   "exec'd child argc=3 arg2=hello", "exec child status=7", "vfork child status=5",
+                   "wait no child: -1", "exec'd child argc=4 arg2=/script.sh", "script status=7",
+                   "reaped 20 sum 190", "Attempted to kill init! exitcode=0x00000000"],
+                  0, initrd=fork_initrd(tmp), forbid=()))
     # The panic path names what broke and where (keel.crashtest= breaks it on purpose).
     crashes = {
         "pagefault": ["page fault at 0000000000000010", "RIP: 0010:", "crash_pagefault", "Call Trace"],

@@ -68,18 +68,28 @@ u32 prot_of(u32 p_flags) {
     return prot;
 }
 
-// PT_INTERP of the program. Linux rejects a size outside [2, PATH_MAX] or a
-// last byte that is not NUL with ENOEXEC; bytes it cannot read are EIO.
+// The PT_INTERP string: Linux wants its last byte to be the NUL.
+Result<StringView> interp_path(const u8* bytes, usize n) {
+    if (bytes[n - 1] != '\0') return Error(ENOEXEC);
+    const char* path = reinterpret_cast<const char*>(bytes);
+    return StringView(path, str_nlen(path, n));
+}
+
+// PT_INTERP of the program. Linux rejects a size outside [2, PATH_MAX] with
+// ENOEXEC, and bytes it cannot read with EIO. Leaves info.interp empty when
+// the bytes are still to be read.
 Status check_interp(const Elf64_Phdr& ph, const ElfImage& image, ElfInfo& info) {
     if (ph.p_filesz > kMaxInterpSize || ph.p_filesz < 2) return Error(ENOEXEC);
     if (ph.p_offset > image.file_size || ph.p_filesz > image.file_size - ph.p_offset) return Error(EIO);
     info.has_interp = true;
     info.interp_offset = ph.p_offset;
     info.interp_size = ph.p_filesz;
-    if (ph.p_offset <= image.head_size && ph.p_filesz <= image.head_size - ph.p_offset) {
-        info.interp = TRY(elf_interp_path(image.head + ph.p_offset, ph.p_filesz));
-        info.interp_loaded = true;
-    }
+    if (ph.p_offset <= image.head_size && ph.p_filesz <= image.head_size - ph.p_offset)
+        info.interp = TRY(interp_path(image.head + ph.p_offset, ph.p_filesz));
+    else if (image.interp != nullptr)
+        info.interp = TRY(interp_path(image.interp, ph.p_filesz));
+    else
+        info.complete = false;
     return {};
 }
 
@@ -128,12 +138,6 @@ Result<u64> elf_headers_size(const u8* head, usize n, ElfRole role) {
     return max(table.end(), u64{kElfHeaderSize});
 }
 
-Result<StringView> elf_interp_path(const u8* bytes, usize n) {
-    if (n < 2 || n > kMaxInterpSize || bytes[n - 1] != '\0') return Error(ENOEXEC);
-    const char* path = reinterpret_cast<const char*>(bytes);
-    return StringView(path, str_nlen(path, n));
-}
-
 Result<ElfInfo> elf_parse(const u8* data, usize size, ElfRole role) {
     return elf_parse(ElfImage{data, size, size, nullptr}, role);
 }
@@ -153,6 +157,7 @@ Result<ElfInfo> elf_parse(const ElfImage& image, ElfRole role) {
     if (role == ElfRole::kInterpreter && !loadable_type(eh)) return Error(EINVAL);
 
     ElfInfo info;
+    info.complete = true;  // until the interpreter path turns out to be unread
     info.type = eh.e_type;
     info.entry = eh.e_entry;
     info.phoff = eh.e_phoff;
@@ -204,15 +209,18 @@ Result<ElfInfo> elf_parse(const ElfImage& image, ElfRole role) {
         }
     }
     if (info.max_align != 0) info.max_align = page_end(info.max_align);
+    if (!info.complete) return info;  // the caller reads the path, then calls again
 
     // An ET_DYN is placed as a whole: Linux refuses one whose extent, from
     // the first PT_LOAD's page to the end of the last PT_LOAD (wrapping as
     // it does), is empty, and its first mmap reserves that extent, which
-    // fails when it exceeds the user address range.
+    // fails when it exceeds the user address range. For the program Linux
+    // only looks at the extent on meeting a PT_LOAD, so a program with none
+    // passes; the interpreter's is checked up front.
     u64 first_page = 0;
     if (info.load_count > 0) first_page = page_start(read_phdr(phdrs, first_load).p_vaddr);
-    if (info.type == ET_DYN) {
-        if (info.load_count == 0) return Error(EINVAL);
+    if (info.type == ET_DYN && info.load_count == 0 && role == ElfRole::kInterpreter) return Error(EINVAL);
+    if (info.type == ET_DYN && info.load_count > 0) {
         Elf64_Phdr last = read_phdr(phdrs, last_load);
         u64 extent = last.p_vaddr + last.p_memsz - first_page;
         if (extent == 0) return Error(EINVAL);
@@ -241,19 +249,21 @@ Result<ElfInfo> elf_parse(const ElfImage& image, ElfRole role) {
     return info;
 }
 
+// Linux sets the bias when it maps the first PT_LOAD: without one it stays 0.
 u64 elf_load_bias(const ElfInfo& info, u64 base) {
-    if (info.type != ET_DYN) return 0;
+    if (info.type != ET_DYN || info.load_count == 0) return 0;
     if (info.max_align != 0) base &= ~(info.max_align - 1);
     return page_start(base - info.first_vaddr);
 }
 
 u64 elf_bias_for_area(const ElfInfo& info, u64 area_start) {
-    if (info.type != ET_DYN) return 0;
+    if (info.type != ET_DYN || info.load_count == 0) return 0;
     KASSERT(page_offset(area_start) == 0);
     return area_start - page_start(info.first_vaddr);
 }
 
 Result<LoadPlan> elf_plan(const ElfInfo& info, u64 bias, ElfRole role) {
+    KASSERT(info.complete);
     KASSERT(page_offset(bias) == 0);
     KASSERT(info.type == ET_DYN || bias == 0);
     LoadPlan plan;
@@ -261,6 +271,12 @@ Result<LoadPlan> elf_plan(const ElfInfo& info, u64 bias, ElfRole role) {
     // Unsigned arithmetic wraps as in Linux: a bias below the first vaddr
     // is a "negative" bias, and start_code stays ~0 + bias without code.
     plan.start_code = ~u64{0};
+    // Linux's first mmap of an ET_DYN reserves its whole extent, empty
+    // PT_LOADs included, so all of it must fit where the bias puts it.
+    if (info.type == ET_DYN && info.load_count > 0) {
+        u64 start = bias + page_start(info.first_vaddr);
+        if (start > kUserAddressEnd || info.map_size > kUserAddressEnd - start) return Error(ENOMEM);
+    }
     u64 brk = 0;
     bool mapped = false;
     for (usize i = 0; i < info.phnum; ++i) {

@@ -8,8 +8,11 @@
 //      beyond what was read, read it separately (it is at most one page).
 //   2. elf_parse() validates the header and the program headers. The
 //      ElfInfo it returns points into the caller's buffers: keep them alive.
-//      If info.interp_offset/interp_size lie beyond what was read, read
-//      those bytes and check them with elf_interp_path().
+//      If it comes back with info.complete false, the PT_INTERP string lies
+//      beyond what was read: read info.interp_size bytes at
+//      info.interp_offset into a buffer (a short read is EIO, as in Linux),
+//      point ElfImage::interp at it and call elf_parse again. Linux checks
+//      that string before the segments, so this keeps its errno order.
 //   3. Choose the load bias: 0 for ET_EXEC, elf_load_bias() for a PIE,
 //      elf_bias_for_area() for the interpreter or a static PIE placed in a
 //      free area of info.map_size bytes.
@@ -75,9 +78,17 @@ struct ElfImage {
     // The program header table (PhdrTable::size bytes read at its offset)
     // when it is not inside `head`; null when it is.
     const u8* phdrs = nullptr;
+    // The PT_INTERP bytes (ElfInfo::interp_size of them) when elf_parse
+    // asked for them; null otherwise.
+    const u8* interp = nullptr;
 };
 
 struct ElfInfo {
+    // False when elf_parse stopped to have the interpreter path read (see
+    // the top of this file): nothing past the PT_INTERP fields is checked
+    // yet, and elf_plan/elf_segments refuse such an ElfInfo.
+    bool complete = false;
+
     u16 type = 0;        // ET_EXEC or ET_DYN
     u64 entry = 0;       // e_entry, before the load bias
     u64 phoff = 0;       // e_phoff
@@ -98,11 +109,10 @@ struct ElfInfo {
     // e_phoff puts it (the last such segment, as in Linux), else 0.
     u64 phdr_vaddr = 0;
 
-    // The first PT_INTERP. Its file range is validated; `interp` is the path
-    // (up to its first NUL) when the range was inside the buffers given to
-    // elf_parse, else empty with interp_loaded false.
+    // The program's first PT_INTERP (the interpreter's own is ignored, as
+    // Linux does). `interp` is the path up to its first NUL, pointing into
+    // ElfImage::head or ElfImage::interp.
     bool has_interp = false;
-    bool interp_loaded = false;
     u64 interp_offset = 0;
     u64 interp_size = 0;  // NUL included
     StringView interp;
@@ -121,13 +131,8 @@ struct ElfInfo {
 
 // Validates everything that does not depend on the load bias.
 Result<ElfInfo> elf_parse(const ElfImage& image, ElfRole role = ElfRole::kProgram);
-// The whole file in memory (tests, the fuzzer, tiny files).
+// The whole file in memory (tests, the fuzzer, tiny files): always complete.
 Result<ElfInfo> elf_parse(const u8* data, usize size, ElfRole role = ElfRole::kProgram);
-
-// Checks PT_INTERP bytes the kernel read separately (info.interp_size
-// bytes at info.interp_offset; a short read is EIO, as in Linux). Returns
-// the path up to its first NUL.
-Result<StringView> elf_interp_path(const u8* bytes, usize n);
 
 // The bias that Linux gives a PIE (an ET_DYN program with an interpreter)
 // loaded at `base`: base aligned down to max_align, less the first PT_LOAD's
@@ -193,7 +198,7 @@ public:
         usize index_;
     };
 
-    ElfSegments(const ElfInfo& info, u64 bias) : info_(&info), bias_(bias) {}
+    ElfSegments(const ElfInfo& info, u64 bias) : info_(&info), bias_(bias) { KASSERT(info.complete); }
     Iterator begin() const { return Iterator(info_, bias_, 0); }
     Iterator end() const { return Iterator(info_, bias_, info_->phnum); }
 

@@ -52,9 +52,7 @@ Result<exec::UserStack> build_stack(mm::AddressSpace& as, const exec::ExecArgs& 
     return st.release_value();
 }
 
-}  // namespace
-
-Status exec_image(Process& p, const ExecFile& file, const exec::ExecArgs& args, arch::TrapFrame& frame) {
+Status exec_elf(Process& p, const ExecFile& file, const exec::ExecArgs& args, arch::TrapFrame& frame) {
     TRY(exec::exec_args_check(args, STACK_LIMIT));
     exec::ElfInfo info = TRY(exec::elf_parse(file.data, file.size));
     if (info.has_interp) {
@@ -94,6 +92,11 @@ Status exec_image(Process& p, const ExecFile& file, const exec::ExecArgs& args, 
     p.mm = as;
     as->activate();
     if (old) old->put();
+    if (p.vfork_done) {
+        // The vfork parent may run again: the child no longer uses its memory.
+        p.vfork_done->complete();
+        p.vfork_done = nullptr;
+    }
 
     frame = arch::TrapFrame{};
     frame.rip = plan.value().entry;
@@ -102,6 +105,64 @@ Status exec_image(Process& p, const ExecFile& file, const exec::ExecArgs& args, 
     frame.ss = arch::USER_DS;
     frame.rflags = arch::FLAGS_IF | 0x2;  // bit 1 is always set
     return {};
+}
+
+constexpr usize BINPRM_BUF_SIZE = 256;  // how much of a "#!" line Linux reads
+constexpr int MAX_INTERP_DEPTH = 4;     // nested interpreters before ELOOP
+
+bool blank(char c) { return c == ' ' || c == '\t'; }
+
+Status exec_depth(Process& p, const ExecFile& file, const exec::ExecArgs& args, arch::TrapFrame& frame, int depth) {
+    if (file.size < 2 || file.data[0] != '#' || file.data[1] != '!') return exec_elf(p, file, args, frame);
+    if (depth >= MAX_INTERP_DEPTH) return Error(ELOOP);
+    // "#!interp [one optional argument]" on the first line, within 256 bytes.
+    usize n = min<usize>(file.size, BINPRM_BUF_SIZE);
+    const char* line = reinterpret_cast<const char*>(file.data);
+    usize end = 2;
+    while (end < n && line[end] != '\n') ++end;
+    bool complete = end < n;
+    usize i = 2;
+    while (i < end && blank(line[i])) ++i;
+    usize interp_start = i;
+    while (i < end && !blank(line[i])) ++i;
+    StringView interp(line + interp_start, i - interp_start);
+    // A name cut off by the buffer end would run the wrong program.
+    if (interp.empty() || (!complete && i == end)) return Error(ENOEXEC);
+    while (i < end && blank(line[i])) ++i;
+    usize arg_end = end;
+    while (arg_end > i && blank(line[arg_end - 1])) --arg_end;
+    StringView interp_arg(line + i, arg_end - i);
+
+    // argv becomes: interp, [arg], the script's path, original argv[1..].
+    constexpr usize MAX_ARGS = 4096;
+    if (args.argc + 2 > MAX_ARGS) return Error(E2BIG);
+    auto* argv = static_cast<StringView*>(TRY(mm::kzalloc((args.argc + 2) * sizeof(StringView))));
+    usize argc = 0;
+    argv[argc++] = interp;
+    if (!interp_arg.empty()) argv[argc++] = interp_arg;
+    argv[argc++] = args.execfn;
+    for (usize k = 1; k < args.argc; ++k) argv[argc++] = args.argv[k];
+    exec::ExecArgs next{argv, argc, args.envp, args.envc, args.execfn};
+
+    char path[BINPRM_BUF_SIZE + 1];
+    __builtin_memcpy(path, interp.data(), interp.size());
+    path[interp.size()] = 0;
+    Status st;
+    auto interp_file = open_exec(StringView(path, interp.size()));
+    if (interp_file.is_error()) {
+        st = interp_file.error();
+    } else {
+        st = exec_depth(p, interp_file.value(), next, frame, depth + 1);
+        interp_file.value().backing->put();
+    }
+    mm::kfree(argv);
+    return st;
+}
+
+}  // namespace
+
+Status exec_file(Process& p, const ExecFile& file, const exec::ExecArgs& args, arch::TrapFrame& frame) {
+    return exec_depth(p, file, args, frame, 0);
 }
 
 }  // namespace keel::proc

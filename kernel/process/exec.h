@@ -4,6 +4,7 @@
 #include "arch/x86_64/trapframe.h"
 #include "kernel/exec/user_stack.h"
 #include "lib/result.h"
+#include "lib/string_view.h"
 #include "mm/address_space.h"
 
 namespace keel::proc {
@@ -18,9 +19,12 @@ struct ExecFile {
     mm::VmBacking* backing = nullptr;
 };
 
+// Finds an executable by path; the caller puts file.backing when done.
+Result<ExecFile> open_exec(StringView path);
+
 // Replaces p's address space with `file` run with `args`, and fills
 // `frame` with the initial user registers. On error p is unchanged (the
-// point of no return is the swap at the very end).
-Status exec_image(Process& p, const ExecFile& file, const exec::ExecArgs& args, arch::TrapFrame& frame);
+// point of no return is the swap at the very end). Handles "#!" scripts.
+Status exec_file(Process& p, const ExecFile& file, const exec::ExecArgs& args, arch::TrapFrame& frame);
 
 }  // namespace keel::proc

@@ -6,6 +6,8 @@
 #include "kernel/percpu.h"
 #include "kernel/printk.h"
 #include "kernel/sched/scheduler.h"
+#include "arch/x86_64/fpu.h"
+#include "lib/alloc.h"
 #include "mm/address_space.h"
 
 extern "C" [[noreturn]] void enter_user_asm(const keel::arch::TrapFrame* frame, keel::u64 stack_top);
@@ -44,17 +46,119 @@ void exit_to_user(arch::TrapFrame&) {
 
 namespace {
 
+// The process tree: parents, children, zombies and pids. A sleeping lock:
+// exit and wait do real work under it.
+sched::Mutex tree_lock;
+constexpr int PID_MAX = 32768;  // /proc/sys/kernel/pid_max on small machines
+u64 pid_bitmap[PID_MAX / 64];
+int last_pid = 0;
+Process* init_process = nullptr;
+
+void notify_parent_locked(Process* parent) {
+    parent->child_wait.update_and_wake([&] { ++parent->child_events; }, true);
+}
+
+void release_files(Process* p) {
+    if (!p->fds) return;
+    for (int fd = 0; fd < MAX_FDS; ++fd)
+        if (p->fds->files[fd]) (void)p->fds->close(fd);
+    destroy(p->fds);
+    p->fds = nullptr;
+}
+
 // `wstatus` is encoded as wait(2) reports it.
 [[noreturn]] void do_exit(int wstatus) {
     Process* p = current_process();
-    p->exit_status = wstatus;
-    p->exited = true;
     if (p->pid == 1) panic("Attempted to kill init! exitcode=0x%08x", static_cast<unsigned>(wstatus));
+    release_files(p);
     arch::write_cr3(arch::kernel_pml4());
+    if (p->mm) p->mm->put();
+    p->mm = nullptr;
+    if (p->vfork_done) p->vfork_done->complete();
+    p->vfork_done = nullptr;
+    {
+        sched::MutexGuard g(tree_lock);
+        // Orphans go to init, zombies included (init reaps them).
+        bool gave_zombies = false;
+        while (Process* c = p->children.pop_front()) {
+            c->parent = init_process;
+            init_process->children.push_back(*c);
+            gave_zombies |= c->state == ProcessState::Zombie;
+        }
+        if (gave_zombies) notify_parent_locked(init_process);
+        p->exit_status = wstatus;
+        p->state = ProcessState::Zombie;
+        if (p->parent) notify_parent_locked(p->parent);
+    }
+    sched::current()->process = nullptr;
+    if (sched::current()->fpu) arch::fpu_state_free(sched::current()->fpu);
+    sched::current()->fpu = nullptr;
     sched::exit_current();
 }
 
+bool matches(const Process& c, int pid, const Process& waiter) {
+    if (pid > 0) return c.pid == pid;
+    if (pid == -1) return true;
+    if (pid == 0) return c.pgid == waiter.pgid;
+    return c.pgid == -pid;
+}
+
 }  // namespace
+
+Result<int> alloc_pid() {
+    sched::MutexGuard g(tree_lock);
+    for (int i = 1; i < PID_MAX; ++i) {
+        // Linux hands out pids in increasing order and wraps, skipping 1..300
+        // after the first wrap; a fresh machine never gets that far here.
+        int pid = (last_pid + i) % PID_MAX;
+        if (pid == 0) continue;
+        u64 bit = 1ull << (pid % 64);
+        if (pid_bitmap[pid / 64] & bit) continue;
+        pid_bitmap[pid / 64] |= bit;
+        last_pid = pid;
+        return pid;
+    }
+    return Error(EAGAIN);
+}
+
+void attach_child(Process* parent, Process* child) {
+    sched::MutexGuard g(tree_lock);
+    child->parent = parent;
+    if (parent) parent->children.push_back(*child);
+    if (child->pid == 1) init_process = child;
+}
+
+Result<int> wait_child(int pid, int options, int* wstatus) {
+    Process* self = current_process();
+    for (;;) {
+        u64 seen;
+        {
+            sched::MutexGuard g(tree_lock);
+            bool any = false;
+            Process* zombie = nullptr;
+            for (Process* c = self->children.front(); c; c = self->children.next(*c)) {
+                if (!matches(*c, pid, *self)) continue;
+                any = true;
+                if (c->state == ProcessState::Zombie) {
+                    zombie = c;
+                    break;
+                }
+            }
+            if (!any) return Error(ECHILD);
+            if (zombie) {
+                self->children.remove(*zombie);
+                int reaped = zombie->pid;
+                *wstatus = zombie->exit_status;
+                pid_bitmap[reaped / 64] &= ~(1ull << (reaped % 64));
+                destroy(zombie);
+                return reaped;
+            }
+            if (options & 1 /* WNOHANG */) return 0;
+            seen = self->child_events;
+        }
+        self->child_wait.wait_until([&] { return self->child_events != seen; });
+    }
+}
 
 void exit_group(int status) { do_exit((status & 0xff) << 8); }
 

@@ -5,6 +5,7 @@
 #include "arch/x86_64/trapframe.h"
 #include "fs/file.h"
 #include "kernel/sched/thread.h"
+#include "kernel/sched/wait.h"
 #include "lib/result.h"
 
 namespace keel::mm {
@@ -25,18 +26,40 @@ struct FdTable {
     Status close(int fd);
 };
 
+enum class ProcessState : u8 { Running, Zombie };
+
 struct Process {
     int pid = 0;
+    int pgid = 0;
+    int sid = 0;
     Process* parent = nullptr;
     mm::AddressSpace* mm = nullptr;
     FdTable* fds = nullptr;
     char comm[16] = {};
-    int exit_status = 0;
-    bool exited = false;
+    sched::Thread* thread = nullptr;  // the (single, for now) thread
+    u32 umask = 022;
+
+    // Guarded by the process-tree lock (process.cpp).
+    ProcessState state = ProcessState::Running;
+    int exit_status = 0;          // as wait(2) encodes it
+    int exit_signal = 17;         // SIGCHLD: what the parent is told
+    ListNode sibling;             // in parent->children
+    IntrusiveList<Process, &Process::sibling> children;
+    u64 child_events = 0;         // bumped whenever a child changes state
+    sched::WaitQueue child_wait;  // wait4 sleeps here
+
+    // vfork: the parent sleeps until the child execs or exits.
+    sched::Completion* vfork_done = nullptr;
 };
 
 u64 page_table_of(const Process& p);
 Process* current_process();
+
+// Process-tree operations (process.cpp).
+Result<int> alloc_pid();
+void attach_child(Process* parent, Process* child);
+// wait4: the pid reaped (0 with WNOHANG and none ready), its status in *wstatus.
+Result<int> wait_child(int pid, int options, int* wstatus);
 
 // Turns the calling kernel thread into pid 1 running `path` from the
 // initramfs. Returns only on failure (the caller reports it and panics).

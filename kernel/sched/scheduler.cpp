@@ -368,7 +368,7 @@ void sleep_ns(u64 ns) {
     timer_cancel(self->sleep_timer);
 }
 
-Result<Thread*> spawn_kthread(const char* name, void (*fn)(void*), void* arg, int nice, int cpu) {
+Result<Thread*> create_kthread(const char* name, void (*fn)(void*), void* arg, int nice, int cpu) {
     reap_zombies();
     void* mem = TRY(mm::kzalloc(sizeof(Thread)));
     Thread* t = new (mem) Thread();
@@ -401,9 +401,19 @@ Result<Thread*> spawn_kthread(const char* name, void (*fn)(void*), void* arg, in
     frame[7] = 0;
     frame[8] = 0;
     t->saved_rsp = reinterpret_cast<u64>(frame);
+    return t;
+}
 
-    u32 target = cpu >= 0 ? static_cast<u32>(cpu) : select_cpu(t, self_id() % max(online_cpus(), 1u));
+void start_thread(Thread* t) {
+    u32 self = self_id();
+    u32 target = t->affinity != ~0ull && !t->may_run_on(self) ? static_cast<u32>(__builtin_ctzll(t->affinity))
+                                                                 : select_cpu(t, self % max(online_cpus(), 1u));
     enqueue_on(t, target, Enqueue::Initial);
+}
+
+Result<Thread*> spawn_kthread(const char* name, void (*fn)(void*), void* arg, int nice, int cpu) {
+    Thread* t = TRY(create_kthread(name, fn, arg, nice, cpu));
+    start_thread(t);
     return t;
 }
 

@@ -15,6 +15,10 @@ void init_ap(u32 cpu);     // the AP's boot context becomes its idle thread
 
 // Creates a kernel thread and makes it runnable. cpu < 0: any CPU.
 Result<Thread*> spawn_kthread(const char* name, void (*fn)(void*), void* arg, int nice = 0, int cpu = -1);
+// The same in two steps, for callers that finish setting the thread up
+// (fork: its process, FPU state) before it may run.
+Result<Thread*> create_kthread(const char* name, void (*fn)(void*), void* arg, int nice = 0, int cpu = -1);
+void start_thread(Thread* t);
 [[noreturn]] void exit_current();
 
 Thread* current();

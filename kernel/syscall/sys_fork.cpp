@@ -1,0 +1,143 @@
+// Process creation: clone, fork, vfork. Threads (CLONE_THREAD and friends)
+// are not supported yet and fail with ENOSYS, logged.
+#include <linux/sched.h>
+
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/fpu.h"
+#include "kernel/printk.h"
+#include "kernel/process/process.h"
+#include "kernel/sched/scheduler.h"
+#include "kernel/syscall/syscall.h"
+#include "kernel/uaccess.h"
+#include "lib/alloc.h"
+#include "lib/string.h"
+#include "mm/address_space.h"
+#include "mm/slab.h"
+
+namespace keel {
+
+namespace {
+
+using proc::Process;
+
+void fork_child_entry(void* arg) {
+    auto* staged = static_cast<arch::TrapFrame*>(arg);
+    arch::TrapFrame frame = *staged;
+    mm::kfree(staged);
+    proc::enter_user(frame);
+}
+
+Result<proc::FdTable*> copy_fds(const proc::FdTable& from) {
+    proc::FdTable* t = TRY(make<proc::FdTable>());
+    for (int fd = 0; fd < proc::MAX_FDS; ++fd) {
+        if (!from.files[fd]) continue;
+        t->files[fd] = from.files[fd];
+        t->files[fd]->get();
+    }
+    for (usize i = 0; i < sizeof(t->cloexec) / sizeof(t->cloexec[0]); ++i) t->cloexec[i] = from.cloexec[i];
+    return t;
+}
+
+void free_child(Process* c) {
+    if (c->fds) {
+        for (int fd = 0; fd < proc::MAX_FDS; ++fd)
+            if (c->fds->files[fd]) (void)c->fds->close(fd);
+        destroy(c->fds);
+    }
+    if (c->mm) c->mm->put();
+    destroy(c);
+}
+
+constexpr u64 THREAD_FLAGS = CLONE_THREAD | CLONE_SIGHAND | CLONE_FILES | CLONE_FS | CLONE_SYSVSEM;
+
+Result<u64> do_clone(u64 flags, uptr stack, uptr parent_tid, uptr child_tid, u64 tls, arch::TrapFrame& frame) {
+    // Linux's consistency rules for the flag set.
+    if ((flags & CLONE_THREAD) && !(flags & CLONE_SIGHAND)) return Error(EINVAL);
+    if ((flags & CLONE_SIGHAND) && !(flags & CLONE_VM)) return Error(EINVAL);
+    if ((flags & (CLONE_NEWNS | CLONE_FS)) == (CLONE_NEWNS | CLONE_FS)) return Error(EINVAL);
+    if (flags & THREAD_FLAGS) {
+        static bool warned = false;
+        if (!warned) pr_warn("clone: threads (flags %llx) are not supported yet", static_cast<unsigned long long>(flags));
+        warned = true;
+        return Error(ENOSYS);
+    }
+
+    Process* parent = proc::current_process();
+    Process* child = TRY(make<Process>());
+    auto pid = proc::alloc_pid();
+    if (pid.is_error()) {
+        destroy(child);
+        return pid.error();
+    }
+    child->pid = pid.value();
+    child->pgid = parent->pgid;
+    child->sid = parent->sid;
+    child->umask = parent->umask;
+    child->exit_signal = static_cast<int>(flags & CSIGNAL);
+    str_lcpy(child->comm, parent->comm, sizeof(child->comm));
+
+    auto fail = [&](Error e) -> Result<u64> {
+        free_child(child);
+        return e;
+    };
+    if (flags & CLONE_VM) {
+        parent->mm->get();
+        child->mm = parent->mm;
+    } else {
+        auto as = parent->mm->fork();
+        if (as.is_error()) return fail(as.error());
+        child->mm = as.value();
+    }
+    auto fds = copy_fds(*parent->fds);
+    if (fds.is_error()) return fail(fds.error());
+    child->fds = fds.value();
+
+    auto staged = mm::kmalloc(sizeof(arch::TrapFrame));
+    if (staged.is_error()) return fail(staged.error());
+    auto* child_frame = static_cast<arch::TrapFrame*>(staged.value());
+    *child_frame = frame;
+    child_frame->rax = 0;  // the child sees fork() return 0
+    if (stack) child_frame->rsp = stack;
+
+    auto thread = sched::create_kthread(child->comm, fork_child_entry, child_frame);
+    if (thread.is_error()) {
+        mm::kfree(child_frame);
+        return fail(thread.error());
+    }
+    sched::Thread* t = thread.value();
+    sched::Thread* self = sched::current();
+    auto fpu = arch::fpu_state_alloc();
+    if (fpu.is_error()) {
+        mm::kfree(child_frame);
+        return fail(fpu.error());  // the unstarted thread is leaked; rare
+    }
+    t->fpu = fpu.value();
+    arch::fpu_save(t->fpu);  // the parent's live user FPU state
+    t->fs_base = (flags & CLONE_SETTLS) ? tls : self->fs_base;
+    t->gs_base = self->gs_base;
+    t->process = child;
+    if (flags & CLONE_CHILD_CLEARTID) t->clear_child_tid = child_tid;
+    child->thread = t;
+
+    u32 child_pid = static_cast<u32>(child->pid);
+    if (flags & CLONE_PARENT_SETTID) (void)UserOut<u32>(parent_tid).write(child_pid);
+    if (flags & CLONE_CHILD_SETTID) (void)child->mm->poke(child_tid, &child_pid, sizeof(child_pid));
+
+    sched::Completion vfork_done;
+    if (flags & CLONE_VFORK) child->vfork_done = &vfork_done;
+    proc::attach_child(parent, child);
+    sched::start_thread(t);
+    if (flags & CLONE_VFORK) vfork_done.wait();
+    return child_pid;
+}
+
+}  // namespace
+
+// x86-64 argument order: flags, stack, parent_tid, child_tid, tls.
+SYSCALL(clone) { return do_clone(args.a0, args.a1, args.a2, args.a3, args.a4, *args.frame); }
+
+SYSCALL(fork) { return do_clone(17 /* SIGCHLD */, 0, 0, 0, 0, *args.frame); }
+
+SYSCALL(vfork) { return do_clone(CLONE_VM | CLONE_VFORK | 17 /* SIGCHLD */, 0, 0, 0, 0, *args.frame); }
+
+}  // namespace keel

@@ -1,0 +1,28 @@
+// ioctl: the generic requests here, the rest to the file.
+#include <asm-generic/ioctls.h>
+
+#include "kernel/process/process.h"
+#include "kernel/syscall/syscall.h"
+#include "kernel/uaccess.h"
+
+namespace keel {
+
+SYSCALL(ioctl) {
+    fs::OpenFile* f = proc::current_process()->fds->get(static_cast<int>(args.a0));
+    if (!f) return Error(EBADF);
+    u32 cmd = static_cast<u32>(args.a1);
+    proc::FdTable& fds = *proc::current_process()->fds;
+    int fd = static_cast<int>(args.a0);
+    switch (cmd) {
+    case FIOCLEX:
+        fds.cloexec[fd / 64] |= 1ull << (fd % 64);
+        return 0;
+    case FIONCLEX:
+        fds.cloexec[fd / 64] &= ~(1ull << (fd % 64));
+        return 0;
+    default:
+        return f->ioctl(cmd, args.a2);
+    }
+}
+
+}  // namespace keel
