@@ -21,6 +21,8 @@ public:
     virtual Result<usize> read(const IoBuffer&, u64* /*offset*/) { return Error(EINVAL); }
     virtual Result<usize> write(const IoBuffer&, u64* /*offset*/) { return Error(EINVAL); }
     virtual Result<u64> ioctl(u32 /*cmd*/, u64 /*arg*/) { return Error(ENOTTY); }
+    // fcntl commands that depend on the kind of file (F_GETPIPE_SZ, ...).
+    virtual Result<u64> fcntl(int /*cmd*/, u64 /*arg*/) { return Error(EINVAL); }
     // fstat(2)'s view of the file.
     virtual Status stat(struct stat& st) = 0;
     virtual bool seekable() const { return false; }

@@ -3,6 +3,7 @@
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/pit.h"
+#include "arch/x86_64/rtc.h"
 #include "kernel/printk.h"
 
 namespace keel::time {
@@ -13,6 +14,7 @@ u64 tsc_base = 0;
 u64 khz = 0;
 u64 ns_mult = 0;  // ns = (tsc * ns_mult) >> 32
 u64 apic_khz = 0;
+i64 realtime_offset = 0;  // realtime - monotonic
 
 }  // namespace
 
@@ -44,9 +46,16 @@ void calibrate() {
     apic_khz = r.lapic_khz;
     ns_mult = (1000000ull << 32) / khz;
     tsc_base = arch::rdtsc();
+    realtime_offset = static_cast<i64>(arch::rtc_read_epoch_seconds() * 1000000000ull);
     pr_info("time: tsc %llu.%03llu MHz, apic timer %llu.%03llu MHz", static_cast<unsigned long long>(khz / 1000),
             static_cast<unsigned long long>(khz % 1000), static_cast<unsigned long long>(apic_khz / 1000),
             static_cast<unsigned long long>(apic_khz % 1000));
+}
+
+u64 realtime_ns() { return static_cast<u64>(static_cast<i64>(monotonic_ns()) + __atomic_load_n(&realtime_offset, __ATOMIC_RELAXED)); }
+
+void set_realtime_ns(u64 ns) {
+    __atomic_store_n(&realtime_offset, static_cast<i64>(ns) - static_cast<i64>(monotonic_ns()), __ATOMIC_RELAXED);
 }
 
 }  // namespace keel::time

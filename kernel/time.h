@@ -14,7 +14,12 @@ u64 tsc_khz();
 u64 lapic_timer_khz();
 u64 ns_to_lapic_ticks(u64 ns);
 
-// Calibrates the TSC (and the APIC timer) against the PIT. Boot CPU only.
+// Calibrates the TSC (and the APIC timer) against the PIT, and reads the
+// wall-clock time from the RTC. Boot CPU only.
 void calibrate();
+
+// CLOCK_REALTIME in nanoseconds since the epoch; settable.
+u64 realtime_ns();
+void set_realtime_ns(u64 ns);
 
 }  // namespace keel::time

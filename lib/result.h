@@ -4,6 +4,7 @@
 #pragma once
 
 #include "lib/errno.h"
+#include "lib/initializer_list.h"
 #include "lib/utility.h"
 
 namespace keel {

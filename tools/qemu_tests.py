@@ -76,14 +76,33 @@ def user_initrds(tmp):
     return out
 
 
-def fork_initrd(tmp):
-    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "user", "fork_exec_wait.c")
-    exe = os.path.join(tmp, "fork_exec_wait")
-    subprocess.run(["gcc", "-O2", "-static", "-o", exe, src], check=True)
-    cpio = os.path.join(tmp, "fork.cpio")
+USER_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "user")
+
+
+def user_program_initrd(tmp, name):
+    """tests/user/NAME.c built statically as /init, plus the files in
+    tests/user/NAME.files/ (executable bits kept)."""
+    exe = os.path.join(tmp, name)
+    subprocess.run(["gcc", "-O2", "-static", "-o", exe, os.path.join(USER_DIR, name + ".c")], check=True)
+    files = {"init": open(exe, "rb").read()}
+    extra = os.path.join(USER_DIR, name + ".files")
+    if os.path.isdir(extra):
+        for f in sorted(os.listdir(extra)):
+            files[f] = open(os.path.join(extra, f), "rb").read()
+    cpio = os.path.join(tmp, name + ".cpio")
     with open(cpio, "wb") as f:
-        f.write(newc_cpio({"init": open(exe, "rb").read(), "script.sh": b"#!/init child\n"}))
+        f.write(newc_cpio(files))
     return cpio
+
+
+def program_output(console):
+    """What the program printed: the console minus kernel log lines."""
+    return [l.rstrip("\r") for l in console.splitlines() if l and not l.startswith("[")
+            and not l.startswith(" [<")]
+
+
+def user_programs():
+    return sorted(f[:-2] for f in os.listdir(USER_DIR) if f.endswith(".c"))
 
 
 def cases(tmp):
@@ -132,12 +151,14 @@ def cases(tmp):
                        "env HELLO=1", "malloc ok x", "fp 4.50",
                        "Attempted to kill init! exitcode=0x00000300", panic_end],
                       0, initrd=initrd, forbid=()))
-    c.append(Case("user-fork-exec-wait", "microvm", 2, "console=ttyS0 panic=-1 quiet",
-                  ["in child: shared=20 ppid=1", "parent: waited 2==2 exited=1 status=42 shared=10",
-                   "exec'd child argc=3 arg2=hello", "exec child status=7", "vfork child status=5",
-                   "wait no child: -1", "exec'd child argc=4 arg2=/script.sh", "script status=7",
-                   "reaped 20 sum 190", "Attempted to kill init! exitcode=0x00000000"],
-                  0, initrd=fork_initrd(tmp), forbid=()))
+    # tests/user/NAME.c as init must print exactly what it printed on Linux
+    # 6.12 (NAME.expected, made with --regen-expected).
+    for name in user_programs():
+        expected = open(os.path.join(USER_DIR, name + ".expected")).read().splitlines()
+        case = Case("user-" + name.replace("_", "-"), "microvm", 2, "console=ttyS0 panic=-1 quiet",
+                    ["Attempted to kill init!"], 0, initrd=user_program_initrd(tmp, name), forbid=())
+        case.expect_output = expected
+        c.append(case)
     # The panic path names what broke and where (keel.crashtest= breaks it on purpose).
     crashes = {
         "pagefault": ["page fault at 0000000000000010", "RIP: 0010:", "crash_pagefault", "Call Trace"],
@@ -180,17 +201,47 @@ def run_case(kernel, case, logdir):
     for bad in case.forbid:
         if bad in out:
             problems.append("unexpected %r" % bad)
+    expected_output = getattr(case, "expect_output", None)
+    if expected_output is not None and program_output(out) != expected_output:
+        got = program_output(out)
+        for i, (e, g) in enumerate(zip(expected_output + [""] * len(got), got + [""] * len(expected_output))):
+            if e != g:
+                problems.append("output line %d: expected %r, got %r" % (i + 1, e, g))
+                break
     if "not ok" in out and case.name.startswith("ktest"):
         problems.append("a test failed: " + ", ".join(
             l.strip() for l in out.splitlines() if "not ok" in l or "# FAIL" in l))
     return problems, elapsed
 
 
+def regen_expected():
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
+    import boot_time  # noqa: E402 (the cached Linux reference kernel)
+    vmlinuz = boot_time.linux_kernel()
+    mhz = [l for l in open("/proc/cpuinfo") if l.startswith("cpu MHz")][0].split(":")[1]
+    khz = int(float(mhz) * 1000)
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in user_programs():
+            cmd = ["qemu-system-x86_64", "-M", "microvm", "-cpu", "max", "-m", "256", "-smp", "2", "-nographic",
+                   "-no-reboot", "-kernel", vmlinuz, "-initrd", user_program_initrd(tmp, name), "-append",
+                   "console=ttyS0 panic=-1 quiet tsc_early_khz=%d tsc=reliable" % khz]
+            out = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=120).stdout
+            lines = program_output(out.decode(errors="replace"))
+            with open(os.path.join(USER_DIR, name + ".expected"), "w") as f:
+                f.write("\n".join(lines) + "\n")
+            print("%s: %d lines from Linux" % (name, len(lines)))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("kernel")
     ap.add_argument("--only", action="append")
+    ap.add_argument("--regen-expected", action="store_true",
+                    help="boot Linux 6.12 to rewrite tests/user/*.expected, then exit")
     args = ap.parse_args()
+    if args.regen_expected:
+        regen_expected()
+        return
     logdir = os.path.join(os.path.dirname(os.path.abspath(args.kernel)), "qemu-logs")
     os.makedirs(logdir, exist_ok=True)
     passed = failed = 0

@@ -113,7 +113,8 @@ Status check_load(const Elf64_Phdr& ph, u16 type, u64 first_page, ElfRole role) 
     // actual place once the bias is known).
     if (ph.p_filesz > 0 || ph.p_memsz > 0) {
         u64 len = max(ph.p_filesz, ph.p_memsz);
-        if (ph.p_vaddr > ~u64{0} - len) return Error(ENOMEM);
+        // Room for page_end() too: the end is rounded up to a page below.
+        if (len > ~u64{0} - kElfPageSize || ph.p_vaddr > ~u64{0} - kElfPageSize - len) return Error(ENOMEM);
         u64 base = type == ET_EXEC ? 0 : first_page;
         // A segment below the first one is left to the ordering check.
         if (ph.p_vaddr >= base && page_end(ph.p_vaddr + len) - base > kUserAddressEnd) return Error(ENOMEM);

@@ -81,7 +81,7 @@ Layout compute_layout(const ExecArgs& args, const AuxValues& aux, u64 top) {
     l.execfn = p -= args.execfn.size() + 1;
     l.env_start = p -= block_size(args.envp, args.envc);
     // With no arguments Linux supplies "" as argv[0]: one NUL byte.
-    l.arg_start = p -= args.argc == 0 ? 1 : block_size(args.argv, args.argc);
+    l.arg_start = p -= (args.argc == 0 ? 1 : block_size(args.argv, args.argc));
     p = align_down(p, u64{16});
     l.platform = p -= sizeof kPlatform;
     l.random = p -= kRandomBytes;

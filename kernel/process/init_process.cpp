@@ -20,6 +20,7 @@ Status run_init(const char* path, const char* const* argv, const char* const* en
     p->pid = TRY(alloc_pid());
     p->pgid = p->sid = p->pid;
     p->thread = sched::current();
+    default_rlimits(p->rlimits);
     attach_child(nullptr, p);
     p->fds = TRY(make<FdTable>());
     fs::OpenFile* console = fs::console_open();

@@ -28,6 +28,18 @@ struct FdTable {
 
 enum class ProcessState : u8 { Running, Zombie };
 
+struct Cred {
+    u32 ruid = 0, euid = 0, suid = 0, fsuid = 0;
+    u32 rgid = 0, egid = 0, sgid = 0, fsgid = 0;
+    u32 ngroups = 0;
+    u32 groups[64] = {};
+};
+
+struct RLimit {
+    u64 cur, max;
+};
+constexpr int RLIMIT_COUNT = 16;  // RLIM_NLIMITS
+
 struct Process {
     int pid = 0;
     int pgid = 0;
@@ -38,6 +50,11 @@ struct Process {
     char comm[16] = {};
     sched::Thread* thread = nullptr;  // the (single, for now) thread
     u32 umask = 022;
+    Cred cred;
+    RLimit rlimits[RLIMIT_COUNT] = {};
+    int pdeath_signal = 0;
+    bool child_subreaper = false;
+    bool no_new_privs = false;
 
     // Guarded by the process-tree lock (process.cpp).
     ProcessState state = ProcessState::Running;
@@ -54,6 +71,9 @@ struct Process {
 
 u64 page_table_of(const Process& p);
 Process* current_process();
+
+// Linux's limits for init (inherited from there by everyone).
+void default_rlimits(RLimit (&limits)[RLIMIT_COUNT]);
 
 // Process-tree operations (process.cpp).
 Result<int> alloc_pid();

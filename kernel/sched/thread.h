@@ -45,6 +45,7 @@ struct Thread {
     u64 fs_base = 0;              // arch_prctl(ARCH_SET_FS): the TLS pointer
     u64 gs_base = 0;
     uptr clear_child_tid = 0;     // set_tid_address
+    uptr robust_list = 0;         // set_robust_list
 
     bool may_run_on(u32 c) const { return c < 64 && (affinity >> c) & 1; }
 };

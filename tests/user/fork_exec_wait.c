@@ -15,12 +15,12 @@ int main(int argc, char** argv) {
     pid_t pid = fork();
     if (pid == 0) {
         shared = 20;
-        printf("in child: shared=%d ppid=%d\n", shared, (int)getppid());
+        printf("in child: shared=%d ppid=%d\n", shared, (int)getppid());  /* the parent is init: 1 */
         _exit(42);
     }
     int st = 0;
     pid_t w = waitpid(pid, &st, 0);
-    printf("parent: waited %d==%d exited=%d status=%d shared=%d\n", (int)w, (int)pid, WIFEXITED(st), WEXITSTATUS(st), shared);
+    printf("parent: waited for it=%d exited=%d status=%d shared=%d\n", w == pid, WIFEXITED(st), WEXITSTATUS(st), shared);
     pid = fork();
     if (pid == 0) {
         char* av[] = {"/init", "child", "hello", NULL};

@@ -1,0 +1,138 @@
+// File descriptors: close, dup family, fcntl, pipe.
+#include <linux/fcntl.h>
+#include <linux/resource.h>
+#include <linux/watch_queue.h>
+
+#include "fs/pipe.h"
+#include "kernel/process/process.h"
+#include "kernel/syscall/syscall.h"
+#include "kernel/uaccess.h"
+
+namespace keel {
+
+namespace {
+
+proc::FdTable& fds() { return *proc::current_process()->fds; }
+
+Result<fs::OpenFile*> file_at(u64 fd) {
+    fs::OpenFile* f = fds().get(static_cast<int>(fd));
+    if (!f) return Error(EBADF);
+    return f;
+}
+
+int nofile_limit() {
+    u64 cur = proc::current_process()->rlimits[RLIMIT_NOFILE].cur;
+    return static_cast<int>(min<u64>(cur, proc::MAX_FDS));
+}
+
+bool cloexec_of(int fd) { return fds().cloexec[fd / 64] & (1ull << (fd % 64)); }
+void set_cloexec(int fd, bool on) {
+    if (on) fds().cloexec[fd / 64] |= 1ull << (fd % 64);
+    else fds().cloexec[fd / 64] &= ~(1ull << (fd % 64));
+}
+
+// dup2/dup3: `newfd` refers to f afterwards, whatever was there closed.
+Result<u64> dup_to(fs::OpenFile* f, int newfd, bool cloexec) {
+    if (newfd < 0 || newfd >= nofile_limit()) return Error(EBADF);
+    f->get();
+    fs::OpenFile* old = fds().files[newfd];
+    fds().files[newfd] = f;
+    set_cloexec(newfd, cloexec);
+    if (old) old->put();
+    return static_cast<u64>(newfd);
+}
+
+Result<u64> dup_from(fs::OpenFile* f, int from, bool cloexec) {
+    if (from < 0 || from >= nofile_limit()) return Error(EINVAL);
+    int fd = TRY(fds().install(f, from, cloexec));
+    if (fd >= nofile_limit()) {
+        fds().files[fd] = nullptr;
+        return Error(EMFILE);
+    }
+    f->get();
+    return static_cast<u64>(fd);
+}
+
+// Status flags fcntl(F_SETFL) may change.
+constexpr u32 SETFL_MASK = O_APPEND | O_NONBLOCK | O_NDELAY | O_DIRECT | O_NOATIME | FASYNC;
+
+}  // namespace
+
+SYSCALL(close) {
+    TRY(fds().close(static_cast<int>(args.a0)));
+    return 0;
+}
+
+SYSCALL(dup) { return dup_from(TRY(file_at(args.a0)), 0, false); }
+
+SYSCALL(dup2) {
+    fs::OpenFile* f = TRY(file_at(args.a0));
+    if (args.a0 == args.a1) return args.a1;  // valid oldfd: nothing to do
+    return dup_to(f, static_cast<int>(args.a1), false);
+}
+
+SYSCALL(dup3) {
+    if (args.a2 & ~static_cast<u64>(O_CLOEXEC)) return Error(EINVAL);
+    if (args.a0 == args.a1) return Error(EINVAL);
+    fs::OpenFile* f = TRY(file_at(args.a0));
+    return dup_to(f, static_cast<int>(args.a1), args.a2 & O_CLOEXEC);
+}
+
+SYSCALL(fcntl) {
+    int fd = static_cast<int>(args.a0);
+    fs::OpenFile* f = TRY(file_at(args.a0));
+    int cmd = static_cast<int>(args.a1);
+    switch (cmd) {
+    case F_DUPFD:
+        return dup_from(f, static_cast<int>(args.a2), false);
+    case F_DUPFD_CLOEXEC:
+        return dup_from(f, static_cast<int>(args.a2), true);
+    case F_GETFD:
+        return cloexec_of(fd) ? FD_CLOEXEC : 0;
+    case F_SETFD:
+        set_cloexec(fd, args.a2 & FD_CLOEXEC);
+        return 0;
+    case F_GETFL:
+        return f->flags;
+    case F_SETFL:
+        f->flags = (f->flags & ~SETFL_MASK) | (static_cast<u32>(args.a2) & SETFL_MASK);
+        return 0;
+    default:
+        return f->fcntl(cmd, args.a2);
+    }
+}
+
+namespace {
+
+Result<u64> do_pipe(uptr out, u64 flags) {
+    if (flags & ~static_cast<u64>(O_CLOEXEC | O_NONBLOCK | O_DIRECT | O_NOTIFICATION_PIPE)) return Error(EINVAL);
+    fs::OpenFile* ends[2];
+    TRY(fs::pipe_create(ends, static_cast<u32>(flags)));
+    bool cloexec = flags & O_CLOEXEC;
+    auto r = fds().install(ends[0], 0, cloexec);
+    if (r.is_error()) {
+        ends[0]->put();
+        ends[1]->put();
+        return r.error();
+    }
+    auto w = fds().install(ends[1], 0, cloexec);
+    if (w.is_error()) {
+        (void)fds().close(r.value());
+        ends[1]->put();
+        return w.error();
+    }
+    int pair[2] = {r.value(), w.value()};
+    if (copy_to_user(out, pair, sizeof(pair)).is_error()) {
+        (void)fds().close(pair[0]);
+        (void)fds().close(pair[1]);
+        return Error(EFAULT);
+    }
+    return 0;
+}
+
+}  // namespace
+
+SYSCALL(pipe) { return do_pipe(args.a0, 0); }
+SYSCALL(pipe2) { return do_pipe(args.a0, args.a1); }
+
+}  // namespace keel

@@ -1,0 +1,221 @@
+// Small process-wide calls: randomness, umask, rlimits, prctl, sysinfo,
+// resource usage, the robust-futex list, process groups and sessions.
+#include <linux/futex.h>
+#include <linux/kernel.h>
+#include <linux/prctl.h>
+#include <linux/random.h>
+#include <linux/resource.h>
+#include <linux/times.h>
+
+#include "kernel/percpu.h"
+#include "kernel/process/process.h"
+#include "kernel/random.h"
+#include "kernel/sched/scheduler.h"
+#include "kernel/syscall/syscall.h"
+#include "kernel/time.h"
+#include "kernel/uaccess.h"
+#include "lib/string.h"
+#include "mm/page_alloc.h"
+
+namespace keel {
+
+using proc::current_process;
+
+SYSCALL(getrandom) {
+    u32 flags = static_cast<u32>(args.a2);
+    if (flags & ~(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE)) return Error(EINVAL);
+    if ((flags & GRND_INSECURE) && (flags & GRND_RANDOM)) return Error(EINVAL);
+    usize len = min<usize>(args.a1, 0x7ffff000);  // MAX_RW_COUNT
+    u8 chunk[256];
+    usize done = 0;
+    while (done < len) {
+        usize n = min<usize>(sizeof(chunk), len - done);
+        random_bytes(chunk, n);
+        if (copy_to_user(args.a0 + done, chunk, n).is_error()) {
+            if (done) break;
+            return Error(EFAULT);
+        }
+        done += n;
+    }
+    return done;
+}
+
+SYSCALL(set_robust_list) {
+    if (args.a1 != sizeof(robust_list_head)) return Error(EINVAL);
+    sched::current()->robust_list = args.a0;
+    return 0;
+}
+
+SYSCALL(umask) {
+    proc::Process* p = current_process();
+    u32 old = p->umask;
+    p->umask = static_cast<u32>(args.a0) & 0777;
+    return old;
+}
+
+SYSCALL(sched_yield) {
+    sched::yield();
+    return 0;
+}
+
+SYSCALL(getcpu) {
+    u32 cpu = current_cpu_raw()->id;
+    if (args.a0) TRY(UserOut<u32>(args.a0).write(cpu));
+    if (args.a1) TRY(UserOut<u32>(args.a1).write(0u));
+    return 0;
+}
+
+SYSCALL(sysinfo) {
+    struct sysinfo si{};
+    si.uptime = static_cast<long>(time::monotonic_ns() / 1000000000);
+    mm::MemStats m = mm::mem_stats();
+    si.totalram = m.total_pages * 4096;
+    si.freeram = m.free_pages * 4096;
+    si.procs = 1;
+    si.mem_unit = 1;
+    TRY(UserOut<struct sysinfo>(args.a0).write(si));
+    return 0;
+}
+
+SYSCALL(prlimit64) {
+    int pid = static_cast<int>(args.a0);
+    u32 resource = static_cast<u32>(args.a1);
+    if (resource >= proc::RLIMIT_COUNT) return Error(EINVAL);
+    proc::Process* p = current_process();
+    if (pid != 0 && pid != p->pid) return Error(ESRCH);  // other processes: with /proc's process table
+    proc::RLimit& r = p->rlimits[resource];
+    proc::RLimit old = r;
+    if (args.a2) {
+        rlimit64 want = TRY(UserIn<rlimit64>(args.a2).read());
+        if (want.rlim_cur > want.rlim_max) return Error(EINVAL);
+        if (want.rlim_max > r.max && p->cred.euid != 0) return Error(EPERM);
+        if (resource == RLIMIT_NOFILE && want.rlim_max > 1048576) return Error(EPERM);  // fs.nr_open
+        r = {want.rlim_cur, want.rlim_max};
+    }
+    if (args.a3) TRY(UserOut<rlimit64>(args.a3).write(rlimit64{old.cur, old.max}));
+    return 0;
+}
+
+SYSCALL(getrlimit) {
+    u32 resource = static_cast<u32>(args.a0);
+    if (resource >= proc::RLIMIT_COUNT) return Error(EINVAL);
+    proc::RLimit r = current_process()->rlimits[resource];
+    TRY(UserOut<rlimit>(args.a1).write(rlimit{r.cur, r.max}));
+    return 0;
+}
+
+SYSCALL(setrlimit) {
+    u32 resource = static_cast<u32>(args.a0);
+    if (resource >= proc::RLIMIT_COUNT) return Error(EINVAL);
+    rlimit want = TRY(UserIn<rlimit>(args.a1).read());
+    proc::Process* p = current_process();
+    if (want.rlim_cur > want.rlim_max) return Error(EINVAL);
+    if (want.rlim_max > p->rlimits[resource].max && p->cred.euid != 0) return Error(EPERM);
+    p->rlimits[resource] = {want.rlim_cur, want.rlim_max};
+    return 0;
+}
+
+SYSCALL(prctl) {
+    proc::Process* p = current_process();
+    switch (args.a0) {
+    case PR_SET_NAME: {
+        char name[16] = {};
+        auto n = strncpy_from_user(name, args.a1, sizeof(name), ENAMETOOLONG);
+        if (n.is_error() && n.error().code() != ENAMETOOLONG) return n.error();
+        name[15] = 0;  // longer names are cut, as Linux does
+        str_lcpy(p->comm, name, sizeof(p->comm));
+        return 0;
+    }
+    case PR_GET_NAME:
+        TRY(copy_to_user(args.a1, p->comm, sizeof(p->comm)));
+        return 0;
+    case PR_SET_PDEATHSIG:
+        if (args.a1 > 64) return Error(EINVAL);
+        p->pdeath_signal = static_cast<int>(args.a1);
+        return 0;
+    case PR_GET_PDEATHSIG:
+        TRY(UserOut<int>(args.a1).write(p->pdeath_signal));
+        return 0;
+    case PR_SET_CHILD_SUBREAPER:
+        p->child_subreaper = args.a1 != 0;
+        return 0;
+    case PR_GET_CHILD_SUBREAPER:
+        TRY(UserOut<int>(args.a1).write(p->child_subreaper ? 1 : 0));
+        return 0;
+    case PR_SET_DUMPABLE:
+        return args.a1 > 1 ? Result<u64>(Error(EINVAL)) : Result<u64>(0);
+    case PR_GET_DUMPABLE:
+        return 1;
+    case PR_SET_NO_NEW_PRIVS:
+        if (args.a1 != 1 || args.a2 || args.a3 || args.a4) return Error(EINVAL);
+        p->no_new_privs = true;
+        return 0;
+    case PR_GET_NO_NEW_PRIVS:
+        if (args.a1 || args.a2 || args.a3 || args.a4) return Error(EINVAL);
+        return p->no_new_privs ? 1 : 0;
+    default:
+        return Error(EINVAL);
+    }
+}
+
+SYSCALL(getrusage) {
+    int who = static_cast<int>(args.a0);
+    if (who != RUSAGE_SELF && who != RUSAGE_CHILDREN && who != RUSAGE_THREAD) return Error(EINVAL);
+    rusage ru{};
+    if (who != RUSAGE_CHILDREN) {
+        // No user/system split is kept yet: all CPU time counts as user time.
+        u64 ns = sched::current()->se.sum_exec_runtime;
+        ru.ru_utime.tv_sec = static_cast<long>(ns / 1000000000);
+        ru.ru_utime.tv_usec = static_cast<long>(ns % 1000000000 / 1000);
+        ru.ru_nvcsw = static_cast<long>(sched::current()->nvcsw);
+        ru.ru_nivcsw = static_cast<long>(sched::current()->nivcsw);
+    }
+    TRY(UserOut<rusage>(args.a1).write(ru));
+    return 0;
+}
+
+SYSCALL(times) {
+    constexpr u64 USER_HZ = 100;
+    if (args.a0) {
+        tms t{};
+        t.tms_utime = static_cast<long>(sched::current()->se.sum_exec_runtime / (1000000000 / USER_HZ));
+        TRY(UserOut<tms>(args.a0).write(t));
+    }
+    return time::monotonic_ns() / (1000000000 / USER_HZ);
+}
+
+SYSCALL(getpgid) {
+    int pid = static_cast<int>(args.a0);
+    proc::Process* p = current_process();
+    if (pid != 0 && pid != p->pid) return Error(ESRCH);
+    return static_cast<u64>(p->pgid);
+}
+
+SYSCALL(getpgrp) { return static_cast<u64>(current_process()->pgid); }
+
+SYSCALL(getsid) {
+    int pid = static_cast<int>(args.a0);
+    proc::Process* p = current_process();
+    if (pid != 0 && pid != p->pid) return Error(ESRCH);
+    return static_cast<u64>(p->sid);
+}
+
+SYSCALL(setsid) {
+    proc::Process* p = current_process();
+    if (p->pgid == p->pid) return Error(EPERM);  // already a group leader
+    p->sid = p->pgid = p->pid;
+    return static_cast<u64>(p->sid);
+}
+
+SYSCALL(setpgid) {
+    int pid = static_cast<int>(args.a0);
+    int pgid = static_cast<int>(args.a1);
+    proc::Process* p = current_process();
+    if (pgid < 0) return Error(EINVAL);
+    if (pid != 0 && pid != p->pid) return Error(ESRCH);  // children: with the process table
+    if (p->sid == p->pid) return Error(EPERM);            // a session leader cannot move
+    p->pgid = pgid ? pgid : p->pid;
+    return 0;
+}
+
+}  // namespace keel

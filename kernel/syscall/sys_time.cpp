@@ -1,0 +1,125 @@
+// Clocks and sleeping: clock_gettime/getres/settime, gettimeofday, time,
+// nanosleep, clock_nanosleep.
+#include <linux/time.h>
+
+#include "kernel/process/process.h"
+#include "kernel/sched/scheduler.h"
+#include "kernel/syscall/syscall.h"
+#include "kernel/time.h"
+#include "kernel/uaccess.h"
+
+namespace keel {
+
+namespace {
+
+constexpr u64 NSEC = 1000000000ull;
+constexpr u64 TICK_NS = 4000000;  // Linux's coarse clocks tick at HZ (250 on Debian)
+
+struct KTimespec {
+    i64 sec;
+    i64 nsec;
+};
+static_assert(sizeof(KTimespec) == sizeof(__kernel_timespec));
+
+KTimespec to_ts(u64 ns) { return {static_cast<i64>(ns / NSEC), static_cast<i64>(ns % NSEC)}; }
+
+u64 thread_cpu_ns() { return sched::current()->se.sum_exec_runtime; }
+
+// Nanoseconds on `clock`, or EINVAL for clocks Keel does not have.
+Result<u64> read_clock(__kernel_clockid_t clock) {
+    switch (clock) {
+    case CLOCK_REALTIME:
+    case CLOCK_TAI:
+        return time::realtime_ns();
+    case CLOCK_REALTIME_COARSE:
+        return time::realtime_ns() / TICK_NS * TICK_NS;
+    case CLOCK_MONOTONIC:
+    case CLOCK_MONOTONIC_RAW:
+    case CLOCK_BOOTTIME:
+        return time::monotonic_ns();
+    case CLOCK_MONOTONIC_COARSE:
+        return time::monotonic_ns() / TICK_NS * TICK_NS;
+    case CLOCK_PROCESS_CPUTIME_ID:
+    case CLOCK_THREAD_CPUTIME_ID:
+        return thread_cpu_ns();  // one thread per process so far
+    default:
+        return Error(EINVAL);
+    }
+}
+
+Result<u64> read_timespec(uptr user) {
+    KTimespec ts = TRY(UserIn<KTimespec>(user).read());
+    if (ts.sec < 0 || ts.nsec < 0 || ts.nsec >= static_cast<i64>(NSEC)) return Error(EINVAL);
+    u64 sec = static_cast<u64>(ts.sec);
+    if (sec > (~0ull - NSEC) / NSEC) return ~0ull;  // far future
+    return sec * NSEC + static_cast<u64>(ts.nsec);
+}
+
+}  // namespace
+
+SYSCALL(clock_gettime) {
+    u64 ns = TRY(read_clock(static_cast<__kernel_clockid_t>(args.a0)));
+    TRY(UserOut<KTimespec>(args.a1).write(to_ts(ns)));
+    return 0;
+}
+
+SYSCALL(clock_getres) {
+    __kernel_clockid_t clock = static_cast<__kernel_clockid_t>(args.a0);
+    TRY(read_clock(clock));
+    if (!args.a1) return 0;
+    bool coarse = clock == CLOCK_REALTIME_COARSE || clock == CLOCK_MONOTONIC_COARSE;
+    TRY(UserOut<KTimespec>(args.a1).write(to_ts(coarse ? TICK_NS : 1)));
+    return 0;
+}
+
+SYSCALL(clock_settime) {
+    if (static_cast<__kernel_clockid_t>(args.a0) != CLOCK_REALTIME) {
+        TRY(read_clock(static_cast<__kernel_clockid_t>(args.a0)));
+        return Error(EINVAL);
+    }
+    time::set_realtime_ns(TRY(read_timespec(args.a1)));
+    return 0;
+}
+
+SYSCALL(gettimeofday) {
+    if (args.a0) {
+        u64 ns = time::realtime_ns();
+        struct {
+            i64 sec, usec;
+        } tv{static_cast<i64>(ns / NSEC), static_cast<i64>(ns % NSEC / 1000)};
+        TRY(copy_to_user(args.a0, &tv, sizeof(tv)));
+    }
+    if (args.a1) {
+        struct {
+            int minuteswest, dsttime;
+        } tz{0, 0};
+        TRY(copy_to_user(args.a1, &tz, sizeof(tz)));
+    }
+    return 0;
+}
+
+SYSCALL(time) {
+    u64 sec = time::realtime_ns() / NSEC;
+    if (args.a0) TRY(UserOut<i64>(args.a0).write(static_cast<i64>(sec)));
+    return sec;
+}
+
+SYSCALL(nanosleep) {
+    u64 ns = TRY(read_timespec(args.a0));
+    sched::sleep_ns(ns);
+    return 0;
+}
+
+SYSCALL(clock_nanosleep) {
+    __kernel_clockid_t clock = static_cast<__kernel_clockid_t>(args.a0);
+    if (clock == CLOCK_THREAD_CPUTIME_ID) return Error(EINVAL);
+    u64 now = TRY(read_clock(clock));
+    if (clock == CLOCK_PROCESS_CPUTIME_ID) return Error(EOPNOTSUPP);
+    if (args.a1 & ~static_cast<u64>(TIMER_ABSTIME)) return Error(EINVAL);
+    u64 t = TRY(read_timespec(args.a2));
+    u64 ns = (args.a1 & TIMER_ABSTIME) ? (t > now ? t - now : 0) : t;
+    if (ns) sched::sleep_ns(ns);
+    return 0;
+}
+
+}  // namespace keel
