@@ -6,6 +6,7 @@
 #include <linux/stat.h>
 
 #include "kernel/sched/wait.h"
+#include "kernel/signal/signal.h"
 #include "lib/alloc.h"
 #include "mm/slab.h"
 
@@ -61,8 +62,11 @@ public:
                 if (p.writers == 0) return 0;  // EOF
                 if (flags & O_NONBLOCK) return Error(EAGAIN);
             }
-            p.readable.wait_until([&] { return __atomic_load_n(&p.count, __ATOMIC_ACQUIRE) > 0 ||
-                                               __atomic_load_n(&p.writers, __ATOMIC_ACQUIRE) == 0; });
+            if (!p.readable.wait_until_interruptible([&] {
+                    return __atomic_load_n(&p.count, __ATOMIC_ACQUIRE) > 0 ||
+                           __atomic_load_n(&p.writers, __ATOMIC_ACQUIRE) == 0;
+                }))
+                return Error(sig::ERESTARTSYS);
         }
     }
 
@@ -75,7 +79,11 @@ public:
         while (done < total || total == 0) {
             {
                 sched::MutexGuard g(p.lock);
-                if (p.readers == 0) return done ? Result<usize>(done) : Result<usize>(Error(EPIPE));
+                if (p.readers == 0) {
+                    if (done) return done;
+                    (void)sig::send_to_thread(*sched::current(), SIGPIPE, nullptr);
+                    return Error(EPIPE);
+                }
                 if (total == 0) return 0;
                 usize want = total - done;
                 // An atomic write waits until all of it fits.
@@ -94,8 +102,11 @@ public:
                 if (flags & O_NONBLOCK) return done ? Result<usize>(done) : Result<usize>(Error(EAGAIN));
             }
             usize need = atomic ? total - done : 1;
-            p.writable.wait_until([&] { return p.capacity - __atomic_load_n(&p.count, __ATOMIC_ACQUIRE) >= need ||
-                                               __atomic_load_n(&p.readers, __ATOMIC_ACQUIRE) == 0; });
+            bool woke = p.writable.wait_until_interruptible([&] {
+                return p.capacity - __atomic_load_n(&p.count, __ATOMIC_ACQUIRE) >= need ||
+                       __atomic_load_n(&p.readers, __ATOMIC_ACQUIRE) == 0;
+            });
+            if (!woke) return done ? Result<usize>(done) : Result<usize>(Error(sig::ERESTARTSYS));
         }
         return done;
     }

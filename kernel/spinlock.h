@@ -13,6 +13,7 @@ namespace keel {
 enum class LockRank : u8 {
     None = 0,        // unranked: not checked
     WaitQueue = 10,  // wake-ups take the run-queue lock inside it
+    Signal = 15,     // a process's signal state; sending wakes the target
     Scheduler = 20,  // a CPU's run queue
     Zombie = 25,     // dead threads waiting to be freed
     Timer = 30,      // a CPU's timer queue (armed under the run-queue lock)

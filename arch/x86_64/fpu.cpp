@@ -18,6 +18,7 @@ constexpr u64 CR4_OSXSAVE = 1u << 18;
 constexpr u64 XCR0_WANTED = 0x1 | 0x2 | 0x4 | 0x20 | 0x40 | 0x80 | 0x200;
 
 bool use_xsave = false;
+u32 mxcsr_mask = 0xffbf;  // without DAZ, unless the CPU reports more
 u64 xcr0 = 0;
 usize state_size = 512;
 
@@ -38,6 +39,11 @@ void fpu_init_cpu() {
         state_size = cpuid(0xd, 0).ebx;  // for the components now enabled
     }
     asm volatile("fninit");
+    alignas(16) u8 probe[512] = {};
+    asm volatile("fxsave64 (%0)" ::"r"(probe) : "memory");
+    u32 mask;
+    __builtin_memcpy(&mask, probe + 28, 4);
+    if (mask) mxcsr_mask = mask;
 }
 
 usize fpu_state_size() { return state_size; }
@@ -59,6 +65,23 @@ void fpu_state_copy(void* dst, const void* src) { __builtin_memcpy(dst, src, sta
 void fpu_save(void* area) {
     if (use_xsave) asm volatile("xsave64 (%0)" ::"r"(area), "a"(u32(xcr0)), "d"(u32(xcr0 >> 32)) : "memory");
     else asm volatile("fxsave64 (%0)" ::"r"(area) : "memory");
+}
+
+u64 fpu_xfeatures() { return use_xsave ? xcr0 : 0x3; }
+
+void fpu_sanitize(void* area) {
+    auto* b = static_cast<u8*>(area);
+    u32 mxcsr;
+    __builtin_memcpy(&mxcsr, b + 24, 4);
+    mxcsr &= mxcsr_mask;  // a reserved bit set would fault the restore
+    __builtin_memcpy(b + 24, &mxcsr, 4);
+    if (!use_xsave) return;
+    // The XSAVE header: XSTATE_BV (features present), XCOMP_BV, reserved.
+    u64 bv;
+    __builtin_memcpy(&bv, b + 512, 8);
+    bv &= xcr0;
+    __builtin_memcpy(b + 512, &bv, 8);
+    __builtin_memset(b + 520, 0, 56);
 }
 
 void fpu_restore(const void* area) {

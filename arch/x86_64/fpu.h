@@ -17,6 +17,11 @@ Result<void*> fpu_state_alloc();
 void fpu_state_free(void* area);
 void fpu_state_copy(void* dst, const void* src);
 void fpu_save(void* area);
+// The XSAVE features in use (XCR0), as the signal frame reports them.
+u64 fpu_xfeatures();
+// Makes a state image from user memory safe to restore: reserved MXCSR
+// bits, unknown features and the compacted-format flag are cleared.
+void fpu_sanitize(void* area);
 void fpu_restore(const void* area);
 
 }  // namespace keel::arch

@@ -18,7 +18,7 @@ syscall_entry:
     pushq %r11
     pushq $USER_CS
     pushq %rcx
-    pushq $0                    /* error code */
+    pushq %rax                  /* "error code": the syscall number, for restarts */
     pushq $0x100                /* vector: system call */
     pushq %rax
     pushq %rbx
@@ -49,6 +49,11 @@ syscall_entry:
      * faults in kernel mode), and the usual selectors. Anything else (a
      * signal frame, exec, ptrace-like edits) takes the IRET path. */
     movq 17*8(%rsp), %rcx       /* rip */
+    cmpq %rcx, 12*8(%rsp)       /* SYSRET would clobber rcx: must equal rip */
+    jne 1f
+    movq 19*8(%rsp), %r11       /* and r11 must equal rflags */
+    cmpq %r11, 4*8(%rsp)
+    jne 1f
     movq %rcx, %r11
     sarq $47, %r11
     jnz 1f                      /* non-canonical or kernel address */

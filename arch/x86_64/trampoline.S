@@ -47,7 +47,8 @@ tr_64:
     movq TR(tr_arg), %rdi
     movq TR(tr_entry), %rax
     xorl %ebp, %ebp
-    jmp *%rax
+    call *%rax                  /* a call, so the entry sees an ABI-aligned stack */
+    ud2
 
     .balign 8
 tr_gdt:

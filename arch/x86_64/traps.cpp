@@ -8,6 +8,8 @@
 #include "kernel/sched/scheduler.h"
 #include "kernel/sched/thread.h"
 #include "kernel/smp.h"
+#include "kernel/process/process.h"
+#include "kernel/signal/signal.h"
 #include "kernel/process/fault.h"
 
 extern "C" const keel::arch::ExtableEntry __extable_start[], __extable_end[];
@@ -72,6 +74,28 @@ bool is_stack_overflow(const TrapFrame& f) {
                      sym ? sym : "?", off);
 }
 
+// An exception in user mode becomes the signal Linux sends for it.
+void user_exception(TrapFrame& f) {
+    irq_enable();
+    int sig = SIGSEGV, code = SI_KERNEL;
+    u64 addr = 0;
+    switch (f.vector) {
+    case 0: sig = SIGFPE; code = FPE_INTDIV; addr = f.rip; break;
+    case 1: sig = SIGTRAP; code = TRAP_TRACE; break;
+    case 3: sig = SIGTRAP; code = SI_KERNEL; break;
+    case 4: sig = SIGSEGV; code = SI_KERNEL; break;
+    case 5: sig = SIGSEGV; code = SI_KERNEL; break;
+    case 6: sig = SIGILL; code = ILL_ILLOPN; addr = f.rip; break;
+    case 7: sig = SIGFPE; code = SI_KERNEL; break;
+    case 16: case 19: sig = SIGFPE; code = FPE_FLTINV; addr = f.rip; break;
+    case 17: sig = SIGBUS; code = BUS_ADRALN; break;
+    default: sig = SIGSEGV; code = SI_KERNEL; break;  // #GP, #SS, #NP...
+    }
+    sig::force_fault_signal(sig, code, addr);
+    proc::exit_to_user(f);
+    irq_disable();
+}
+
 }  // namespace
 
 void set_irq_handler(u8 vector, IrqHandler handler, void* ctx) { handlers[vector] = {handler, ctx}; }
@@ -91,11 +115,18 @@ extern "C" void trap_dispatch(TrapFrame* frame) {
     if (f.vector < 32) {
         // NMIs from smp_stop_others land here too.
         if (f.vector == 2 && smp_stop_requested()) halt_forever();
-        if (f.vector == 14 && proc::handle_page_fault(f, read_cr2())) return;
+        if (f.vector == 14 && proc::handle_page_fault(f, read_cr2())) {
+            if (f.from_user()) {
+                irq_enable();
+                proc::exit_to_user(f);  // a fault signal is delivered here
+                irq_disable();
+            }
+            return;
+        }
         if (!f.from_user() && fixup_exception(f)) return;
         if (f.from_user()) {
-            // User mode arrives with the process ABI; until then it is fatal.
-            panic_with_frame(f, "%s in user mode", exception_names[f.vector]);
+            user_exception(f);
+            return;
         }
         kernel_exception(f);
     }
@@ -108,6 +139,13 @@ extern "C" void trap_dispatch(TrapFrame* frame) {
     if (h.fn) h.fn(f, h.ctx);
     else pr_warn("unexpected interrupt vector %llu on cpu %u", static_cast<unsigned long long>(f.vector), cpu.id);
     lapic_eoi();
+    if (f.from_user()) {
+        // Rescheduling and signals on the way back to user mode.
+        irq_enable();
+        proc::exit_to_user(f);
+        irq_disable();
+        return;
+    }
     // Preempt on the way out if the interrupt asked for it and it is safe.
     if (cpu.need_resched && cpu.preempt_count == 0) sched::preempt_from_irq();
 }

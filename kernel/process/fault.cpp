@@ -4,6 +4,7 @@
 #include "kernel/printk.h"
 #include "kernel/process/process.h"
 #include "kernel/sched/scheduler.h"
+#include "kernel/signal/signal.h"
 #include "mm/address_space.h"
 #include "mm/layout.h"
 
@@ -13,8 +14,6 @@ namespace {
 constexpr u64 PF_WRITE = 1u << 1;
 constexpr u64 PF_USER = 1u << 2;
 constexpr u64 PF_INSTR = 1u << 4;
-constexpr int SIGSEGV_NR = 11;
-constexpr int SIGBUS_NR = 7;
 }  // namespace
 
 bool handle_page_fault(arch::TrapFrame& f, uptr addr) {
@@ -38,13 +37,13 @@ bool handle_page_fault(arch::TrapFrame& f, uptr addr) {
         arch::irq_disable();
         return false;  // a kernel access: the exception table decides
     }
-    // Signals arrive with the rest of the process ABI; until then a fault
-    // user mode cannot handle ends the process as the default action would.
-    int sig = r == mm::FaultResult::BusError ? SIGBUS_NR : SIGSEGV_NR;
-    pr_info("%s[%d]: segfault at %lx ip %016llx sp %016llx error %llx", p ? p->comm : "?", p ? p->pid : 0, addr,
-            static_cast<unsigned long long>(f.rip), static_cast<unsigned long long>(f.rsp),
-            static_cast<unsigned long long>(f.error_code));
-    exit_killed(sig);
+    if (r == mm::FaultResult::OutOfMemory) {
+        pr_err("%s[%d]: out of memory on a page fault at %lx", p ? p->comm : "?", p ? p->pid : 0, addr);
+        exit_killed(SIGKILL);
+    }
+    if (r == mm::FaultResult::BusError) sig::force_fault_signal(SIGBUS, BUS_ADRERR, addr);
+    else sig::force_fault_signal(SIGSEGV, r == mm::FaultResult::AccessError ? SEGV_ACCERR : SEGV_MAPERR, addr);
+    return true;  // back to user mode, where the signal is delivered
 }
 
 }  // namespace keel::proc

@@ -21,6 +21,7 @@ Status run_init(const char* path, const char* const* argv, const char* const* en
     p->pgid = p->sid = p->pid;
     p->thread = sched::current();
     default_rlimits(p->rlimits);
+    p->sighand = TRY(make<sig::Handlers>());
     attach_child(nullptr, p);
     p->fds = TRY(make<FdTable>());
     fs::OpenFile* console = fs::console_open();

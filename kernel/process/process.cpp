@@ -6,6 +6,7 @@
 #include "kernel/percpu.h"
 #include "kernel/printk.h"
 #include "kernel/sched/scheduler.h"
+#include "kernel/signal/signal.h"
 #include "arch/x86_64/fpu.h"
 #include "lib/alloc.h"
 #include "mm/address_space.h"
@@ -39,9 +40,10 @@ u64 page_table_of(const Process& p) { return p.mm ? p.mm->page_table() : arch::k
 
 Process* current_process() { return sched::current()->process; }
 
-void exit_to_user(arch::TrapFrame&) {
+void exit_to_user(arch::TrapFrame& frame) {
     Cpu* c = current_cpu_raw();
     if (c->need_resched && c->preempt_count == 0) sched::schedule();
+    sig::deliver(frame);
 }
 
 namespace {
@@ -51,12 +53,20 @@ namespace {
 sched::Mutex tree_lock;
 constexpr int PID_MAX = 32768;  // /proc/sys/kernel/pid_max on small machines
 u64 pid_bitmap[PID_MAX / 64];
+Process* pid_table[PID_MAX];
 int last_pid = 0;
 Process* init_process = nullptr;
+// Children whose parent ignores SIGCHLD: freed once their thread is gone.
+IntrusiveList<Process, &Process::sibling> autoreaped;
 
-void notify_parent_locked(Process* parent) {
-    parent->child_wait.update_and_wake([&] { ++parent->child_events; }, true);
+void free_process(Process* p) {
+    pid_bitmap[p->pid / 64] &= ~(1ull << (p->pid % 64));
+    pid_table[p->pid] = nullptr;
+    if (p->sighand) destroy(p->sighand);
+    destroy(p);
 }
+
+void notify_parent_locked(Process* parent) { notify_waiters(parent); }
 
 void release_files(Process* p) {
     if (!p->fds) return;
@@ -76,6 +86,7 @@ void release_files(Process* p) {
     p->mm = nullptr;
     if (p->vfork_done) p->vfork_done->complete();
     p->vfork_done = nullptr;
+    timer_cancel(p->alarm_timer);
     {
         sched::MutexGuard g(tree_lock);
         // Orphans go to init, zombies included (init reaps them).
@@ -88,9 +99,16 @@ void release_files(Process* p) {
         if (gave_zombies) notify_parent_locked(init_process);
         p->exit_status = wstatus;
         p->state = ProcessState::Zombie;
-        if (p->parent) notify_parent_locked(p->parent);
+        sched::current()->process = nullptr;
+        if (p->parent && sig::parent_reaps_automatically(*p->parent)) {
+            p->parent->children.remove(*p);
+            autoreaped.push_back(*p);
+            notify_parent_locked(p->parent);  // a waiter may now see ECHILD
+        } else if (p->parent) {
+            sig::notify_parent_of_exit(*p);
+            notify_parent_locked(p->parent);
+        }
     }
-    sched::current()->process = nullptr;
     if (sched::current()->fpu) arch::fpu_state_free(sched::current()->fpu);
     sched::current()->fpu = nullptr;
     sched::exit_current();
@@ -105,8 +123,25 @@ bool matches(const Process& c, int pid, const Process& waiter) {
 
 }  // namespace
 
+void notify_waiters(Process* parent) {
+    parent->child_wait.update_and_wake([&] { ++parent->child_events; }, true);
+}
+
+void lock_tree() { tree_lock.lock(); }
+void unlock_tree() { tree_lock.unlock(); }
+Process* process_slot(int pid) { return pid > 0 && pid < PID_MAX ? pid_table[pid] : nullptr; }
+
+Process* find_process(int pid) {
+    sched::MutexGuard g(tree_lock);
+    Process* p = process_slot(pid);
+    return p && p->state == ProcessState::Running ? p : nullptr;
+}
+
 Result<int> alloc_pid() {
     sched::MutexGuard g(tree_lock);
+    // Auto-reaped processes from earlier exits: their threads have long
+    // left the process by now (they dropped it before exiting).
+    while (Process* dead = autoreaped.pop_front()) free_process(dead);
     for (int i = 1; i < PID_MAX; ++i) {
         // Linux hands out pids in increasing order and wraps, skipping 1..300
         // after the first wrap; a fresh machine never gets that far here.
@@ -125,6 +160,7 @@ void attach_child(Process* parent, Process* child) {
     sched::MutexGuard g(tree_lock);
     child->parent = parent;
     if (parent) parent->children.push_back(*child);
+    pid_table[child->pid] = child;
     if (child->pid == 1) init_process = child;
 }
 
@@ -143,20 +179,30 @@ Result<int> wait_child(int pid, int options, int* wstatus) {
                     zombie = c;
                     break;
                 }
+                if ((options & 2 /* WUNTRACED */) && c->report_stopped && c->stopped) {
+                    c->report_stopped = false;
+                    *wstatus = (c->stop_signal << 8) | 0x7f;
+                    return c->pid;
+                }
+                if ((options & 8 /* WCONTINUED */) && c->report_continued) {
+                    c->report_continued = false;
+                    *wstatus = 0xffff;
+                    return c->pid;
+                }
             }
             if (!any) return Error(ECHILD);
             if (zombie) {
                 self->children.remove(*zombie);
                 int reaped = zombie->pid;
                 *wstatus = zombie->exit_status;
-                pid_bitmap[reaped / 64] &= ~(1ull << (reaped % 64));
-                destroy(zombie);
+                free_process(zombie);
                 return reaped;
             }
             if (options & 1 /* WNOHANG */) return 0;
             seen = self->child_events;
         }
-        self->child_wait.wait_until([&] { return self->child_events != seen; });
+        if (!self->child_wait.wait_until_interruptible([&] { return self->child_events != seen; }))
+            return Error(sig::ERESTARTSYS);
     }
 }
 

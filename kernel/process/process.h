@@ -65,6 +65,15 @@ struct Process {
     u64 child_events = 0;         // bumped whenever a child changes state
     sched::WaitQueue child_wait;  // wait4 sleeps here
 
+    sig::Handlers* sighand = nullptr;
+    Timer alarm_timer;            // ITIMER_REAL / alarm
+    u64 alarm_interval_ns = 0;
+    // Job control: a stopped process's thread sleeps until SIGCONT.
+    bool stopped = false;
+    int stop_signal = 0;
+    bool report_stopped = false;    // for wait(WUNTRACED)
+    bool report_continued = false;  // for wait(WCONTINUED)
+
     // vfork: the parent sleeps until the child execs or exits.
     sched::Completion* vfork_done = nullptr;
 };
@@ -80,6 +89,17 @@ Result<int> alloc_pid();
 void attach_child(Process* parent, Process* child);
 // wait4: the pid reaped (0 with WNOHANG and none ready), its status in *wstatus.
 Result<int> wait_child(int pid, int options, int* wstatus);
+// The live process with this pid, or nullptr. Under the tree lock's
+// protection only; the caller must not keep it past a sleep.
+Process* find_process(int pid);
+// Calls f(Process&) for each live (non-zombie) process.
+template <typename F>
+void for_each_process(F&& f);
+void lock_tree();
+void unlock_tree();
+Process* process_slot(int pid);  // lock held
+// Wakes the parent's wait4 (a child stopped, continued or exited).
+void notify_waiters(Process* parent);
 
 // Turns the calling kernel thread into pid 1 running `path` from the
 // initramfs. Returns only on failure (the caller reports it and panics).
@@ -89,6 +109,16 @@ Status run_init(const char* path, const char* const* argv, const char* const* en
 void exit_to_user(arch::TrapFrame& frame);
 
 [[noreturn]] void exit_group(int status);
+template <typename F>
+void for_each_process(F&& f) {
+    lock_tree();
+    for (int pid = 1; pid < 32768; ++pid) {
+        Process* p = process_slot(pid);
+        if (p && p->state == ProcessState::Running) f(*p);
+    }
+    unlock_tree();
+}
+
 // Ends the process as a fatal signal's default action does.
 [[noreturn]] void exit_killed(int signal);
 

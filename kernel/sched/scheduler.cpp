@@ -4,6 +4,7 @@
 #include "arch/x86_64/fpu.h"
 #include "arch/x86_64/paging.h"
 #include "kernel/process/process.h"
+#include "kernel/signal/signal.h"
 #include "kernel/panic.h"
 #include "kernel/percpu.h"
 #include "kernel/printk.h"
@@ -358,14 +359,47 @@ bool wake(Thread* t) {
     return true;
 }
 
-void sleep_ns(u64 ns) {
+namespace {
+
+// Sleeps until `deadline`; returns early (false) only for a signal when
+// `interruptible`.
+bool sleep_until(u64 deadline, bool interruptible) {
     Thread* self = current();
     self->sleep_timer.fn = [](Timer* tm) { wake(static_cast<Thread*>(tm->data)); };
     self->sleep_timer.data = self;
-    set_current_blocked();
-    timer_arm(self->sleep_timer, time::monotonic_ns() + ns);
-    schedule();
-    timer_cancel(self->sleep_timer);
+    bool completed = true;
+    while (time::monotonic_ns() < deadline) {
+        if (interruptible) __atomic_store_n(&self->interruptible, true, __ATOMIC_SEQ_CST);
+        set_current_blocked();
+        if (interruptible && sig::interrupt_pending()) {
+            wake(self);
+            completed = false;
+        } else {
+            timer_arm(self->sleep_timer, deadline);
+            schedule();
+            timer_cancel(self->sleep_timer);
+        }
+        __atomic_store_n(&self->interruptible, false, __ATOMIC_SEQ_CST);
+        if (!completed || (interruptible && sig::interrupt_pending())) {
+            completed = time::monotonic_ns() >= deadline;
+            break;
+        }
+    }
+    return completed;
+}
+
+}  // namespace
+
+void sleep_ns(u64 ns) { sleep_until(time::monotonic_ns() + ns, false); }
+
+bool sleep_ns_interruptible(u64 ns, u64* remaining) {
+    u64 deadline = time::monotonic_ns() + ns;
+    bool done = sleep_until(deadline, true);
+    if (remaining) {
+        u64 now = time::monotonic_ns();
+        *remaining = now < deadline ? deadline - now : 0;
+    }
+    return done;
 }
 
 Result<Thread*> create_kthread(const char* name, void (*fn)(void*), void* arg, int nice, int cpu) {

@@ -31,6 +31,8 @@ void yield();
 void set_current_blocked();
 bool wake(Thread* t);
 void sleep_ns(u64 ns);
+// Sleeps unless a signal arrives first: false then, with the time left.
+bool sleep_ns_interruptible(u64 ns, u64* remaining);
 
 void set_nice(Thread* t, int nice);
 Status set_affinity(Thread* t, u64 mask);

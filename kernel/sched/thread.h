@@ -3,6 +3,7 @@
 #pragma once
 
 #include "kernel/sched/eevdf.h"
+#include "kernel/signal/signal.h"
 #include "kernel/timer.h"
 #include "lib/intrusive_list.h"
 
@@ -46,6 +47,8 @@ struct Thread {
     u64 gs_base = 0;
     uptr clear_child_tid = 0;     // set_tid_address
     uptr robust_list = 0;         // set_robust_list
+    sig::ThreadSignals signals;
+    bool interruptible = false;   // asleep in a wait a signal may end
 
     bool may_run_on(u32 c) const { return c < 64 && (affinity >> c) & 1; }
 };

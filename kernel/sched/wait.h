@@ -26,6 +26,30 @@ public:
             if (self->wait_node.linked()) waiters_.remove(*self);
         }
     }
+    // The same, but a signal for the thread ends the wait: false then.
+    template <typename F>
+    bool wait_until_interruptible(F&& cond) {
+        Thread* self = current();
+        for (;;) {
+            {
+                SpinlockGuard g(lock_);
+                if (cond()) return true;
+                __atomic_store_n(&self->interruptible, true, __ATOMIC_SEQ_CST);
+                set_current_blocked();
+                if (!self->wait_node.linked()) waiters_.push_back(*self);
+            }
+            // After Blocked is visible: a sender that set the signal before
+            // is seen here, one that sets it later sees us interruptible.
+            bool interrupted = sig::interrupt_pending();
+            if (!interrupted) schedule();
+            else wake(self);
+            __atomic_store_n(&self->interruptible, false, __ATOMIC_SEQ_CST);
+            SpinlockGuard g(lock_);
+            if (self->wait_node.linked()) waiters_.remove(*self);
+            if (interrupted || sig::interrupt_pending()) return cond();
+        }
+    }
+
     // Runs f() under the queue's lock (to change what waiters test), then
     // wakes one or all waiters.
     template <typename F>

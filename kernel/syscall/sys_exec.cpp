@@ -4,6 +4,7 @@
 #include "kernel/exec/user_stack.h"
 #include "kernel/process/exec.h"
 #include "kernel/process/process.h"
+#include "kernel/signal/signal.h"
 #include "kernel/syscall/syscall.h"
 #include "kernel/uaccess.h"
 #include "lib/string.h"
@@ -67,7 +68,9 @@ SYSCALL(execve) {
     file.backing->put();
     TRY(st);
 
-    // Past the point of no return: descriptors marked close-on-exec go.
+    // Past the point of no return: handlers reset, descriptors marked
+    // close-on-exec go.
+    sig::exec_reset_handlers(p);
     for (int fd = 0; fd < proc::MAX_FDS; ++fd)
         if (p.fds->cloexec[fd / 64] & (1ull << (fd % 64))) {
             (void)p.fds->close(fd);

@@ -7,6 +7,7 @@
 #include "kernel/printk.h"
 #include "kernel/process/process.h"
 #include "kernel/sched/scheduler.h"
+#include "kernel/signal/signal.h"
 #include "kernel/syscall/syscall.h"
 #include "kernel/uaccess.h"
 #include "lib/alloc.h"
@@ -45,6 +46,7 @@ void free_child(Process* c) {
         destroy(c->fds);
     }
     if (c->mm) c->mm->put();
+    if (c->sighand) destroy(c->sighand);
     destroy(c);
 }
 
@@ -91,6 +93,7 @@ Result<u64> do_clone(u64 flags, uptr stack, uptr parent_tid, uptr child_tid, u64
         if (as.is_error()) return fail(as.error());
         child->mm = as.value();
     }
+    if (auto st = sig::fork_handlers(*child, *parent); st.is_error()) return fail(st.error());
     auto fds = copy_fds(*parent->fds);
     if (fds.is_error()) return fail(fds.error());
     child->fds = fds.value();
@@ -120,6 +123,11 @@ Result<u64> do_clone(u64 flags, uptr stack, uptr parent_tid, uptr child_tid, u64
     t->gs_base = self->gs_base;
     t->process = child;
     if (flags & CLONE_CHILD_CLEARTID) t->clear_child_tid = child_tid;
+    // The child inherits the mask and the alternate stack, not pending signals.
+    t->signals.blocked = self->signals.blocked;
+    t->signals.altstack_sp = self->signals.altstack_sp;
+    t->signals.altstack_size = self->signals.altstack_size;
+    t->signals.altstack_flags = self->signals.altstack_flags;
     child->thread = t;
 
     u32 child_pid = static_cast<u32>(child->pid);

@@ -104,10 +104,19 @@ SYSCALL(time) {
     return sec;
 }
 
+namespace {
+// An interrupted relative sleep reports what was left, as Linux does.
+Result<u64> interruptible_sleep(u64 ns, uptr rem) {
+    u64 left = 0;
+    if (sched::sleep_ns_interruptible(ns, &left)) return 0;
+    if (rem) TRY(UserOut<KTimespec>(rem).write(to_ts(left)));
+    return Error(EINTR);
+}
+}  // namespace
+
 SYSCALL(nanosleep) {
     u64 ns = TRY(read_timespec(args.a0));
-    sched::sleep_ns(ns);
-    return 0;
+    return interruptible_sleep(ns, args.a1);
 }
 
 SYSCALL(clock_nanosleep) {
@@ -117,9 +126,10 @@ SYSCALL(clock_nanosleep) {
     if (clock == CLOCK_PROCESS_CPUTIME_ID) return Error(EOPNOTSUPP);
     if (args.a1 & ~static_cast<u64>(TIMER_ABSTIME)) return Error(EINVAL);
     u64 t = TRY(read_timespec(args.a2));
-    u64 ns = (args.a1 & TIMER_ABSTIME) ? (t > now ? t - now : 0) : t;
-    if (ns) sched::sleep_ns(ns);
-    return 0;
+    bool abs = args.a1 & TIMER_ABSTIME;
+    u64 ns = abs ? (t > now ? t - now : 0) : t;
+    if (!ns) return 0;
+    return interruptible_sleep(ns, abs ? 0 : args.a3);
 }
 
 }  // namespace keel

@@ -1,0 +1,109 @@
+// POSIX signals as Linux implements them: per-process actions, per-thread
+// masks, pending sets with queued siginfo for real-time signals, delivery
+// on the way back to user mode (default actions, or a handler entered
+// through Linux's rt_sigframe), sigreturn, and system-call restart.
+#pragma once
+
+#include <asm/siginfo.h>
+#include <asm/signal.h>
+
+#include "arch/x86_64/trapframe.h"
+#include "kernel/spinlock.h"
+#include "lib/intrusive_list.h"
+#include "lib/result.h"
+
+namespace keel::proc {
+struct Process;
+}
+namespace keel::sched {
+struct Thread;
+}
+
+namespace keel::sig {
+
+constexpr int NSIG_ALL = 64;
+using SigSet = u64;  // bit sig-1
+constexpr SigSet bit(int sig) { return 1ull << (sig - 1); }
+constexpr SigSet UNBLOCKABLE = bit(SIGKILL) | bit(SIGSTOP);
+
+// rt_sigaction's struct on x86-64: handler, flags, restorer, mask.
+struct KSigaction {
+    u64 handler;
+    u64 flags;
+    u64 restorer;
+    SigSet mask;
+};
+static_assert(sizeof(KSigaction) == 32);
+
+struct Queued {
+    ListNode node;
+    siginfo_t info;
+};
+
+struct Pending {
+    SigSet set = 0;
+    siginfo_t standard[32] = {};                  // one instance of each of 1..31
+    IntrusiveList<Queued, &Queued::node> queue;   // real-time signals, in arrival order
+};
+
+// Shared by the threads of a process (with CLONE_SIGHAND).
+struct Handlers {
+    Spinlock lock{LockRank::Signal};
+    KSigaction actions[NSIG_ALL] = {};
+    Pending shared;  // process-directed signals
+};
+
+// Per thread.
+struct ThreadSignals {
+    SigSet blocked = 0;
+    Pending pending;  // thread-directed signals
+    u64 altstack_sp = 0;
+    u64 altstack_size = 0;
+    u32 altstack_flags = 2;  // SS_DISABLE
+    SigSet saved_mask = 0;   // restored after a handler run by sigsuspend & co.
+    bool restore_mask = false;
+};
+
+// Sends sig to process p (kill) or to thread t (tkill). info may be null:
+// then a kernel-made siginfo of SI_USER from the current process is used.
+Status send_to_process(proc::Process& p, int sig, const siginfo_t* info);
+Status send_to_thread(sched::Thread& t, int sig, const siginfo_t* info);
+// A synchronous fault signal (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP) for
+// the current thread: unblocked and not ignorable, as Linux forces it.
+void force_fault_signal(int sig, int code, u64 addr);
+
+// Is a signal pending that would interrupt a sleep of the current thread?
+bool interrupt_pending();
+
+// Delivers pending signals before returning to user mode with `frame`
+// (which holds the system call's result in rax, for restarts).
+void deliver(arch::TrapFrame& frame);
+
+// Dequeues a pending signal of `set` for the current thread (sigtimedwait);
+// 0 if none.
+int dequeue_from(SigSet set, siginfo_t* info);
+
+
+// rt_sigreturn: restores the context saved in the signal frame at the
+// user stack pointer. Returns the rax value to return with.
+Result<u64> sigreturn(arch::TrapFrame& frame);
+
+// Copies the process's handlers for fork; resets handled signals on exec.
+Status fork_handlers(proc::Process& child, const proc::Process& parent);
+void exec_reset_handlers(proc::Process& p);
+
+// The parent learns about a child's exit (SIGCHLD or its exit_signal) or
+// stop (SIGCHLD with CLD_STOPPED, unless SA_NOCLDSTOP).
+void notify_parent_of_exit(proc::Process& child);
+void notify_parent_of_stop(proc::Process& child, int sig);
+// Does the parent discard its children's exit (SIGCHLD ignored or
+// SA_NOCLDWAIT)? Then they are reaped at once and wait() sees none.
+bool parent_reaps_automatically(const proc::Process& parent);
+
+// Linux's internal "restart" codes a blocking call returns when a signal
+// interrupted it; deliver() turns them into EINTR or a restart.
+constexpr int ERESTARTSYS = 512;
+constexpr int ERESTARTNOINTR = 513;
+constexpr int ERESTARTNOHAND = 514;
+
+}  // namespace keel::sig
