@@ -29,6 +29,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -44,6 +45,7 @@ KEEL_APPEND = "console=ttyS0 quiet panic=-1"
 CFLAGS = ["-static", "-O1", "-w", "-pthread"]
 LIBS = ["-lrt"]
 TEST_TIMEOUT = 30          # seconds, per test inside the guest
+DONE_GRACE = 3             # seconds QEMU may take to exit after init printed DONE
 CHECK_RE = re.compile(r"^CHECK ([A-Za-z0-9_.\-/\[\]]+): ?(.*)$")
 PACKAGES = {"gcc": "gcc", "musl-gcc": "musl-tools", "qemu-system-x86_64": "qemu-system-x86",
             "/bin/busybox": "busybox-static"}
@@ -51,6 +53,13 @@ PACKAGES = {"gcc": "gcc", "musl-gcc": "musl-tools", "qemu-system-x86_64": "qemu-
 
 def log(msg):
     print(msg, flush=True)
+
+
+def fatal(msg):
+    """Stops before any comparison; the summary line still ends the output."""
+    log("difftest: " + msg)
+    log("difftest: 0 passed, 1 failed")
+    sys.exit(1)
 
 
 # ---------------------------------------------------------------- host tools
@@ -71,7 +80,7 @@ def ensure_tools():
         r = subprocess.run(["apt-get", "install", "-y", "--no-install-recommends"] + missing, env=env,
                            capture_output=True, text=True)
     if r.returncode != 0:
-        sys.exit("difftest: cannot install %s:\n%s" % (" ".join(missing), r.stderr[-2000:]))
+        fatal("cannot install %s:\n%s" % (" ".join(missing), r.stderr[-2000:]))
 
 
 def tool_is_dynamic_busybox():
@@ -109,17 +118,20 @@ class Cpio:
         self.ino += 1
 
     def dir(self, name, mode=0o755):
+        self._parent(name)
+        self._add(name, stat.S_IFDIR | mode)
+
+    def _parent(self, name):
         parent = os.path.dirname(name.strip("/"))
         if parent:
             self.dir(parent)
-        self._add(name, stat.S_IFDIR | mode)
 
     def file(self, name, data, mode=0o755):
-        self.dir(os.path.dirname(name.strip("/"))) if os.path.dirname(name.strip("/")) else None
+        self._parent(name)
         self._add(name, stat.S_IFREG | mode, data)
 
     def symlink(self, name, target):
-        self.dir(os.path.dirname(name.strip("/"))) if os.path.dirname(name.strip("/")) else None
+        self._parent(name)
         self._add(name, stat.S_IFLNK | 0o777, target.encode())
 
     def chardev(self, name, major, minor, mode=0o600):
@@ -168,7 +180,7 @@ def build_initramfs(work, only, jobs):
     if failed:
         for exe, err in failed:
             log("difftest: compiling %s failed:\n%s" % (os.path.basename(exe), err))
-        sys.exit("difftest: build failed")
+        fatal("build failed")
 
     cpio = Cpio()
     for d in ("bin", "sbin", "usr/bin", "usr/sbin", "dev", "proc", "sys", "tmp", "root", "etc", "tests"):
@@ -202,18 +214,43 @@ def build_initramfs(work, only, jobs):
 # ---------------------------------------------------------------- boot
 
 def boot(label, kernel, append, initrd, timeout, logdir):
+    """Boots one kernel; returns its console output. QEMU is stopped when it exits by itself,
+    a few seconds after init printed DONE (a kernel without ioperm/reboot keeps running), or
+    at the timeout."""
     cmd = QEMU + ["-kernel", kernel, "-initrd", initrd, "-append", append]
     t0 = time.monotonic()
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    chunks = []
+    done_at = []
+
+    def reader():
+        tail = b""
+        while True:
+            data = p.stdout.read1(65536)
+            if not data:
+                return
+            chunks.append(data)
+            tail = (tail + data)[-4096:]
+            if not done_at and (MARK + " DONE").encode() in tail:
+                done_at.append(time.monotonic())
+
+    th = threading.Thread(target=reader, daemon=True)
+    th.start()
     timed_out = False
-    try:
-        data, _ = p.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        data, _ = p.communicate()
-        timed_out = True
+    while p.poll() is None:
+        now = time.monotonic()
+        if done_at and now - done_at[0] > DONE_GRACE:
+            p.kill()
+            break
+        if now - t0 > timeout:
+            timed_out = True
+            p.kill()
+            break
+        time.sleep(0.05)
+    p.wait()
+    th.join(timeout=5)
     wall = time.monotonic() - t0
-    text = data.decode(errors="replace").replace("\r\n", "\n").replace("\r", "\n")
+    text = b"".join(chunks).decode(errors="replace").replace("\r\n", "\n").replace("\r", "\n")
     with open(os.path.join(logdir, label + ".log"), "w") as f:
         f.write("# " + " ".join(cmd) + "\n" + text)
     return {"label": label, "text": text, "wall": wall, "timed_out": timed_out, "rc": p.returncode}
@@ -221,7 +258,7 @@ def boot(label, kernel, append, initrd, timeout, logdir):
 
 def parse(run):
     """{check key: value} for one boot, plus a list of problems found."""
-    checks, problems, order = {}, [], []
+    checks, order = {}, []
     current = None
     seen_done = False
     for line in run["text"].split("\n"):
@@ -265,7 +302,7 @@ def load_known():
             continue
         parts = line.split(None, 1)
         if len(parts) < 2:
-            sys.exit("difftest: %s: a known difference needs a reason: %r" % (KNOWN, line))
+            fatal("%s: a known difference needs a reason: %r" % (KNOWN, line))
         known.append((parts[0], parts[1]))
     return known
 
@@ -289,17 +326,19 @@ def sanity(checks, tests, label):
 def compare(a, b, names, known, verbose):
     """Returns (passed, failures, known_hits, fixed_known)."""
     passed, failures, known_hits = 0, [], []
-    matched_patterns = set()
+    matched_patterns, agreeing_patterns = set(), set()
     keys = list(a) + [k for k in b if k not in a]
     for key in keys:
         va, vb = a.get(key), b.get(key)
         if va == vb:
             passed += 1
+            agreeing_patterns.update(pat for pat, _ in known if fnmatch.fnmatchcase(key, pat))
             if verbose:
                 log("  ok   %s: %s" % (key, va))
             continue
         reason = None
-        for pat, why in known:
+        # a known difference excuses a different value, never a check that one side lacks
+        for pat, why in (known if va is not None and vb is not None else []):
             if fnmatch.fnmatchcase(key, pat):
                 reason = why
                 matched_patterns.add(pat)
@@ -310,7 +349,8 @@ def compare(a, b, names, known, verbose):
             known_hits.append("%s  [%s]" % (what, reason))
         else:
             failures.append(what)
-    unused = [pat for pat, _ in known if pat not in matched_patterns]
+    # entries whose checks ran on both kernels and agreed everywhere
+    unused = [pat for pat, _ in known if pat in agreeing_patterns and pat not in matched_patterns]
     return passed, failures, known_hits, unused
 
 
@@ -330,18 +370,18 @@ def main():
     if not args.linux_only:
         keel = args.kernel or os.path.join(ROOT, "build", "keel.elf")
         if not os.path.exists(keel):
-            sys.exit("difftest: no Keel image at %s (build it with ./keel build, or use --linux-only)" % keel)
+            fatal("no Keel image at %s (build it with ./keel build, or use --linux-only)" % keel)
     ensure_tools()
     vmlinuz = linux_ref.linux_kernel(quiet=False)
     if not vmlinuz:
-        sys.exit("difftest: Linux 6.12 is not available (apt-get download of "
-                 "linux-image-6.12.*-cloud-amd64-unsigned failed)")
+        fatal("Linux 6.12 is not available (apt-get download of "
+              "linux-image-6.12.*-cloud-amd64-unsigned failed)")
 
     work = os.path.abspath(args.keep) if args.keep else tempfile.mkdtemp(prefix="keel-difftest-")
     os.makedirs(work, exist_ok=True)
     initrd, tests = build_initramfs(work, args.only, max(1, args.jobs))
     if not tests:
-        sys.exit("difftest: --only selected no test")
+        fatal("--only selected no test")
     t_built = time.monotonic()
     log("difftest: %d test programs built in %.1f s (%s)" % (len(tests), t_built - t_start, work))
 
@@ -375,9 +415,10 @@ def main():
     if unused and not args.linux_only:
         log("difftest: known differences that no longer differ (consider removing): %s" % ", ".join(unused))
     failed = len(failures) + len(problems)
-    log("difftest: logs in %s; total %.1f s" % (work, time.monotonic() - t_start))
+    keep = bool(args.keep) or failed > 0
+    log("difftest: total %.1f s%s" % (time.monotonic() - t_start, "; build and console logs in %s" % work if keep else ""))
     log("difftest: %d passed, %d failed" % (passed, failed))
-    if failed == 0 and not args.keep:
+    if not keep:
         shutil.rmtree(work, ignore_errors=True)
     sys.exit(1 if failed else 0)
 

@@ -16,13 +16,22 @@
  * Manifest lines: NAME TIMEOUT_SECONDS PATH [ARG...] (space separated).
  * A PATH ending in ".sh" is run as /bin/sh PATH [ARG...].
  *
- * The system calls init itself makes (a kernel must have these before
- * anything else works): execve (of /init by the kernel), arch_prctl and
- * set_tid_address (musl start-up), fcntl, open, dup2, close, write, read,
- * mkdir, mount, umask, getpid, chdir, pipe2, fork (clone or fork), setpgid,
- * execve, exit_group, poll, wait4, kill, clock_gettime, rt_sigprocmask,
- * rt_sigaction, ioperm, reboot, sync, lseek (musl's fopen-free reads don't
- * need it), brk/mmap (musl malloc is not used; none expected), nanosleep.
+ * The system calls init itself makes (measured with strace; a kernel needs these
+ * before anything else works), in x86-64 numbering names as musl issues them:
+ *   start-up (musl):  execve (of /init, by the kernel), arch_prctl(ARCH_SET_FS),
+ *                     set_tid_address
+ *   set-up:           fcntl(F_GETFD, F_SETFD), open, dup2, close (only when fd 1
+ *                     is not open: /dev/console), write, getpid, umask, mkdir,
+ *                     mount, stat, read
+ *   per test:         pipe2(O_CLOEXEC), rt_sigprocmask, fork (SYS_fork), poll,
+ *                     read, write, wait4(-1, WNOHANG), kill (negative pid = group),
+ *                     nanosleep, clock_gettime (musl uses the vDSO when the
+ *                     auxiliary vector has AT_SYSINFO_EHDR, else the syscall)
+ *   in the child:     gettid (musl's fork), setpgid, rt_sigprocmask, open, dup2,
+ *                     close, chdir, execve, exit_group (if execve fails)
+ *   at the end:       sync, ioctl(TCSBRK) (tcdrain), nanosleep, ioperm, reboot,
+ *                     pause
+ * Failures of mount, tcdrain, ioperm and reboot are reported or tolerated.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -38,6 +47,7 @@
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -149,10 +159,15 @@ static void run_test(char *name, int timeout_s, char **argv) {
     setpgid(pid, pid); /* both sides, so that kill(-pid) cannot race */
     close(p[1]);
     long deadline = now_ms() + timeout_s * 1000L;
-    int status = 0, exited = 0, timed_out = 0, last_nl = 1, eof = 0;
+    int status = 0, st = 0, exited = 0, timed_out = 0, last_nl = 1, eof = 0;
     char buf[4096];
     for (;;) {
-        if (!exited && waitpid(pid, &status, WNOHANG) == pid) exited = 1;
+        /* pid 1 reaps every child: the test's orphans are reparented to us */
+        for (pid_t w; !exited && (w = waitpid(-1, &st, WNOHANG)) > 0;)
+            if (w == pid) {
+                status = st;
+                exited = 1;
+            }
         if (!exited && now_ms() > deadline) {
             timed_out = 1;
             kill(-pid, SIGKILL);
@@ -262,6 +277,11 @@ int main(void) {
     run_manifest();
     say(MARK " DONE\n");
     sync();
+    /* write() returns once the console has the bytes, not once the UART sent them:
+     * wait for the output to drain before QEMU is told to exit. */
+    tcdrain(1);
+    struct timespec ts = {0, 100 * 1000 * 1000};
+    nanosleep(&ts, NULL);
     if (ioperm(0xf4, 4, 1) == 0) outl(0x10, 0xf4); /* QEMU exits with status 33 */
     say("difftest-init: isa-debug-exit unavailable (%s), rebooting\n", errname(errno));
     reboot(RB_AUTOBOOT);
