@@ -41,7 +41,7 @@ alignas(16) u8 bsp_ist_stacks[arch::IST_COUNT][8192];
 // Keys the kernel consumes itself; everything else goes to init (Linux rule).
 const StringView known_keys[] = {"console", "loglevel", "quiet", "debug", "init", "panic", "ktest",
                                  "rdinit", "earlyprintk", "tsc_early_khz", "tsc", "nosmp", "maxcpus",
-                                 "keel.bench", "keel.crashtest"};
+                                 "keel.bench", "keel.crashtest", "keel.icount"};
 
 void apply_cmdline() {
     u32 errs = kernel_cmdline.parse(StringView(boot_info.cmdline), known_keys);

@@ -122,6 +122,8 @@ def cases(tmp):
         Case("ktest-q35-smp4", "q35", 4, ktest,
              ["described by ACPI MADT", "cpus online: 4", "ioapic: ", "ktest: ", " 0 failed"], PASS_EXIT),
         # The wall-clock nice-ratio test is not meaningful with 8 vCPUs on 2 host cores.
+        Case("ktest-sched-icount", "microvm", 1, "console=ttyS0 ktest=sched keel.icount panic=-1",
+             ["ktest: ", " 0 failed"], PASS_EXIT, extra=["-icount", "shift=0,sleep=off"]),
         Case("ktest-microvm-smp8", "microvm", 8, "console=ttyS0 ktest=smp,mm,time,irq panic=-1",
              ["cpus online: 8", "ktest: ", " 0 failed"], PASS_EXIT),
         Case("bad-unknown-ktest", "microvm", 1, "console=ttyS0 ktest=nosuchsuite panic=-1",

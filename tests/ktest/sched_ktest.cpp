@@ -6,7 +6,12 @@
 #include "kernel/sched/scheduler.h"
 #include "kernel/sched/wait.h"
 #include "kernel/smp.h"
+#include "kernel/cmdline.h"
 #include "kernel/time.h"
+
+namespace keel {
+extern Cmdline kernel_cmdline;
+}
 
 using namespace keel;
 using namespace keel::sched;
@@ -65,8 +70,10 @@ void spin_until_stopped(void* arg) {
 }  // namespace
 
 // Two CPU-bound threads on one CPU, nice 0 and nice 5, share CPU time as
-// their weights 1024:335. Wall-clock TCG timing is noisy, hence 15%; the
-// exact check under -icount belongs with the sched_* ABI work.
+// their weights 1024:335. Under -icount (keel.icount on the command line,
+// tools/qemu_tests.py's ktest-sched-icount case) time is exact and the
+// bound is 5%; on a loaded host without it, vCPU scheduling adds noise and
+// only a 30% sanity bound holds.
 KTEST(sched, nice_weights_share_cpu) {
     volatile bool stop = false;
     Completion done;
@@ -87,9 +94,10 @@ KTEST(sched, nice_weights_share_cpu) {
     done.wait();
     KASSERT_TRUE(rb > 0);
     u64 ratio_x100 = ra * 100 / rb;  // expect 1024/335 = 3.06
-    t.check(ratio_x100 >= 260 && ratio_x100 <= 352, "nice 0 : nice 5 runtime ratio within 15% of 3.06",
-            __FILE__, __LINE__);
-    if (ratio_x100 < 260 || ratio_x100 > 352) t.check_eq(ratio_x100, 306, "ratio x100", __FILE__, __LINE__);
+    bool exact = kernel_cmdline.has("keel.icount");
+    u64 lo = exact ? 291 : 214, hi = exact ? 321 : 398;
+    t.check(ratio_x100 >= lo && ratio_x100 <= hi, "nice 0 : nice 5 runtime ratio near 3.06", __FILE__, __LINE__);
+    if (ratio_x100 < lo || ratio_x100 > hi) t.check_eq(ratio_x100, 306, "ratio x100", __FILE__, __LINE__);
 }
 
 namespace {
