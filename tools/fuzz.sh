@@ -3,7 +3,7 @@
 #
 #   tools/fuzz.sh [seconds per target] [target...]
 #
-# Targets: cmdline format (default: both). Needs clang++ with the libFuzzer
+# Targets: cmdline format elf inflate (default: all). Needs clang++ with the libFuzzer
 # runtime (Debian: clang-14, libclang-rt-14-dev). Set CXX to pick another
 # clang, OUT for the build/corpus directory (default /tmp/keel-fuzz), and
 # JOBS to run several fuzzing workers per target (default 1).
@@ -13,7 +13,7 @@ set -eu
 
 seconds=${1:-60}
 [ $# -gt 0 ] && shift
-targets=${*:-cmdline format}
+targets=${*:-cmdline format elf inflate}
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${OUT:-/tmp/keel-fuzz}
 jobs=${JOBS:-1}
@@ -39,6 +39,7 @@ seed() {
 }
 
 for t in $targets; do
+    libs=
     case $t in
     cmdline)
         srcs="$root/kernel/cmdline.cpp $root/lib/string.cpp"
@@ -52,6 +53,25 @@ for t in $targets; do
         pad=$(head -c 130 /dev/zero | tr '\0' 'A')
         seed format "${pad}%d %5.3x %-08o %+hhd %#llX %*.*d %c %% %zu" "${pad}[%0#20.10lo|% ji|%-*td]"
         ;;
+    elf)
+        srcs="$root/kernel/exec/elf.cpp $root/lib/string.cpp"
+        # Binary seeds: the first page of real executables (a dynamic PIE,
+        # a static binary, the dynamic loader), which holds their headers.
+        mkdir -p "$out/elf/corpus"
+        for f in /bin/true /bin/busybox /lib64/ld-linux-x86-64.so.2; do
+            if [ -f "$f" ]; then head -c 4096 "$f" > "$out/elf/corpus/seed-$(basename "$f")"; fi
+        done
+        ;;
+    inflate)
+        # Compares with zlib and round-trips through it.
+        srcs="$root/lib/inflate.cpp $root/lib/crc32.cpp"
+        libs=-lz
+        seed inflate 'the kernel unpacks the initramfs; the initramfs holds the init' "$(seq 1 400)"
+        if command -v gzip >/dev/null 2>&1; then
+            seq 1 2000 | gzip -9 > "$out/inflate/corpus/seed-gz9"
+            seq 1 50 | gzip -1 > "$out/inflate/corpus/seed-gz1"
+        fi
+        ;;
     *)
         echo "unknown target: $t" >&2
         exit 2
@@ -60,7 +80,7 @@ for t in $targets; do
     bin=$out/${t}_fuzz
     echo "== building $bin"
     # shellcheck disable=SC2086
-    $CXX $flags "$root/tests/fuzz/${t}_fuzz.cpp" $srcs -o "$bin"
+    $CXX $flags "$root/tests/fuzz/${t}_fuzz.cpp" $srcs -o "$bin" $libs
     echo "== fuzzing $t for ${seconds}s"
     parallel=
     [ "$jobs" -gt 1 ] && parallel="-jobs=$jobs -workers=$jobs"

@@ -7,11 +7,16 @@
 #include "kernel/printk.h"
 #include "kernel/sched/scheduler.h"
 #include "kernel/signal/signal.h"
+#include "kernel/uaccess.h"
 #include "arch/x86_64/fpu.h"
 #include "lib/alloc.h"
 #include "mm/address_space.h"
 
 extern "C" [[noreturn]] void enter_user_asm(const keel::arch::TrapFrame* frame, keel::u64 stack_top);
+
+namespace keel {
+void futex_wake_address(uptr addr);  // kernel/syscall/sys_futex.cpp
+}
 
 namespace keel::proc {
 
@@ -80,6 +85,11 @@ void release_files(Process* p) {
 [[noreturn]] void do_exit(int wstatus) {
     Process* p = current_process();
     if (p->pid == 1) panic("Attempted to kill init! exitcode=0x%08x", static_cast<unsigned>(wstatus));
+    // CLONE_CHILD_CLEARTID / set_tid_address: zero the word and wake a
+    // waiter (how pthread_join and vfork-style spawners learn of the exit).
+    if (uptr ctid = sched::current()->clear_child_tid) {
+        if (UserOut<u32>(ctid).write(0u).is_ok()) futex_wake_address(ctid);
+    }
     release_files(p);
     arch::write_cr3(arch::kernel_pml4());
     if (p->mm) p->mm->put();
