@@ -24,8 +24,10 @@
 
 namespace keel {
 
-// Receives the decoded bytes in order, in runs of at most 64 KiB. A non-ok
-// Status stops decoding and is returned to the caller as is.
+// Receives the decoded bytes in order, in runs of 1 byte to 64 KiB; `data`
+// points into the InflateState and is valid only during the call. A non-ok
+// Status stops decoding and is returned to the caller as is. `write` must
+// not be null.
 struct InflateSink {
     using WriteFn = Status (*)(void* ctx, const u8* data, usize len);
     WriteFn write;

@@ -227,6 +227,27 @@ Status AddressSpace::protect(uptr addr, usize len, u32 prot) {
     return {};
 }
 
+Status AddressSpace::discard(uptr addr, usize len) {
+    usize size = align_up<usize>(len, PAGE_SIZE);
+    uptr end = addr + size;
+    if (end < addr || end > USER_TOP) return Error(ENOMEM);
+    sched::MutexGuard g(lock_);
+    bool hole = false;
+    for (uptr a = addr; a < end;) {
+        Vma* v = find(a);
+        if (!v) {
+            hole = true;
+            a += PAGE_SIZE;
+            continue;
+        }
+        uptr stop = min(v->end, end);
+        if (!(v->flags & MAP_SHARED)) release_pages(a, stop);
+        a = stop;
+    }
+    flush(addr, size / PAGE_SIZE);
+    return hole ? Status(Error(ENOMEM)) : Status{};
+}
+
 void AddressSpace::init_brk(uptr start) { brk_start_ = brk_ = align_up<uptr>(start, PAGE_SIZE); }
 
 uptr AddressSpace::set_brk(uptr want) {

@@ -51,6 +51,9 @@ public:
     Result<uptr> map(uptr addr, usize len, u32 prot, u32 flags, VmBacking* backing, u64 offset);
     Status unmap(uptr addr, usize len);
     Status protect(uptr addr, usize len, u32 prot);
+    // madvise(MADV_DONTNEED/MADV_FREE): drop the pages; the next touch
+    // faults in zeros (anonymous) or the file's bytes. ENOMEM on a hole.
+    Status discard(uptr addr, usize len);
     // brk(2): returns the (possibly unchanged) break.
     uptr set_brk(uptr want);
     void init_brk(uptr start);

@@ -70,6 +70,8 @@ for t in $targets; do
         if command -v gzip >/dev/null 2>&1; then
             seq 1 2000 | gzip -9 > "$out/inflate/corpus/seed-gz9"
             seq 1 50 | gzip -1 > "$out/inflate/corpus/seed-gz1"
+            # Output past 64 KiB makes the decoder slide its window.
+            head -c 300000 /dev/zero | gzip -9 > "$out/inflate/corpus/seed-gz-zeros"
         fi
         ;;
     *)

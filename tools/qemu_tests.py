@@ -7,6 +7,7 @@ Logs go to <build>/qemu-logs/NAME.log. Exit status 0 only if all passed.
 """
 import argparse
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -95,10 +96,18 @@ def user_program_initrd(tmp, name):
     return cpio
 
 
+KERNEL_LOG = re.compile(r"\[\s*\d+\.\d{6}\].*$")
+
+
 def program_output(console):
-    """What the program printed: the console minus kernel log lines."""
-    return [l.rstrip("\r") for l in console.splitlines() if l and not l.startswith("[")
-            and not l.startswith(" [<")]
+    """What the program printed: the console minus kernel log lines (a log
+    line may also start in the middle of a program's unfinished line)."""
+    out = []
+    for line in console.splitlines():
+        line = KERNEL_LOG.sub("", line.rstrip("\r"))
+        if line and not line.startswith(" [<"):
+            out.append(line)
+    return out
 
 
 def user_programs():

@@ -1,6 +1,7 @@
 #include "arch/x86_64/fpu.h"
 
 #include "arch/x86_64/cpu.h"
+#include "lib/result.h"
 #include "mm/slab.h"
 
 namespace keel::arch {
@@ -85,6 +86,13 @@ void fpu_sanitize(void* area) {
 }
 
 void fpu_restore(const void* area) {
+    if (use_xsave) {
+        u64 bv, comp;
+        __builtin_memcpy(&bv, static_cast<const u8*>(area) + 512, 8);
+        __builtin_memcpy(&comp, static_cast<const u8*>(area) + 520, 8);
+        // A bad image would fault in the kernel: catch it with a message.
+        KASSERT_MSG(!(bv & ~xcr0) && comp == 0, "fpu: corrupt state image (freed or overwritten)");
+    }
     if (use_xsave) asm volatile("xrstor64 (%0)" ::"r"(area), "a"(u32(xcr0)), "d"(u32(xcr0 >> 32)) : "memory");
     else asm volatile("fxrstor64 (%0)" ::"r"(area) : "memory");
 }

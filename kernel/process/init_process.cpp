@@ -36,7 +36,7 @@ Status run_init(const char* path, const char* const* argv, const char* const* en
 
     sched::Thread* self = sched::current();
     self->fpu = TRY(arch::fpu_state_alloc());
-    self->process = p;
+    TRY(add_thread(*p, *self, p->pid));
 
     StringView argv_views[64];
     StringView envp_views[64];

@@ -45,9 +45,15 @@ u64 page_table_of(const Process& p) { return p.mm ? p.mm->page_table() : arch::k
 
 Process* current_process() { return sched::current()->process; }
 
+namespace {
+[[noreturn]] void leave(int wstatus, bool group);
+}
+
 void exit_to_user(arch::TrapFrame& frame) {
     Cpu* c = current_cpu_raw();
     if (c->need_resched && c->preempt_count == 0) sched::schedule();
+    Process* p = current_process();
+    if (p && p->group_exit) leave(p->group_exit_status, true);
     sig::deliver(frame);
 }
 
@@ -82,14 +88,51 @@ void release_files(Process* p) {
 }
 
 // `wstatus` is encoded as wait(2) reports it.
-[[noreturn]] void do_exit(int wstatus) {
-    Process* p = current_process();
-    if (p->pid == 1) panic("Attempted to kill init! exitcode=0x%08x", static_cast<unsigned>(wstatus));
+sched::Thread* tid_table[PID_MAX];
+
+// The calling thread leaves its process; the last one out tears the
+// process down. `group` (exit_group, fatal signals) makes every other
+// thread leave too, with `wstatus` as the process's status.
+[[noreturn]] void leave(int wstatus, bool group) {
+    sched::Thread* self = sched::current();
+    Process* p = self->process;
+    if (p->pid == 1 && (group || p->nthreads == 1))
+        panic("Attempted to kill init! exitcode=0x%08x", static_cast<unsigned>(group ? wstatus : p->group_exit ? p->group_exit_status : wstatus));
     // CLONE_CHILD_CLEARTID / set_tid_address: zero the word and wake a
     // waiter (how pthread_join and vfork-style spawners learn of the exit).
-    if (uptr ctid = sched::current()->clear_child_tid) {
+    if (uptr ctid = self->clear_child_tid) {
         if (UserOut<u32>(ctid).write(0u).is_ok()) futex_wake_address(ctid);
     }
+    bool last;
+    {
+        sched::MutexGuard g(tree_lock);
+        if (group && !p->group_exit) {
+            p->group_exit = true;
+            p->group_exit_status = wstatus;
+        }
+        {
+            SpinlockGuard sg(p->sighand->lock);
+            p->threads.remove(*self);
+            --p->nthreads;
+        }
+        tid_table[self->user_tid] = nullptr;
+        if (self->user_tid != p->pid) pid_bitmap[self->user_tid / 64] &= ~(1ull << (self->user_tid % 64));
+        last = p->nthreads == 0;
+        if (p->thread == self) p->thread = p->threads.front();
+        // The others notice on their way back to user mode.
+        if (group) {
+            SpinlockGuard sg(p->sighand->lock);
+            p->threads.for_each([](sched::Thread& t) { sig::kick_thread(t); });
+        }
+    }
+    if (!last) {
+        arch::write_cr3(arch::kernel_pml4());
+        self->process = nullptr;
+        if (self->fpu) arch::fpu_state_free(self->fpu);
+        self->fpu = nullptr;
+        sched::exit_current();
+    }
+    if (p->group_exit) wstatus = p->group_exit_status;
     release_files(p);
     arch::write_cr3(arch::kernel_pml4());
     if (p->mm) p->mm->put();
@@ -109,7 +152,7 @@ void release_files(Process* p) {
         if (gave_zombies) notify_parent_locked(init_process);
         p->exit_status = wstatus;
         p->state = ProcessState::Zombie;
-        sched::current()->process = nullptr;
+        self->process = nullptr;
         if (p->parent && sig::parent_reaps_automatically(*p->parent)) {
             p->parent->children.remove(*p);
             autoreaped.push_back(*p);
@@ -119,10 +162,12 @@ void release_files(Process* p) {
             notify_parent_locked(p->parent);
         }
     }
-    if (sched::current()->fpu) arch::fpu_state_free(sched::current()->fpu);
-    sched::current()->fpu = nullptr;
+    if (self->fpu) arch::fpu_state_free(self->fpu);
+    self->fpu = nullptr;
     sched::exit_current();
 }
+
+[[noreturn]] void do_exit(int wstatus) { leave(wstatus, true); }
 
 bool matches(const Process& c, int pid, const Process& waiter) {
     if (pid > 0) return c.pid == pid;
@@ -217,6 +262,22 @@ Result<int> wait_child(int pid, int options, int* wstatus) {
 }
 
 void exit_group(int status) { do_exit((status & 0xff) << 8); }
+
+void exit_thread(int status) { leave((status & 0xff) << 8, false); }
+
+Status add_thread(Process& p, sched::Thread& t, int tid) {
+    sched::MutexGuard g(tree_lock);
+    if (p.group_exit) return Error(EINTR);  // the process is going away
+    t.user_tid = tid;
+    t.process = &p;
+    SpinlockGuard sg(p.sighand->lock);
+    p.threads.push_back(t);
+    ++p.nthreads;
+    tid_table[tid] = &t;
+    return {};
+}
+
+sched::Thread* find_thread(int tid) { return tid > 0 && tid < PID_MAX ? tid_table[tid] : nullptr; }
 
 void exit_killed(int signal) { do_exit(signal & 0x7f); }
 

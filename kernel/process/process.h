@@ -48,7 +48,11 @@ struct Process {
     mm::AddressSpace* mm = nullptr;
     FdTable* fds = nullptr;
     char comm[16] = {};
-    sched::Thread* thread = nullptr;  // the (single, for now) thread
+    sched::Thread* thread = nullptr;  // the thread fork() made (or exec'd in); see any_thread()
+    IntrusiveList<sched::Thread, &sched::Thread::group_node> threads;  // tree lock
+    int nthreads = 0;
+    bool group_exit = false;      // exit_group or a fatal signal: every thread leaves
+    int group_exit_status = 0;
     u32 umask = 022;
     Cred cred;
     RLimit rlimits[RLIMIT_COUNT] = {};
@@ -100,6 +104,11 @@ void unlock_tree();
 Process* process_slot(int pid);  // lock held
 // Wakes the parent's wait4 (a child stopped, continued or exited).
 void notify_waiters(Process* parent);
+// Threads: registration under the tree lock, lookup by tid.
+Status add_thread(Process& p, sched::Thread& t, int tid);
+sched::Thread* find_thread(int tid);  // tree lock held by the caller, or racy use accepted
+// Ends the calling thread only (exit(2) in a multi-threaded process).
+[[noreturn]] void exit_thread(int status);
 
 // Turns the calling kernel thread into pid 1 running `path` from the
 // initramfs. Returns only on failure (the caller reports it and panics).

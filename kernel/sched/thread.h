@@ -42,6 +42,8 @@ struct Thread {
 
     // User threads only.
     proc::Process* process = nullptr;
+    int user_tid = 0;             // gettid(): from the pid space, as in Linux
+    ListNode group_node;          // in process->threads
     void* fpu = nullptr;          // FPU/SSE/AVX state while switched out
     u64 fs_base = 0;              // arch_prctl(ARCH_SET_FS): the TLS pointer
     u64 gs_base = 0;

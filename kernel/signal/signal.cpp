@@ -115,7 +115,7 @@ void discard(Pending& pending, SigSet which) {
 
 // Makes the thread notice: wake it from an interruptible sleep, or kick its
 // CPU so that it passes through the kernel soon.
-void kick(sched::Thread& t) {
+void kick_one(sched::Thread& t) {
     if (__atomic_load_n(&t.interruptible, __ATOMIC_SEQ_CST)) sched::wake(&t);
     if (__atomic_load_n(&t.on_cpu, __ATOMIC_RELAXED) && &t != sched::current()) smp_send_reschedule(t.cpu);
 }
@@ -146,7 +146,14 @@ Status generate(proc::Process& p, sched::Thread* t, int sig, const siginfo_t& in
         p.report_continued = true;
         if (p.parent) proc::notify_waiters(p.parent);
     }
-    if (p.thread) kick(*p.thread);
+    if (t) {
+        kick_one(*t);
+    } else {
+        // The thread list changes under the signal lock too (add_thread,
+        // leave), so it can be walked here, even from an interrupt.
+        SpinlockGuard g(h.lock);
+        p.threads.for_each([](sched::Thread& th) { kick_one(th); });
+    }
     return {};
 }
 
@@ -286,6 +293,8 @@ void do_stop(int sig) {
 
 }  // namespace
 
+void kick_thread(sched::Thread& t) { kick_one(t); }
+
 bool parent_reaps_automatically(const proc::Process& parent) {
     const KSigaction& a = parent.sighand->actions[SIGCHLD - 1];
     return a.handler == SIG_IGN_HANDLER || (a.flags & SA_NOCLDWAIT);
@@ -331,6 +340,7 @@ void force_fault_signal(int sig, int code, u64 addr) {
 bool interrupt_pending() {
     sched::Thread& t = self();
     if (!t.process) return false;
+    if (t.process->group_exit) return true;
     SigSet pending = t.signals.pending.set | __atomic_load_n(&t.process->sighand->shared.set, __ATOMIC_SEQ_CST);
     return pending & ~t.signals.blocked;
 }

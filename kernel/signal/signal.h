@@ -72,6 +72,10 @@ Status send_to_thread(sched::Thread& t, int sig, const siginfo_t* info);
 // the current thread: unblocked and not ignorable, as Linux forces it.
 void force_fault_signal(int sig, int code, u64 addr);
 
+// Makes a thread notice pending work (signals, group exit): wakes it from
+// an interruptible sleep or interrupts its CPU.
+void kick_thread(sched::Thread& t);
+
 // Is a signal pending that would interrupt a sleep of the current thread?
 bool interrupt_pending();
 

@@ -50,16 +50,64 @@ void free_child(Process* c) {
     destroy(c);
 }
 
-constexpr u64 THREAD_FLAGS = CLONE_THREAD | CLONE_SIGHAND | CLONE_FILES | CLONE_FS | CLONE_SYSVSEM;
+// The user registers and FPU state of a new thread or process: the
+// caller's, with rax = 0 and, if given, a new stack.
+Result<sched::Thread*> new_user_thread(const char* name, arch::TrapFrame& frame, uptr stack, u64 flags, u64 tls) {
+    auto staged = mm::kmalloc(sizeof(arch::TrapFrame));
+    if (staged.is_error()) return staged.error();
+    auto* child_frame = static_cast<arch::TrapFrame*>(staged.value());
+    *child_frame = frame;
+    child_frame->rax = 0;
+    if (stack) child_frame->rsp = stack;
+    auto thread = sched::create_kthread(name, fork_child_entry, child_frame);
+    if (thread.is_error()) {
+        mm::kfree(child_frame);
+        return thread.error();
+    }
+    sched::Thread* t = thread.value();
+    sched::Thread* self = sched::current();
+    auto fpu = arch::fpu_state_alloc();
+    if (fpu.is_error()) {
+        mm::kfree(child_frame);
+        return fpu.error();  // the unstarted thread is leaked; rare
+    }
+    t->fpu = fpu.value();
+    arch::fpu_save(t->fpu);  // the caller's live user FPU state
+    t->fs_base = (flags & CLONE_SETTLS) ? tls : self->fs_base;
+    t->gs_base = self->gs_base;
+    t->signals.blocked = self->signals.blocked;
+    return t;
+}
+
+Result<u64> clone_thread(u64 flags, uptr stack, uptr parent_tid, uptr child_tid, u64 tls, arch::TrapFrame& frame) {
+    if (!(flags & CLONE_FILES)) {
+        pr_warn("clone: a thread with its own descriptor table is not supported");
+        return Error(ENOSYS);
+    }
+    Process* p = proc::current_process();
+    int tid = TRY(proc::alloc_pid());
+    sched::Thread* t = TRY(new_user_thread(p->comm, frame, stack, flags, tls));
+    if (flags & CLONE_CHILD_CLEARTID) t->clear_child_tid = child_tid;
+    // A thread on a new stack does not inherit the alternate signal stack.
+    TRY(proc::add_thread(*p, *t, tid));
+    u32 utid = static_cast<u32>(tid);
+    if (flags & CLONE_PARENT_SETTID) (void)UserOut<u32>(parent_tid).write(utid);
+    if (flags & CLONE_CHILD_SETTID) (void)UserOut<u32>(child_tid).write(utid);
+    sched::start_thread(t);
+    return utid;
+}
 
 Result<u64> do_clone(u64 flags, uptr stack, uptr parent_tid, uptr child_tid, u64 tls, arch::TrapFrame& frame) {
     // Linux's consistency rules for the flag set.
     if ((flags & CLONE_THREAD) && !(flags & CLONE_SIGHAND)) return Error(EINVAL);
     if ((flags & CLONE_SIGHAND) && !(flags & CLONE_VM)) return Error(EINVAL);
     if ((flags & (CLONE_NEWNS | CLONE_FS)) == (CLONE_NEWNS | CLONE_FS)) return Error(EINVAL);
-    if (flags & THREAD_FLAGS) {
+    if (flags & CLONE_THREAD) return clone_thread(flags, stack, parent_tid, child_tid, tls, frame);
+    // Sharing handlers or descriptors between processes: not yet.
+    if (flags & (CLONE_SIGHAND | CLONE_FILES)) {
         static bool warned = false;
-        if (!warned) pr_warn("clone: threads (flags %llx) are not supported yet", static_cast<unsigned long long>(flags));
+        if (!warned) pr_warn("clone: flags %llx (shared handlers or descriptors between processes) not supported",
+                             static_cast<unsigned long long>(flags));
         warned = true;
         return Error(ENOSYS);
     }
@@ -98,37 +146,17 @@ Result<u64> do_clone(u64 flags, uptr stack, uptr parent_tid, uptr child_tid, u64
     if (fds.is_error()) return fail(fds.error());
     child->fds = fds.value();
 
-    auto staged = mm::kmalloc(sizeof(arch::TrapFrame));
-    if (staged.is_error()) return fail(staged.error());
-    auto* child_frame = static_cast<arch::TrapFrame*>(staged.value());
-    *child_frame = frame;
-    child_frame->rax = 0;  // the child sees fork() return 0
-    if (stack) child_frame->rsp = stack;
-
-    auto thread = sched::create_kthread(child->comm, fork_child_entry, child_frame);
-    if (thread.is_error()) {
-        mm::kfree(child_frame);
-        return fail(thread.error());
-    }
+    auto thread = new_user_thread(child->comm, frame, stack, flags, tls);
+    if (thread.is_error()) return fail(thread.error());
     sched::Thread* t = thread.value();
     sched::Thread* self = sched::current();
-    auto fpu = arch::fpu_state_alloc();
-    if (fpu.is_error()) {
-        mm::kfree(child_frame);
-        return fail(fpu.error());  // the unstarted thread is leaked; rare
-    }
-    t->fpu = fpu.value();
-    arch::fpu_save(t->fpu);  // the parent's live user FPU state
-    t->fs_base = (flags & CLONE_SETTLS) ? tls : self->fs_base;
-    t->gs_base = self->gs_base;
-    t->process = child;
     if (flags & CLONE_CHILD_CLEARTID) t->clear_child_tid = child_tid;
     // The child inherits the mask and the alternate stack, not pending signals.
-    t->signals.blocked = self->signals.blocked;
     t->signals.altstack_sp = self->signals.altstack_sp;
     t->signals.altstack_size = self->signals.altstack_size;
     t->signals.altstack_flags = self->signals.altstack_flags;
     child->thread = t;
+    MUST(proc::add_thread(*child, *t, child->pid));  // a new process cannot be exiting
 
     u32 child_pid = static_cast<u32>(child->pid);
     if (flags & CLONE_PARENT_SETTID) (void)UserOut<u32>(parent_tid).write(child_pid);

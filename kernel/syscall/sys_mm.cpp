@@ -44,4 +44,27 @@ SYSCALL(mprotect) {
     return 0;
 }
 
+SYSCALL(madvise) {
+    uptr addr = args.a0;
+    usize len = args.a1;
+    int advice = static_cast<int>(args.a2);
+    if (addr & (mm::PAGE_SIZE - 1)) return Error(EINVAL);
+    switch (advice) {
+    case MADV_DONTNEED:
+    case MADV_FREE:
+        if (len == 0) return 0;
+        TRY(current_mm().discard(addr, len));
+        return 0;
+    // Hints Keel accepts and has no use for yet, as a kernel without the
+    // feature would (Linux returns 0 for these too).
+    case MADV_NORMAL: case MADV_RANDOM: case MADV_SEQUENTIAL: case MADV_WILLNEED:
+    case MADV_DONTFORK: case MADV_DOFORK: case MADV_DONTDUMP: case MADV_DODUMP:
+    case MADV_MERGEABLE: case MADV_UNMERGEABLE: case MADV_HUGEPAGE: case MADV_NOHUGEPAGE:
+    case MADV_COLD: case MADV_PAGEOUT: case MADV_WIPEONFORK: case MADV_KEEPONFORK:
+        return 0;
+    default:
+        return Error(EINVAL);
+    }
+}
+
 }  // namespace keel

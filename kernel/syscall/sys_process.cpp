@@ -16,11 +16,11 @@ using proc::current_process;
 
 SYSCALL(exit_group) { proc::exit_group(static_cast<int>(args.a0)); }
 
-// Until threads arrive with clone(), a process has one thread: exit ends it.
-SYSCALL(exit) { proc::exit_group(static_cast<int>(args.a0)); }
+// exit ends the calling thread; the process ends with its last thread.
+SYSCALL(exit) { proc::exit_thread(static_cast<int>(args.a0)); }
 
 SYSCALL(getpid) { return static_cast<u64>(current_process()->pid); }
-SYSCALL(gettid) { return static_cast<u64>(current_process()->pid); }
+SYSCALL(gettid) { return static_cast<u64>(sched::current()->user_tid); }
 SYSCALL(getppid) {
     proc::Process* parent = current_process()->parent;
     return static_cast<u64>(parent ? parent->pid : 0);
@@ -28,7 +28,7 @@ SYSCALL(getppid) {
 
 SYSCALL(set_tid_address) {
     sched::current()->clear_child_tid = args.a0;
-    return static_cast<u64>(current_process()->pid);
+    return static_cast<u64>(sched::current()->user_tid);
 }
 
 SYSCALL(arch_prctl) {

@@ -198,18 +198,18 @@ SYSCALL(kill) { return kill_targets(static_cast<int>(args.a0), static_cast<int>(
 SYSCALL(tgkill) {
     int tgid = static_cast<int>(args.a0), tid = static_cast<int>(args.a1), signo = static_cast<int>(args.a2);
     if (tgid <= 0 || tid <= 0) return Error(EINVAL);
-    proc::Process* p = proc::find_process(tid);
-    if (!p || p->pid != tgid || !p->thread) return Error(ESRCH);
-    TRY(sig::send_to_thread(*p->thread, signo, nullptr));
+    sched::Thread* t = proc::find_thread(tid);
+    if (!t || !t->process || t->process->pid != tgid) return Error(ESRCH);
+    TRY(sig::send_to_thread(*t, signo, nullptr));
     return 0;
 }
 
 SYSCALL(tkill) {
     int tid = static_cast<int>(args.a0);
     if (tid <= 0) return Error(EINVAL);
-    proc::Process* p = proc::find_process(tid);
-    if (!p || !p->thread) return Error(ESRCH);
-    TRY(sig::send_to_thread(*p->thread, static_cast<int>(args.a1), nullptr));
+    sched::Thread* t = proc::find_thread(tid);
+    if (!t || !t->process) return Error(ESRCH);
+    TRY(sig::send_to_thread(*t, static_cast<int>(args.a1), nullptr));
     return 0;
 }
 
