@@ -11,6 +11,7 @@
 #include "kernel/process/process.h"
 #include "kernel/sched/scheduler.h"
 #include "kernel/time.h"
+#include "kernel/initramfs.h"
 #include "lib/cpio.h"
 #include "mm/layout.h"
 
@@ -26,20 +27,16 @@ namespace {
 unsigned long long since_reset_ns() { return time::tsc_to_ns(arch::rdtsc()); }
 
 void check_initramfs() {
-    if (boot_info.initrd_size == 0) {
+    auto img = initramfs_image();
+    if (img.is_error() && img.error().code() == ENOENT) {
         pr_err("No initramfs found: the boot loader passed no initrd");
         panic("No working init found. Try passing an initramfs (-initrd) or init= option to kernel.");
     }
-    const u8* data = mm::phys_to_ptr<const u8>(boot_info.initrd_phys);
-    usize size = boot_info.initrd_size;
-    if (size >= 2 && data[0] == 0x1f && data[1] == 0x8b) {
-        pr_info("initramfs: gzip-compressed, %zu bytes", size);
-        return;
-    }
-    auto r = cpio_validate(data, size);
+    auto r = img.is_ok() ? cpio_validate(img.value().data, img.value().size) : Result<CpioSummary>(img.error());
     if (r.is_error()) {
-        pr_err("initramfs is %s (%zu bytes at %llx): cannot unpack it",
-               r.error().code() == ENODATA ? "truncated" : "not a cpio newc archive", size,
+        pr_err("initramfs is %s (%llu bytes at %llx): cannot unpack it",
+               r.error().code() == ENODATA ? "truncated" : "not a valid (compressed) cpio newc archive",
+               static_cast<unsigned long long>(boot_info.initrd_size),
                static_cast<unsigned long long>(boot_info.initrd_phys));
         panic("VFS: Unable to mount root fs: bad initramfs");
     }

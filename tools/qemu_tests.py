@@ -6,6 +6,7 @@ usage: qemu_tests.py KERNEL.elf [--only NAME]
 Logs go to <build>/qemu-logs/NAME.log. Exit status 0 only if all passed.
 """
 import argparse
+import gzip
 import os
 import re
 import subprocess
@@ -74,6 +75,11 @@ def user_initrds(tmp):
         with open(cpio, "wb") as f:
             f.write(newc_cpio({"init": open(exe, "rb").read()}))
         out[name] = cpio
+    # Debian's tools make gzip-compressed initramfs images.
+    gz = os.path.join(tmp, "hello-glibc.cpio.gz")
+    with open(gz, "wb") as f:
+        f.write(gzip.compress(open(out["glibc"], "rb").read()))
+    out["gzip"] = gz
     return out
 
 
@@ -118,6 +124,9 @@ def cases(tmp):
     good = os.path.join(tmp, "good.cpio")
     with open(good, "wb") as f:
         f.write(newc_cpio({"init": b"#!/bin/sh\necho hi\n" * 100}))
+    truncated_gz = os.path.join(tmp, "truncated.cpio.gz")
+    with open(truncated_gz, "wb") as f:
+        f.write(gzip.compress(open(good, "rb").read())[:-20])
     truncated = os.path.join(tmp, "truncated.cpio")
     with open(truncated, "wb") as f:
         f.write(open(good, "rb").read()[:700])
@@ -141,6 +150,8 @@ def cases(tmp):
              ["No initramfs", panic_end], 0, forbid=()),
         Case("bad-truncated-initrd", "microvm", 1, "console=ttyS0 panic=-1",
              ["initramfs is truncated", panic_end], 0, initrd=truncated, forbid=()),
+        Case("bad-truncated-gzip-initrd", "microvm", 1, "console=ttyS0 panic=-1",
+             ["initramfs is truncated", panic_end], 0, initrd=truncated_gz, forbid=()),
         Case("good-initrd-checked", "microvm", 1, "console=ttyS0 panic=-1",
              ["initramfs: 1 files", panic_end], 0, initrd=good, forbid=()),
         Case("bad-overlong-cmdline", "microvm", 1, "console=ttyS0 panic=-1 " + "x" * 3000,

@@ -5,7 +5,7 @@
 // same ExecFile interface the VFS will provide, so only this file changes.
 #include <linux/stat.h>
 
-#include "kernel/boot_info.h"
+#include "kernel/initramfs.h"
 #include "kernel/process/exec.h"
 #include "lib/alloc.h"
 #include "lib/cpio.h"
@@ -44,12 +44,12 @@ StringView normalize(StringView p) {
 // Finds `path` in the initramfs, following symbolic links (40 at most,
 // Linux's limit). Relative link targets are taken from the link's directory.
 Result<CpioEntry> find_in_initramfs(StringView path) {
-    if (!boot_info.initrd_size) return Error(ENOENT);
-    const u8* data = mm::phys_to_ptr<const u8>(boot_info.initrd_phys);
+    InitramfsImage img = TRY(initramfs_image());
+    const u8* data = img.data;
     char buf[512];
     for (int links = 0; links <= 40; ++links) {
         StringView want = normalize(path);
-        CpioReader r(data, boot_info.initrd_size);
+        CpioReader r(data, img.size);
         bool found = false;
         CpioEntry e;
         for (;;) {
