@@ -43,7 +43,22 @@ add_custom_command(OUTPUT ${CMAKE_BINARY_DIR}/generated/syscall_names.inc
   DEPENDS ${CMAKE_SOURCE_DIR}/tools/gen_syscall_names.py)
 add_custom_target(keel_generated DEPENDS ${CMAKE_BINARY_DIR}/generated/syscall_names.inc)
 
+# The vDSO: a small shared object built with the host compiler (it is user
+# code) and embedded in the kernel image by vdso/vdso_blob.S.
+set(KEEL_VDSO ${CMAKE_BINARY_DIR}/generated/vdso.so)
+add_custom_command(OUTPUT ${KEEL_VDSO}
+  COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/generated
+  COMMAND ${CMAKE_C_COMPILER_LAUNCHER} gcc -O2 -fPIC -fno-stack-protector -fno-asynchronous-unwind-tables
+          -nostdlib -shared -Wl,-soname,linux-vdso.so.1 -Wl,--hash-style=both
+          -Wl,-T,${CMAKE_SOURCE_DIR}/vdso/vdso.lds -Wl,--build-id=none -Wl,-z,max-page-size=4096
+          -I${CMAKE_SOURCE_DIR}/vdso -o ${KEEL_VDSO} ${CMAKE_SOURCE_DIR}/vdso/vdso.c
+  DEPENDS ${CMAKE_SOURCE_DIR}/vdso/vdso.c ${CMAKE_SOURCE_DIR}/vdso/vdso.h ${CMAKE_SOURCE_DIR}/vdso/vdso.lds)
+add_custom_target(keel_vdso DEPENDS ${KEEL_VDSO})
+list(APPEND KEEL_KERNEL_SOURCES ${CMAKE_SOURCE_DIR}/vdso/vdso_blob.S)
+set_source_files_properties(${CMAKE_SOURCE_DIR}/vdso/vdso_blob.S PROPERTIES OBJECT_DEPENDS ${KEEL_VDSO})
+
 add_library(keel_objs OBJECT ${KEEL_KERNEL_SOURCES})
+add_dependencies(keel_objs keel_vdso)
 add_dependencies(keel_objs keel_generated)
 target_include_directories(keel_objs PRIVATE ${CMAKE_BINARY_DIR}/generated)
 # CMake drops implicit compiler include dirs from -isystem; pass it by hand.
@@ -53,7 +68,7 @@ target_include_directories(keel_objs PRIVATE ${CMAKE_SOURCE_DIR})
 target_compile_definitions(keel_objs PRIVATE KEEL_KERNEL=1 $<$<BOOL:${KEEL_DEBUG}>:KEEL_DEBUG=1>)
 target_compile_options(keel_objs PRIVATE
   $<$<COMPILE_LANGUAGE:CXX>:${KEEL_KERNEL_CXX_FLAGS}>
-  $<$<COMPILE_LANGUAGE:ASM>:-nostdinc -fno-pic -D__ASSEMBLY__>)
+  $<$<COMPILE_LANGUAGE:ASM>:-nostdinc -fno-pic -D__ASSEMBLY__ -DKEEL_VDSO_PATH="${KEEL_VDSO}">)
 
 set(KEEL_LDSCRIPT ${CMAKE_SOURCE_DIR}/arch/x86_64/kernel.ld)
 set(KEEL_LINK_FLAGS -nostdlib -static -no-pie -Wl,-T,${KEEL_LDSCRIPT}

@@ -5,6 +5,7 @@
 #include "arch/x86_64/pit.h"
 #include "arch/x86_64/rtc.h"
 #include "kernel/printk.h"
+#include "kernel/vdso.h"
 
 namespace keel::time {
 
@@ -47,6 +48,7 @@ void calibrate() {
     ns_mult = (1000000ull << 32) / khz;
     tsc_base = arch::rdtsc();
     realtime_offset = static_cast<i64>(arch::rtc_read_epoch_seconds() * 1000000000ull);
+    vdso::update_clock(tsc_base, ns_mult, realtime_offset);
     pr_info("time: tsc %llu.%03llu MHz, apic timer %llu.%03llu MHz", static_cast<unsigned long long>(khz / 1000),
             static_cast<unsigned long long>(khz % 1000), static_cast<unsigned long long>(apic_khz / 1000),
             static_cast<unsigned long long>(apic_khz % 1000));
@@ -56,6 +58,7 @@ u64 realtime_ns() { return static_cast<u64>(static_cast<i64>(monotonic_ns()) + _
 
 void set_realtime_ns(u64 ns) {
     __atomic_store_n(&realtime_offset, static_cast<i64>(ns) - static_cast<i64>(monotonic_ns()), __ATOMIC_RELAXED);
+    vdso::update_clock(tsc_base, ns_mult, realtime_offset);
 }
 
 }  // namespace keel::time

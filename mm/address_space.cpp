@@ -39,6 +39,9 @@ Result<AddressSpace*> AddressSpace::create() {
 }
 
 AddressSpace::~AddressSpace() {
+    // Kernel pages are not ours to free: unhook them before the sweep.
+    for (Vma* v = vmas_.front(); v; v = vmas_.next(*v))
+        if (v->fixed_phys) clear_ptes(v->start, v->end);
     while (Vma* v = vmas_.pop_front()) {
         if (v->backing) v->backing->put();
         destroy(v);
@@ -120,6 +123,11 @@ void AddressSpace::release_pages(uptr start, uptr end) {
     }
 }
 
+void AddressSpace::clear_ptes(uptr start, uptr end) {
+    for (uptr va = start; va < end; va += PAGE_SIZE)
+        if (u64* pte = arch::pte_lookup(pml4_, va)) *pte = 0;
+}
+
 void AddressSpace::unmap_locked(uptr start, uptr end) {
     for (Vma* v = vmas_.front(); v;) {
         Vma* next = vmas_.next(*v);
@@ -135,12 +143,26 @@ void AddressSpace::unmap_locked(uptr start, uptr end) {
             continue;
         }
         if (v->end > end && split(v, end).is_error()) return;
-        release_pages(v->start, v->end);
+        if (v->fixed_phys) clear_ptes(v->start, v->end);
+        else release_pages(v->start, v->end);
         vmas_.remove(*v);
         if (v->backing) v->backing->put();
         destroy(v);
         v = next;
     }
+}
+
+Result<uptr> AddressSpace::map_kernel_pages_at(uptr addr, u64 phys, usize pages, u32 prot) {
+    sched::MutexGuard g(lock_);
+    if (!range_free(addr, addr + pages * PAGE_SIZE)) return Error(EEXIST);
+    Vma* v = TRY(make<Vma>());
+    v->start = addr;
+    v->end = addr + pages * PAGE_SIZE;
+    v->prot = prot & (PROT_READ | PROT_EXEC);
+    v->flags = MAP_SHARED;
+    v->fixed_phys = phys;
+    insert(v);
+    return addr;
 }
 
 Result<uptr> AddressSpace::map(uptr addr, usize len, u32 prot, u32 flags, VmBacking* backing, u64 offset) {
@@ -210,6 +232,14 @@ Status AddressSpace::protect(uptr addr, usize len, u32 prot) {
         if (v->start < a) TRY(split(v, a));
         v = find(a);
         if (v->end > end) TRY(split(v, end));
+        if (v->fixed_phys) {
+            // Kernel pages are never writable from user space.
+            if (prot & PROT_WRITE) return Error(EACCES);
+            v->prot = prot & (PROT_READ | PROT_EXEC);
+            clear_ptes(v->start, v->end);  // refault with the new rights
+            a = v->end;
+            continue;
+        }
         v->prot = prot & (PROT_READ | PROT_WRITE | PROT_EXEC);
         for (uptr va = v->start; va < v->end; va += PAGE_SIZE) {
             u64* pte = arch::pte_lookup(pml4_, va);
@@ -297,6 +327,7 @@ Result<AddressSpace*> AddressSpace::fork() {
         c->flags = v->flags;
         c->backing = v->backing;
         c->offset = v->offset;
+        c->fixed_phys = v->fixed_phys;
         if (c->backing) c->backing->get();
         child->vmas_.push_back(*c);
         bool shared = v->flags & MAP_SHARED;
@@ -307,6 +338,10 @@ Result<AddressSpace*> AddressSpace::fork() {
             if (cpte.is_error()) {
                 child->put();
                 return cpte.error();
+            }
+            if (v->fixed_phys) {  // kernel pages: shared as they are
+                *cpte.value() = *pte;
+                continue;
             }
             // Private pages become read-only in both spaces; the first write
             // on either side copies (handle_fault).
@@ -375,6 +410,10 @@ FaultResult AddressSpace::fault_locked(uptr addr, bool write, bool exec) {
             *pte |= arch::pte::W;
         }
         flush(page_va, 1);
+        return FaultResult::Handled;
+    }
+    if (v->fixed_phys) {
+        *pte = (v->fixed_phys + (page_va - v->start)) | pte_flags(*v, false);
         return FaultResult::Handled;
     }
     auto page = alloc_page_zeroed();

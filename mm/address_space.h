@@ -31,6 +31,9 @@ struct Vma {
     u32 flags = 0;  // MAP_SHARED / MAP_PRIVATE / MAP_GROWSDOWN / MAP_ANONYMOUS
     VmBacking* backing = nullptr;  // nullptr: anonymous
     u64 offset = 0;                // file offset of `start`
+    // Kernel pages shown to user space as they are (the vDSO and its data):
+    // never copied, never freed, not counted.
+    u64 fixed_phys = 0;
 };
 
 enum class FaultResult { Handled, MapError, AccessError, OutOfMemory, BusError };
@@ -46,6 +49,10 @@ public:
 
     // fork(2): a copy of this space sharing every page copy-on-write.
     Result<AddressSpace*> fork();
+
+    // Maps `pages` kernel pages starting at physical `phys` at `addr`,
+    // read-only (with PROT_EXEC as asked).
+    Result<uptr> map_kernel_pages_at(uptr addr, u64 phys, usize pages, u32 prot);
 
     // mmap(2) without the file lookup: returns the address or the errno.
     Result<uptr> map(uptr addr, usize len, u32 prot, u32 flags, VmBacking* backing, u64 offset);
@@ -81,6 +88,7 @@ private:
     void unmap_locked(uptr start, uptr end);
     void insert(Vma* v);
     void release_pages(uptr start, uptr end);
+    void clear_ptes(uptr start, uptr end);
     u64 pte_flags(const Vma& v, bool writable) const;
 
     u64 pml4_ = 0;

@@ -10,6 +10,7 @@
 #include "kernel/printk.h"
 #include "kernel/process/process.h"
 #include "kernel/random.h"
+#include "kernel/vdso.h"
 #include "mm/slab.h"
 
 namespace keel::proc {
@@ -33,6 +34,7 @@ Status load_segments(mm::AddressSpace& as, const exec::ElfInfo& info, u64 bias, 
 Result<exec::UserStack> build_stack(mm::AddressSpace& as, const exec::ExecArgs& args, const exec::LoadPlan& plan,
                                     const exec::ElfInfo& info) {
     exec::AuxValues aux;
+    aux.sysinfo_ehdr = TRY(vdso::map_into(as));
     aux.hwcap = arch::cpuid(1).edx;
     aux.phdr = plan.phdr_addr;
     aux.phnum = info.phnum;
