@@ -333,7 +333,12 @@ Result<AddressSpace*> AddressSpace::fork() {
         bool shared = v->flags & MAP_SHARED;
         for (uptr va = v->start; va < v->end; va += PAGE_SIZE) {
             u64* pte = arch::pte_lookup(pml4_, va);
-            if (!pte || !(*pte & arch::pte::P)) continue;
+            if (!pte) {
+                // No page table here: skip the rest of its 2 MiB.
+                va = align_up<uptr>(va + 1, 2 * MiB) - PAGE_SIZE;
+                continue;
+            }
+            if (!(*pte & arch::pte::P)) continue;
             auto cpte = arch::pte_create(child->pml4_, va);
             if (cpte.is_error()) {
                 child->put();

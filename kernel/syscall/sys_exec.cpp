@@ -8,7 +8,7 @@
 #include "kernel/syscall/syscall.h"
 #include "kernel/uaccess.h"
 #include "lib/string.h"
-#include "mm/vmalloc.h"
+#include "mm/slab.h"
 
 namespace keel {
 
@@ -16,36 +16,79 @@ namespace {
 
 // The strings of argv and envp, copied into one arena. Linux's total limit
 // is 2 MiB with the default stack rlimit (exec_args_check applies it
-// exactly); the arena is that big.
-constexpr usize ARENA = 2 * MiB + PATH_MAX;
-constexpr usize MAX_STRINGS = ARENA / 8;
+// exactly); the arena and the string table start small and double as
+// needed, since nearly every exec passes a few hundred bytes.
+constexpr usize ARENA_MAX = 2 * MiB + PATH_MAX;
+constexpr usize MAX_STRINGS = ARENA_MAX / 8;
 
 struct ArgCopy {
     char* arena = nullptr;
+    usize arena_size = 0;
     usize used = 0;
     StringView* views = nullptr;
+    usize views_size = 0;
     usize argc = 0, envc = 0;
 
     ~ArgCopy() {
-        mm::vfree(arena);
-        mm::vfree(views);
+        mm::kfree(arena);
+        mm::kfree(views);
+    }
+
+    // Doubles a buffer, keeping its contents; views into the arena move too.
+    Status grow_arena() {
+        if (arena_size >= ARENA_MAX) return Error(E2BIG);
+        usize n = arena_size ? min(arena_size * 2, ARENA_MAX) : 16 * 1024;
+        char* bigger = static_cast<char*>(TRY(mm::kmalloc(n)));
+        if (arena) {
+            __builtin_memcpy(bigger, arena, used);
+            for (usize i = 0; i < argc + envc + pending_; ++i)
+                views[i] = StringView(bigger + (views[i].data() - arena), views[i].size());
+            mm::kfree(arena);
+        }
+        arena = bigger;
+        arena_size = n;
+        return {};
+    }
+
+    Status grow_views() {
+        if (views_size >= MAX_STRINGS) return Error(E2BIG);
+        usize n = views_size ? min(views_size * 2, MAX_STRINGS) : 64;
+        auto* bigger = static_cast<StringView*>(TRY(mm::kmalloc(n * sizeof(StringView))));
+        for (usize i = 0; i < views_size; ++i) bigger[i] = views[i];
+        mm::kfree(views);
+        views = bigger;
+        views_size = n;
+        return {};
     }
 
     // Copies the NULL-terminated array of strings at `user` (0: none).
     Result<usize> copy_vector(uptr user, usize first) {
         usize n = 0;
         for (; user; ++n) {
-            if (first + n >= MAX_STRINGS) return Error(E2BIG);
+            if (first + n >= views_size) TRY(grow_views());
             u64 ptr = TRY(UserIn<u64>(user).offset(n).read());
             if (!ptr) break;
-            usize room = ARENA - used;
-            if (room == 0) return Error(E2BIG);
-            usize len = TRY(strncpy_from_user(arena + used, ptr, min<usize>(room, exec::kMaxArgStrlen), E2BIG));
-            views[first + n] = StringView(arena + used, len);
-            used += len + 1;
+            for (;;) {
+                usize room = arena_size - used;
+                auto len = room ? strncpy_from_user(arena + used, ptr, min<usize>(room, exec::kMaxArgStrlen), E2BIG)
+                                : Result<usize>(Error(E2BIG));
+                if (len.is_ok()) {
+                    views[first + n] = StringView(arena + used, len.value());
+                    used += len.value() + 1;
+                    break;
+                }
+                // Out of room in the arena (not the string's own limit): grow.
+                if (len.error().code() != E2BIG || room >= exec::kMaxArgStrlen) return len.error();
+                pending_ = n;
+                TRY(grow_arena());
+                pending_ = 0;
+            }
         }
         return n;
     }
+
+private:
+    usize pending_ = 0;  // views of the vector being copied, for grow_arena
 };
 
 }  // namespace
@@ -56,8 +99,8 @@ SYSCALL(execve) {
     if (path_len == 0) return Error(ENOENT);
 
     ArgCopy copy;
-    copy.arena = static_cast<char*>(TRY(mm::vmalloc(ARENA)));
-    copy.views = static_cast<StringView*>(TRY(mm::vmalloc(MAX_STRINGS * sizeof(StringView))));
+    TRY(copy.grow_arena());
+    TRY(copy.grow_views());
     copy.argc = TRY(copy.copy_vector(args.a1, 0));
     copy.envc = TRY(copy.copy_vector(args.a2, copy.argc));
     exec::ExecArgs ea{copy.views, copy.argc, copy.views + copy.argc, copy.envc, StringView(path, path_len)};
