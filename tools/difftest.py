@@ -42,7 +42,7 @@ MARK = "@@@KEEL-DIFFTEST"
 QEMU = ["qemu-system-x86_64", "-M", "microvm,rtc=on", "-m", "512", "-smp", "2", "-cpu", "max",
         "-nographic", "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
 KEEL_APPEND = "console=ttyS0 quiet panic=-1"
-CFLAGS = ["-static", "-O1", "-w", "-pthread"]
+CFLAGS = ["-static", "-O1", "-w", "-pthread", "-I", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "diff", "c")]
 LIBS = ["-lrt"]
 TEST_TIMEOUT = 30          # seconds, per test inside the guest
 DONE_GRACE = 3             # seconds QEMU may take to exit after init printed DONE
