@@ -2,6 +2,7 @@
  * (error code, vector) pair, then the common path saves the registers into a
  * TrapFrame (arch/x86_64/trapframe.h) and calls trap_dispatch(frame). */
 
+#include "arch/x86_64/regs.S.inc"
 #include "arch/x86_64/smap.S.inc"
 
     .section .text.entry, "ax"
@@ -50,21 +51,7 @@ isr_common:
     testb $3, 24(%rsp)
     jz 1f
     swapgs
-1:  pushq %rax
-    pushq %rbx
-    pushq %rcx
-    pushq %rdx
-    pushq %rsi
-    pushq %rdi
-    pushq %rbp
-    pushq %r8
-    pushq %r9
-    pushq %r10
-    pushq %r11
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
+1:  PUSH_GPRS
     cld
     movq %rsp, %rdi
     /* Link a frame so that backtraces walk through the interrupted code. */
@@ -75,21 +62,7 @@ isr_common:
     addq $16, %rsp
     .globl trap_return
 trap_return:
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %r11
-    popq %r10
-    popq %r9
-    popq %r8
-    popq %rbp
-    popq %rdi
-    popq %rsi
-    popq %rdx
-    popq %rcx
-    popq %rbx
-    popq %rax
+    POP_GPRS
     testb $3, 24(%rsp)
     jz 2f
     swapgs

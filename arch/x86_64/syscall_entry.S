@@ -4,6 +4,8 @@
  * 0x100 marks a system call), and call syscall_dispatch(frame). Return with
  * SYSRET when the frame allows it, else through the interrupt return path. */
 
+#include "arch/x86_64/regs.S.inc"
+
 #define USER_CS 0x33
 #define USER_DS 0x2b
 
@@ -20,21 +22,7 @@ syscall_entry:
     pushq %rcx
     pushq %rax                  /* "error code": the syscall number, for restarts */
     pushq $0x100                /* vector: system call */
-    pushq %rax
-    pushq %rbx
-    pushq %rcx
-    pushq %rdx
-    pushq %rsi
-    pushq %rdi
-    pushq %rbp
-    pushq %r8
-    pushq %r9
-    pushq %r10
-    pushq %r11
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
+    PUSH_GPRS
     cld
     movq %rsp, %rdi
     pushq 17*8(%rsp)            /* link a frame for backtraces */

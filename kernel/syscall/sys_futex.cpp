@@ -103,26 +103,36 @@ Result<u64> futex_wait(uptr addr, u32 val, u64 deadline_ns, u32 bitset) {
     }
 }
 
+// Two buckets locked together (requeue, wake_op), in address order so
+// that two CPUs locking the same pair cannot deadlock.
+class BucketPair {
+public:
+    BucketPair(Bucket& a, Bucket& b) : first_(&a < &b ? &a : &b), second_(&a < &b ? &b : &a) {
+        first_->lock.lock();
+        if (second_ != first_) second_->lock.lock();
+    }
+    ~BucketPair() {
+        if (second_ != first_) second_->lock.unlock();
+        first_->lock.unlock();
+    }
+    BucketPair(const BucketPair&) = delete;
+    BucketPair& operator=(const BucketPair&) = delete;
+
+private:
+    Bucket* first_;
+    Bucket* second_;
+};
+
 Result<u64> futex_requeue(uptr addr, uptr addr2, int nwake, int nrequeue, const u32* expect) {
     if (nwake < 0 || nrequeue < 0) return Error(EINVAL);
     const void* space = space_of_current();
     Bucket& b1 = bucket_for(space, addr);
     Bucket& b2 = bucket_for(space, addr2);
-    // Two locks of the same kind: take them in address order.
-    Bucket* first = &b1 < &b2 ? &b1 : &b2;
-    Bucket* second = &b1 < &b2 ? &b2 : &b1;
-    sched::MutexGuard g1(first->lock);
-    sched::Mutex* l2 = first != second ? &second->lock : nullptr;
-    if (l2) l2->lock();
-    auto unlock2 = [&] {
-        if (l2) l2->unlock();
-    };
+    BucketPair locked(b1, b2);
     if (expect) {
         auto cur = read_word(addr);
-        if (cur.is_error() || cur.value() != *expect) {
-            unlock2();
-            return cur.is_error() ? cur.error() : Error(EAGAIN);
-        }
+        if (cur.is_error()) return cur.error();
+        if (cur.value() != *expect) return Error(EAGAIN);
     }
     int done = wake_locked(b1, space, addr, FUTEX_BITSET_MATCH_ANY, nwake);
     int moved = 0;
@@ -133,7 +143,6 @@ Result<u64> futex_requeue(uptr addr, uptr addr2, int nwake, int nrequeue, const 
         b2.waiters.push_back(w);
         ++moved;
     });
-    unlock2();
     return static_cast<u64>(done + (expect ? moved : 0));
 }
 
@@ -146,31 +155,18 @@ Result<u64> futex_wake_op(uptr addr, uptr addr2, int nwake, int nwake2, u32 enco
     const void* space = space_of_current();
     Bucket& b1 = bucket_for(space, addr);
     Bucket& b2 = bucket_for(space, addr2);
-    Bucket* first = &b1 < &b2 ? &b1 : &b2;
-    Bucket* second = &b1 < &b2 ? &b2 : &b1;
-    sched::MutexGuard g1(first->lock);
-    if (first != second) second->lock.lock();
-    auto unlock2 = [&] {
-        if (first != second) second->lock.unlock();
-    };
-    auto oldr = read_word(addr2);
-    if (oldr.is_error()) {
-        unlock2();
-        return oldr.error();
-    }
-    u32 old = oldr.value(), nv;
+    BucketPair locked(b1, b2);
+    u32 old = TRY(read_word(addr2));
+    u32 nv;
     switch (op) {
     case FUTEX_OP_SET: nv = oparg; break;
     case FUTEX_OP_ADD: nv = old + oparg; break;
     case FUTEX_OP_OR: nv = old | oparg; break;
     case FUTEX_OP_ANDN: nv = old & ~oparg; break;
     case FUTEX_OP_XOR: nv = old ^ oparg; break;
-    default: unlock2(); return Error(ENOSYS);
+    default: return Error(ENOSYS);
     }
-    if (auto st = UserOut<u32>(addr2).write(nv); st.is_error()) {
-        unlock2();
-        return st.error();
-    }
+    TRY(UserOut<u32>(addr2).write(nv));
     bool c;
     i32 o = static_cast<i32>(old), a = static_cast<i32>(cmparg);
     switch (cmp) {
@@ -180,11 +176,10 @@ Result<u64> futex_wake_op(uptr addr, uptr addr2, int nwake, int nwake2, u32 enco
     case FUTEX_OP_CMP_LE: c = o <= a; break;
     case FUTEX_OP_CMP_GT: c = o > a; break;
     case FUTEX_OP_CMP_GE: c = o >= a; break;
-    default: unlock2(); return Error(ENOSYS);
+    default: return Error(ENOSYS);
     }
     int woken = wake_locked(b1, space, addr, FUTEX_BITSET_MATCH_ANY, nwake);
     if (c) woken += wake_locked(b2, space, addr2, FUTEX_BITSET_MATCH_ANY, nwake2);
-    unlock2();
     return static_cast<u64>(woken);
 }
 

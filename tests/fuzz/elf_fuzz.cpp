@@ -13,14 +13,7 @@
 #include "kernel/exec/elf.h"
 #include "tests/fuzz/fuzz_check.h"
 
-namespace keel {
-
-void assert_failed(const char* expr, const char* file, int line) {
-    std::fprintf(stderr, "KASSERT failed: %s at %s:%d\n", expr, file, line);
-    std::abort();
-}
-
-}  // namespace keel
+KEEL_FUZZ_ASSERT_HANDLER
 
 using namespace keel;
 using namespace keel::exec;

@@ -12,3 +12,13 @@
             std::abort();                                                          \
         }                                                                          \
     } while (0)
+
+// For targets whose code uses KASSERT: a failed assertion is a crash too.
+// Expands to the definition; use once per fuzzer, at namespace scope.
+#define KEEL_FUZZ_ASSERT_HANDLER                                                   \
+    namespace keel {                                                               \
+    void assert_failed(const char* expr, const char* file, int line) {             \
+        std::fprintf(stderr, "KASSERT failed: %s at %s:%d\n", expr, file, line);  \
+        std::abort();                                                              \
+    }                                                                              \
+    }
