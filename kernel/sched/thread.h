@@ -32,7 +32,6 @@ struct Thread {
     void* arg = nullptr;
 
     ListNode all_node;            // in the global thread list
-    ListNode wait_node;           // in a WaitQueue while blocked
     Timer sleep_timer;            // for sleep_ns and timeouts
     bool woken_by_timer = false;
 

@@ -1,5 +1,6 @@
 // Sleeping synchronisation built on the scheduler: wait queues, mutexes and
-// completions. None of them allocates; waiters link through Thread::wait_node.
+// completions. None of them allocates: waiters link through WaitEntry
+// objects on their own stacks.
 #pragma once
 
 #include "kernel/sched/scheduler.h"
@@ -7,47 +8,27 @@
 
 namespace keel::sched {
 
+// One thread waiting on one queue. A thread may wait on several queues at
+// once (poll), with one entry each; entries live on the waiter's stack.
+struct WaitEntry {
+    ListNode node;
+    Thread* thread = nullptr;
+    bool woken = false;  // set by the waker before it wakes the thread
+};
+
 class WaitQueue {
 public:
     // Sleeps until cond() holds. cond is evaluated under the queue's lock,
     // and wakers change the state it reads before calling wake_*.
     template <typename F>
     void wait_until(F&& cond) {
-        Thread* self = current();
-        for (;;) {
-            {
-                SpinlockGuard g(lock_);
-                if (cond()) return;
-                set_current_blocked();
-                if (!self->wait_node.linked()) waiters_.push_back(*self);
-            }
-            schedule();
-            SpinlockGuard g(lock_);
-            if (self->wait_node.linked()) waiters_.remove(*self);
-        }
+        (void)wait(cond, false);
     }
-    // The same, but a signal for the thread ends the wait: false then.
+    // The same, but a signal for the thread ends the wait: false then
+    // (unless cond() holds after all).
     template <typename F>
     bool wait_until_interruptible(F&& cond) {
-        Thread* self = current();
-        for (;;) {
-            {
-                SpinlockGuard g(lock_);
-                if (cond()) return true;
-                __atomic_store_n(&self->interruptible, true, __ATOMIC_SEQ_CST);
-                set_current_blocked();
-                if (!self->wait_node.linked()) waiters_.push_back(*self);
-            }
-            // After Blocked is visible: a sender that set the signal before
-            // is seen here, one that sets it later sees us interruptible.
-            bool interrupted = sig::interrupt_pending();
-            if (!interrupted) schedule();
-            else wake(self);
-            __atomic_store_n(&self->interruptible, false, __ATOMIC_SEQ_CST);
-            SpinlockGuard g(lock_);
-            if (self->wait_node.linked()) waiters_.remove(*self);
-            if (interrupted || sig::interrupt_pending()) return cond();
-        }
+        return wait(cond, true);
     }
 
     // Runs f() under the queue's lock (to change what waiters test), then
@@ -65,16 +46,58 @@ public:
         return waiters_.size();
     }
 
+    // For waits on several queues (poll): the entry stays queued until the
+    // queue wakes it (woken set, entry removed) or remove() takes it off.
+    void add(WaitEntry& e) {
+        SpinlockGuard g(lock_);
+        e.woken = false;
+        waiters_.push_back(e);
+    }
+    void remove(WaitEntry& e) {
+        SpinlockGuard g(lock_);
+        if (e.node.linked()) waiters_.remove(e);
+    }
+
 private:
+    template <typename F>
+    bool wait(F&& cond, bool interruptible) {
+        Thread* self = current();
+        WaitEntry e;
+        e.thread = self;
+        for (;;) {
+            {
+                SpinlockGuard g(lock_);
+                if (cond()) return true;
+                if (interruptible) __atomic_store_n(&self->interruptible, true, __ATOMIC_SEQ_CST);
+                set_current_blocked();
+                e.woken = false;
+                if (!e.node.linked()) waiters_.push_back(e);
+            }
+            // After Blocked is visible: a sender that set the signal before
+            // is seen here, one that sets it later sees us interruptible.
+            bool interrupted = interruptible && sig::interrupt_pending();
+            if (!interrupted) schedule();
+            else wake(self);
+            __atomic_store_n(&self->interruptible, false, __ATOMIC_SEQ_CST);
+            SpinlockGuard g(lock_);
+            if (e.node.linked()) waiters_.remove(e);
+            if (interruptible && (interrupted || sig::interrupt_pending())) return cond();
+        }
+    }
+
     void wake_locked(bool all) {
-        while (Thread* t = waiters_.pop_front()) {
+        while (WaitEntry* e = waiters_.pop_front()) {
+            // The entry may vanish once `woken` is seen (its owner holds
+            // our lock to remove it, but read the thread first anyway).
+            Thread* t = e->thread;
+            __atomic_store_n(&e->woken, true, __ATOMIC_SEQ_CST);
             wake(t);
             if (!all) break;
         }
     }
 
     Spinlock lock_{LockRank::WaitQueue};
-    IntrusiveList<Thread, &Thread::wait_node> waiters_;
+    IntrusiveList<WaitEntry, &WaitEntry::node> waiters_;
 };
 
 class Mutex {
