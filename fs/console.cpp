@@ -1,13 +1,17 @@
 #include "fs/console.h"
 
 #include <asm-generic/fcntl.h>
+#include <linux/poll.h>
 #include <linux/stat.h>
 #include <asm-generic/ioctls.h>
 #include <asm-generic/termbits.h>
 #include <asm-generic/termios.h>
 
 #include "drivers/uart16550.h"
+#include "arch/x86_64/ioapic.h"
 #include "kernel/sched/scheduler.h"
+#include "kernel/sched/wait.h"
+#include "kernel/signal/signal.h"
 
 namespace keel::fs {
 
@@ -31,18 +35,24 @@ public:
         return done;
     }
 
-    // Waits for the first byte, then takes what else is already there.
-    // Polling for now; the tty layer will take the UART's receive interrupt.
+    // Waits for input, then takes what has arrived, up to a line end. The
+    // tty layer (line discipline, echo, job control) will sit here.
     Result<usize> read(const IoBuffer& buf, u64*) override {
         if (buf.size() == 0) return 0;
-        int c;
-        while ((c = drivers::com1().try_get()) < 0) sched::sleep_ns(1000000);
+        if (!input.wait_until_interruptible([] { return rx.available(); })) return Error(sig::ERESTARTSYS);
         usize n = 0;
-        do {
+        int c;
+        while (n < buf.size() && (c = rx.take()) >= 0) {
             char ch = static_cast<char>(c == '\r' ? '\n' : c);
             TRY(buf.write_to(n++, &ch, 1));
-        } while (n < buf.size() && ch_is_not_newline(c) && (c = drivers::com1().try_get()) >= 0);
+            if (ch == '\n') break;
+        }
         return n;
+    }
+
+    u32 poll(PollTable* pt) override {
+        if (pt) pt->add(input);
+        return (rx.available() ? POLLIN | POLLRDNORM : 0) | POLLOUT | POLLWRNORM;
     }
 
     // Enough of a terminal for C libraries to line-buffer their output; the
@@ -82,13 +92,57 @@ public:
 protected:
     void release() override {}  // one static instance
 
-private:
-    static bool ch_is_not_newline(int c) { return c != '\r' && c != '\n'; }
+public:
+    // Bytes from the UART's receive interrupt.
+    struct Ring {
+        Spinlock lock{LockRank::Device};
+        u8 buf[4096];
+        usize head = 0, count = 0;
+        bool available() {
+            SpinlockGuard g(lock);
+            return count > 0;
+        }
+        int take() {
+            SpinlockGuard g(lock);
+            if (!count) return -1;
+            u8 c = buf[head];
+            head = (head + 1) % sizeof(buf);
+            --count;
+            return c;
+        }
+        void put(u8 c) {
+            SpinlockGuard g(lock);
+            if (count == sizeof(buf)) return;  // overrun: drop, as a full FIFO would
+            buf[(head + count) % sizeof(buf)] = c;
+            ++count;
+        }
+    };
+    static Ring rx;
+    static sched::WaitQueue input;
 };
 
+ConsoleFile::Ring ConsoleFile::rx;
+sched::WaitQueue ConsoleFile::input;
 ConsoleFile console;
 
+void uart_rx_interrupt(arch::TrapFrame&, void*) {
+    auto& uart = drivers::com1();
+    (void)uart.interrupt_id();
+    bool got = false;
+    for (int c; (c = uart.try_get()) >= 0;) {
+        ConsoleFile::rx.put(static_cast<u8>(c));
+        got = true;
+    }
+    if (got) ConsoleFile::input.wake_all();
+}
+
 }  // namespace
+
+void console_init_input() {
+    // Polling remains the fallback when there is no I/O APIC route.
+    if (arch::ioapic_route_isa_irq(4, uart_rx_interrupt, nullptr).is_ok())
+        drivers::com1().set_interrupts(drivers::Uart16550::IER_RX);
+}
 
 OpenFile* console_open() {
     console.flags = O_RDWR;

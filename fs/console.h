@@ -6,6 +6,9 @@
 
 namespace keel::fs {
 
+// Routes the UART's receive interrupt to the console's input buffer.
+void console_init_input();
+
 // A new reference to the console's open file description.
 OpenFile* console_open();
 

@@ -8,7 +8,22 @@
 #include "kernel/uaccess.h"
 #include "lib/result.h"
 
+namespace keel::sched {
+class WaitQueue;
+}
+
 namespace keel::fs {
+
+// What poll/select collect while asking files for readiness: the wait
+// queues to sleep on. A file's poll() registers each queue whose wake-up
+// may change its answer (Linux's poll_wait).
+class PollTable {
+public:
+    virtual void add(sched::WaitQueue& wq) = 0;
+
+protected:
+    ~PollTable() = default;
+};
 
 class OpenFile {
 public:
@@ -21,6 +36,11 @@ public:
     virtual Result<usize> read(const IoBuffer&, u64* /*offset*/) { return Error(EINVAL); }
     virtual Result<usize> write(const IoBuffer&, u64* /*offset*/) { return Error(EINVAL); }
     virtual Result<u64> ioctl(u32 /*cmd*/, u64 /*arg*/) { return Error(ENOTTY); }
+    // The POLL* events that hold now; registers wait queues with `pt` (null
+    // when only the answer is wanted). Files without waiting (regular
+    // files) are always ready, as in Linux.
+    virtual u32 poll(PollTable* /*pt*/) { return 0x1 | 0x4 | 0x40 | 0x100; }  // IN OUT RDNORM WRNORM
+
     // fcntl commands that depend on the kind of file (F_GETPIPE_SZ, ...).
     virtual Result<u64> fcntl(int /*cmd*/, u64 /*arg*/) { return Error(EINVAL); }
     // fstat(2)'s view of the file.

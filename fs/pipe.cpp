@@ -3,6 +3,7 @@
 #include <asm-generic/fcntl.h>
 #include <asm-generic/ioctls.h>
 #include <linux/fcntl.h>
+#include <linux/poll.h>
 #include <linux/stat.h>
 
 #include "kernel/sched/wait.h"
@@ -109,6 +110,22 @@ public:
             if (!woke) return done ? Result<usize>(done) : Result<usize>(Error(sig::ERESTARTSYS));
         }
         return done;
+    }
+
+    u32 poll(PollTable* pt) override {
+        Pipe& p = *pipe_;
+        if (pt) pt->add(write_end_ ? p.writable : p.readable);
+        sched::MutexGuard g(p.lock);
+        u32 mask = 0;
+        if (!write_end_) {
+            if (p.count) mask |= POLLIN | POLLRDNORM;
+            if (p.writers == 0) mask |= POLLHUP;
+        } else {
+            // Writable while a page's worth fits, as Linux's pipe buffers go.
+            if (p.room() >= PIPE_BUF) mask |= POLLOUT | POLLWRNORM;
+            if (p.readers == 0) mask |= POLLERR;
+        }
+        return mask;
     }
 
     Result<u64> ioctl(u32 cmd, u64 arg) override {

@@ -21,6 +21,7 @@ enum class LockRank : u8 {
     PageAlloc = 50,
     Vmem = 60,
     SmpCall = 70,
+    Device = 180,    // a device's buffers, also taken in its interrupt handler
     Console = 200,   // innermost: printk may be called under any lock
 };
 

@@ -72,9 +72,16 @@ public:
     // Removes it from its parent's children (drops the cache reference).
     void unhash_locked();
     bool has_children_locked() const { return !children_.empty(); }
-    // Moves this dentry under `new_parent` as `new_name`. The name storage
-    // is allocated first, so failure (ENOMEM) leaves everything unchanged.
-    Status move_locked(Dentry& new_parent, StringView new_name);
+    // Renaming is two steps so that the file system's rename, which cannot
+    // be undone, happens between them: reserve storage for the new name
+    // (nullptr means ENOMEM), then move this dentry under `new_parent` as
+    // `new_name` using it.
+    char* reserve_name(StringView new_name) { return alloc_name(new_name.size(), inline_name_); }
+    void move_locked(Dentry& new_parent, StringView new_name, char* storage);
+    // Gives back reserved storage that was not used.
+    void unreserve_name(char* storage) {
+        if (storage != inline_name_) heap_free(storage);
+    }
     // Swaps the names and parents of two dentries (RENAME_EXCHANGE).
     static void exchange_locked(Dentry& a, Dentry& b);
     // Drops every unused negative child (after rmdir).

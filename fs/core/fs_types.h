@@ -8,6 +8,10 @@
 #include <linux/fs.h>
 #include <linux/limits.h>
 #include <linux/stat.h>
+#if defined(KEEL_HOST) && !defined(S_IFMT)
+// With a libc present the uapi header leaves S_IF* and friends to it.
+#include <sys/stat.h>
+#endif
 
 #include "lib/result.h"
 #include "lib/string_view.h"
@@ -35,9 +39,12 @@ void set_clock(ClockFn fn);
 Timespec current_time();
 
 // utimensat(2) special nanosecond values. They are ABI but live in a
-// kernel-internal header, not in the uapi set.
-constexpr i64 UTIME_NOW = (1l << 30) - 1;
-constexpr i64 UTIME_OMIT = (1l << 30) - 2;
+// kernel-internal header, not in the uapi set (libc defines the same
+// macros, spelled the same way, on the host).
+#ifndef UTIME_NOW
+#define UTIME_NOW ((1l << 30) - 1l)
+#define UTIME_OMIT ((1l << 30) - 2l)
+#endif
 
 // ---- Credentials --------------------------------------------------------
 
@@ -120,12 +127,17 @@ constexpr u64 MAX_LFS_FILESIZE = 0x7fffffffffffffffull;
 // ---- I/O buffers ------------------------------------------------------
 
 // Where read(2) data goes and write(2) data comes from. The syscall layer
-// implements it over user memory, where a copy can fault part-way: the
-// copy functions return how many bytes they moved, and the file code turns
-// a short copy into "partial success" or EFAULT as Linux does.
-class IoBuffer {
+// implements it over user memory (an adapter around kernel/uaccess.h's
+// IoBuffer, which this portable code cannot include), where a copy can
+// fault part-way: the copy functions return how many bytes they moved, and
+// the file code turns a short copy into "partial success" or EFAULT as
+// Linux does. File data is copied with the inode's lock held: an adapter
+// over user memory must not let a page fault into an mmap of the same
+// file (which needs that lock) happen inside the copy - copy with faults
+// disabled and retry after faulting the pages in, as Linux does.
+class DataBuffer {
 public:
-    explicit IoBuffer(usize size) : size_(size) {}
+    explicit DataBuffer(usize size) : size_(size) {}
     usize size() const { return size_; }
     // Copies n bytes from src into the buffer at offset `at`.
     virtual usize copy_out(usize at, const void* src, usize n) = 0;
@@ -135,16 +147,16 @@ public:
     virtual usize zero(usize at, usize n);
 
 protected:
-    ~IoBuffer() = default;
+    ~DataBuffer() = default;
     usize size_;
 };
 
-// An IoBuffer over kernel memory (never faults).
-class KernelBuffer final : public IoBuffer {
+// A DataBuffer over kernel memory (never faults).
+class KernelDataBuffer final : public DataBuffer {
 public:
-    KernelBuffer(void* data, usize size) : IoBuffer(size), data_(static_cast<u8*>(data)) {}
-    KernelBuffer(const void* data, usize size)
-        : IoBuffer(size), data_(const_cast<u8*>(static_cast<const u8*>(data))) {}
+    KernelDataBuffer(void* data, usize size) : DataBuffer(size), data_(static_cast<u8*>(data)) {}
+    KernelDataBuffer(const void* data, usize size)
+        : DataBuffer(size), data_(const_cast<u8*>(static_cast<const u8*>(data))) {}
     usize copy_out(usize at, const void* src, usize n) override;
     usize copy_in(usize at, void* dst, usize n) override;
     usize zero(usize at, usize n) override;

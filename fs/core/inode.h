@@ -92,6 +92,9 @@ public:
     // The inode called `name`, or ENOENT.
     virtual Result<RefPtr<Inode>> lookup(StringView name);
     // Creates any kind of object (args.mode says which) called `name`.
+    // The default, for directories that cannot hold new objects, returns
+    // ENOSYS, which the VFS turns into Linux's answer for the missing
+    // operation (EACCES from open(O_CREAT), EPERM from mkdir and friends).
     virtual Result<RefPtr<Inode>> create(StringView name, const CreateArgs& args);
     // Adds the name `name` for `target` (not a directory).
     virtual Status link(StringView name, Inode& target);
@@ -100,10 +103,11 @@ public:
     virtual Status rmdir(StringView name, Inode& victim);
     // Moves `old_name` (inode `source`) in this directory to `new_name` in
     // `new_dir`, replacing `target` when it exists. flags: RENAME_EXCHANGE
-    // (target exists) or RENAME_WHITEOUT. ENOTEMPTY for a non-empty target
-    // directory.
+    // (target exists) or RENAME_WHITEOUT, in which case `whiteout`
+    // describes the character device 0:0 left at the old name. ENOTEMPTY
+    // for a non-empty target directory.
     virtual Status rename(StringView old_name, Inode& source, Inode& new_dir, StringView new_name,
-                          Inode* target, u32 flags);
+                          Inode* target, u32 flags, const CreateArgs* whiteout);
     // Emits the entries at positions >= pos (positions 0 and 1 are "." and
     // "..", which the VFS emits itself).
     virtual Status iterate(u64 pos, DirEmitter& out);
@@ -125,8 +129,8 @@ public:
     // ---- Data (inode lock held) ----
     // Reads up to n bytes at offset `off` into out[at..]; returns the count,
     // short at end of file or on a faulting copy.
-    virtual Result<usize> read(u64 off, IoBuffer& out, usize at, usize n);
-    virtual Result<usize> write(u64 off, IoBuffer& in, usize at, usize n);
+    virtual Result<usize> read(u64 off, DataBuffer& out, usize at, usize n);
+    virtual Result<usize> write(u64 off, DataBuffer& in, usize at, usize n);
     // Sets attr.size and frees or zeroes what lies beyond it.
     virtual Status truncate(u64 new_size);
     virtual Status fallocate(int mode, u64 off, u64 len);
@@ -143,7 +147,11 @@ public:
     virtual Status permission(const Cred& cred, int mask);
 
 private:
-    RefPtr<Superblock> sb_;
+    // Not a reference: the superblock holds its tree, which holds the
+    // inodes. An inode must not outlive its superblock, so references to
+    // inodes are only kept alongside a mount (a Path) or a superblock
+    // reference.
+    Superblock* sb_;
     u64 ino_;
     u32 type_;
     mutable FsMutex lock_;

@@ -28,12 +28,32 @@ struct Path {
     RefPtr<Mount> mnt;
     RefPtr<Dentry> dentry;
 
+    Path() = default;
+    Path(RefPtr<Mount> m, RefPtr<Dentry> d) : mnt(move(m)), dentry(move(d)) {}
+    Path(const Path&) = default;
+    Path(Path&&) = default;
+    ~Path() = default;  // members die in reverse: the dentry first
+
+    // Assignment drops the old dentry before the old mount: the mount may
+    // hold the last reference to the file system the dentry belongs to.
+    Path& operator=(Path o) {
+        swap(dentry, o.dentry);
+        swap(mnt, o.mnt);
+        return *this;  // o dies dentry first, as members die in reverse
+    }
+
     Inode* inode() const { return dentry->inode(); }
     explicit operator bool() const { return mnt && dentry; }
     bool operator==(const Path& o) const { return mnt == o.mnt && dentry == o.dentry; }
 };
 
 FsMutex& mount_lock();
+
+// umount2(2) flags (ABI, not in the uapi set).
+constexpr int MNT_FORCE = 1;
+constexpr int MNT_DETACH = 2;
+constexpr int MNT_EXPIRE = 4;
+constexpr int UMOUNT_NOFOLLOW = 8;
 
 // Per-mount flags, in mount(2)'s MS_* encoding.
 constexpr u32 MOUNT_FLAG_MASK =
@@ -70,12 +90,7 @@ public:
 
 private:
     friend class MountNamespace;
-    friend Status mount_at(const Path&, RefPtr<Superblock>, StringView, u32);
-    friend Status bind_mount(const Path&, const Path&, u32);
-    friend Status umount(const Path&, int);
-    friend Status remount(const Path&, u32);
-    friend bool choose_mountpoint(Mount&, const Path&, Path&);
-    friend RefPtr<Mount> lookup_mount(Mount&, Dentry&);
+    friend struct MountTree;  // mount.cpp's implementation
 
     RefPtr<Superblock> sb_;
     RefPtr<Dentry> root_;
@@ -118,11 +133,8 @@ public:
 
 private:
     friend class Mount;
-    friend Status mount_at(const Path&, RefPtr<Superblock>, StringView, u32);
-    friend Status bind_mount(const Path&, const Path&, u32);
-    friend Status umount(const Path&, int);
+    friend struct MountTree;
 
-    void attach_locked(Mount& m);
     IntrusiveList<Mount, &Mount::ns_link> mounts_;
     RefPtr<Mount> root_;
 };

@@ -4,19 +4,28 @@
 // user arguments into a LookupRequest and copies results out.
 //
 // Locking rules (in the order locks may be taken):
+//  0. File::pos_lock() - one open file description's position; held across
+//     read/write/lseek/getdents on it, like Linux's f_pos_lock.
 //  1. Superblock::lock() - the namespace lock of one file system: its
 //     dentry tree and directories. Held across each whole namespace
 //     operation (create, link, unlink, rmdir, rename, lookup of one name),
-//     so those are atomic with respect to each other. Never two at once:
-//     a rename or link never spans file systems.
+//     so those are atomic with respect to each other; this is also what
+//     makes rename's ancestry check safe, so no global rename lock is
+//     needed. Never two at once: a rename or link never spans file systems.
 //  2. Inode::lock() - one inode's attributes and data. Taken inside (1) or
 //     alone, never two at once.
 //  3. mount_lock() - the mount tree; a leaf.
 // Reference counts are atomic and need no lock. Objects are freed when
-// their last reference goes, in whatever context that happens; their
-// destructors take no fs lock, except that dropping the last reference to
-// a mount may kill its file system, so mount references (Paths) are never
-// dropped with a lock held.
+// their last reference goes, in whatever context that happens, so
+// destructors take no fs lock. Two exceptions follow from that:
+//  - dropping the last reference to a mount may kill its file system
+//    (which takes that file system's lock), so mount references (Paths)
+//    are never dropped with a lock held;
+//  - dentries and inodes do not keep their superblock alive: drop them
+//    before the mount or superblock reference that brought them (Path's
+//    assignment and destructor do it in that order).
+// User memory is touched only through DataBuffer, with the inode lock held
+// for file data; see fs/core/fs_types.h.
 //
 // Directory contents and file data live in the file system (tmpfs);
 // dentries only cache names, and the cache evicts unused entries.
@@ -132,11 +141,7 @@ Result<StringView> mount_root_path(Mount& mnt, char* buf, usize size);
 // True when `path` lies at or below `root`.
 bool path_is_under(const Path& path, const Path& root);
 
-// umount2(2) flags and statfs(2) f_flags (ABI, not in the uapi set).
-constexpr int MNT_FORCE = 1;
-constexpr int MNT_DETACH = 2;
-constexpr int MNT_EXPIRE = 4;
-constexpr int UMOUNT_NOFOLLOW = 8;
+// statfs(2) f_flags (ABI, not in the uapi set).
 constexpr u64 ST_RDONLY = 0x0001;
 constexpr u64 ST_NOSUID = 0x0002;
 constexpr u64 ST_NODEV = 0x0004;

@@ -24,6 +24,7 @@ Status run_init(const char* path, const char* const* argv, const char* const* en
     p->sighand = TRY(make<sig::Handlers>());
     attach_child(nullptr, p);
     p->fds = TRY(make<FdTable>());
+    fs::console_init_input();
     fs::OpenFile* console = fs::console_open();
     for (int fd = 0; fd < 3; ++fd) {
         if (fd) console->get();

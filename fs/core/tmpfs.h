@@ -1,0 +1,35 @@
+// tmpfs: the in-memory file system, and Keel's root file system.
+//
+// Directories keep their entries in two trees, by name (lookup) and by a
+// per-directory 64-bit cookie handed out in increasing order (readdir
+// positions, which therefore survive insertions and removals). File data
+// lives in 4 KiB pages allocated on first write, so files are sparse and
+// holes read as zeros. What stat(2) shows follows Linux's tmpfs: inode
+// numbers per instance from 1 (the root), directory sizes of 20 bytes per
+// entry plus 40, st_blocks counting allocated pages.
+#pragma once
+
+#include "fs/core/superblock.h"
+
+namespace keel::fs {
+
+struct TmpfsOptions {
+    u64 max_bytes = 0;   // size=; 0 means unlimited
+    u64 max_inodes = 0;  // nr_inodes=; 0 means unlimited
+    u32 mode = 01777;    // of the root directory
+    u32 uid = 0;
+    u32 gid = 0;
+};
+
+// Parses mount(2)'s option string for tmpfs ("size=64m,mode=755,...").
+// EINVAL for an unknown option or a bad value. `ram_bytes` is what
+// "size=N%" is a percentage of (0 refuses percentages).
+Result<TmpfsOptions> parse_tmpfs_options(StringView data, u64 ram_bytes = 0);
+
+// A new tmpfs instance; MS_RDONLY in `ms_flags` makes it read-only.
+Result<RefPtr<Superblock>> tmpfs_create(const TmpfsOptions& opts, u32 ms_flags = 0);
+
+// The "tmpfs" type for mount(2); register it once at boot.
+FsType& tmpfs_type();
+
+}  // namespace keel::fs
