@@ -25,8 +25,14 @@ protected:
     ~PollTable() = default;
 };
 
+// What an open file is, for the few calls that only work on one kind
+// (timerfd_settime on a timerfd, signalfd's mask update). No RTTI in Keel.
+enum class FileKind : u8 { Other, Pipe, EventFd, TimerFd, SignalFd };
+
 class OpenFile {
 public:
+    virtual FileKind kind() const { return FileKind::Other; }
+
     void get() { __atomic_fetch_add(&refs_, 1, __ATOMIC_RELAXED); }
     void put() {
         if (__atomic_sub_fetch(&refs_, 1, __ATOMIC_ACQ_REL) == 0) release();

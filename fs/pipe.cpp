@@ -39,6 +39,7 @@ u64 next_ino = 1;
 class PipeEnd final : public OpenFile {
 public:
     PipeEnd(Pipe* p, bool write_end) : pipe_(p), write_end_(write_end) {}
+    FileKind kind() const override { return FileKind::Pipe; }
 
     Pipe* pipe() const { return pipe_; }
 

@@ -117,6 +117,11 @@ Result<u64> lseek(File& f, i64 off, int whence) {
         if (whence == SEEK_CUR) off += pos;
         else if (whence != SEEK_SET) return Error(EINVAL);
         if (off < 0) return Error(EINVAL);
+        if (off == 0) {
+            // A rewind shows what was created since the open.
+            FsLockGuard sg(inode.sb().lock());
+            f.set_dir_end_locked(inode.dir_snapshot());
+        }
         f.set_pos_locked(static_cast<u64>(off));
         return static_cast<u64>(off);
     }
@@ -151,11 +156,13 @@ Result<u64> lseek(File& f, i64 off, int whence) {
 
 namespace {
 
-// Forwards entries and remembers where the next iteration resumes.
+// Forwards entries and remembers where the next iteration resumes; stops
+// at the description's snapshot end.
 class PosTracker final : public DirEmitter {
 public:
-    PosTracker(DirEmitter& out, u64& pos) : out_(out), pos_(pos) {}
+    PosTracker(DirEmitter& out, u64& pos, u64 end) : out_(out), pos_(pos), end_(end) {}
     bool emit(StringView name, u64 ino, u8 dtype, u64 next_pos) override {
+        if (next_pos > end_) return false;
         if (!out_.emit(name, ino, dtype, next_pos)) return false;
         pos_ = next_pos;
         return true;
@@ -164,6 +171,7 @@ public:
 private:
     DirEmitter& out_;
     u64& pos_;
+    u64 end_;
 };
 
 }  // namespace
@@ -178,7 +186,7 @@ Status iterate_dir(File& f, DirEmitter& out) {
         Dentry& d = *f.path().dentry;
         FsLockGuard g(inode.sb().lock());
         if (inode.dead()) return Error(ENOENT);
-        PosTracker track(out, pos);
+        PosTracker track(out, pos, f.dir_end_locked());
         // "." and ".." first; ".." of a file system root is itself.
         if (pos == 0) track.emit(".", inode.ino(), DT_DIR, 1);
         if (pos == 1) {

@@ -37,6 +37,10 @@ public:
     FsMutex& pos_lock() { return pos_lock_; }
     u64 pos_locked() const { return pos_; }
     void set_pos_locked(u64 p) { pos_ = p; }
+    // Directories: where this description's iteration ends (see
+    // Inode::dir_snapshot). pos_lock().
+    u64 dir_end_locked() const { return dir_end_; }
+    void set_dir_end_locked(u64 e) { dir_end_ = e; }
 
     // For the layer that took the file over in the special-open hook.
     const FileOps* ops = nullptr;
@@ -50,6 +54,7 @@ private:
     bool writable_;
     FsMutex pos_lock_;
     u64 pos_ = 0;
+    u64 dir_end_ = ~0ull;
 };
 
 // Called by open() for character and block devices, FIFOs and sockets
@@ -83,7 +88,9 @@ Result<usize> pwrite(File& f, DataBuffer& buf, u64 off, const Cred& cred);
 Result<u64> lseek(File& f, i64 off, int whence);
 // getdents64(2): emits entries from the file position on and advances it.
 // "." and ".." come first; positions are stable cookies (d_off), so
-// entries added or removed meanwhile neither repeat nor hide others.
+// entries removed meanwhile are not returned and none repeats. As in Linux
+// 6.12's tmpfs, entries created after the directory was opened (or last
+// rewound to 0) are not returned by this description.
 Status iterate_dir(File& f, DirEmitter& out);
 // fallocate(2): mode 0, FALLOC_FL_KEEP_SIZE, and
 // FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE; others EOPNOTSUPP.

@@ -26,6 +26,7 @@ Status Inode::rmdir(StringView, Inode&) { return Error(EPERM); }
 Status Inode::rename(StringView, Inode&, Inode&, StringView, Inode*, u32, const CreateArgs*) { return Error(EPERM); }
 Status Inode::iterate(u64, DirEmitter&) { return Error(ENOTDIR); }
 Result<RefPtr<Inode>> Inode::tmpfile(const CreateArgs&) { return Error(EOPNOTSUPP); }
+u64 Inode::dir_snapshot() { return ~0ull; }
 bool Inode::revalidate(StringView, Inode*) { return true; }
 Result<usize> Inode::get_link(char*, usize, void*) { return Error(EINVAL); }
 Result<Path> Inode::jump_link(void*) { return Error(EINVAL); }

@@ -111,6 +111,10 @@ public:
     // Emits the entries at positions >= pos (positions 0 and 1 are "." and
     // "..", which the VFS emits itself).
     virtual Status iterate(u64 pos, DirEmitter& out);
+    // Where an iteration that starts now should stop: positions at or past
+    // it belong to entries created later, which Linux 6.12's tmpfs does not
+    // show to a directory opened before them. ~0 for no limit.
+    virtual u64 dir_snapshot();
     // An unnamed inode for O_TMPFILE, link count zero.
     virtual Result<RefPtr<Inode>> tmpfile(const CreateArgs& args);
     // Whether a cached lookup result for `name` is still right. File

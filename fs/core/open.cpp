@@ -83,6 +83,10 @@ Result<RefPtr<File>> finish_open(RefPtr<File> f, Path path, u32 oflags, int acc,
         do_truncate = true;
     }
     TRY(may_open(path, acc, oflags, cred));
+    if (inode.is_dir()) {
+        FsLockGuard g(inode.sb().lock());
+        f->set_dir_end_locked(inode.dir_snapshot());
+    }
     FileSetup::set_path(*f, path);
     if (f->writable() && !special_type(inode.type())) TRY(may_write_mount(path));
     if (special_type(inode.type()) && g_special_open) TRY(g_special_open(*f, cred));

@@ -63,6 +63,7 @@ public:
     Status rename(StringView old_name, Inode& source, Inode& new_dir, StringView new_name, Inode* target,
                   u32 flags, const CreateArgs* whiteout) override;
     Status iterate(u64 pos, DirEmitter& out) override;
+    u64 dir_snapshot() override { return next_cookie_; }
     Result<RefPtr<Inode>> tmpfile(const CreateArgs& args) override;
 
     // Symlinks: the body never changes, so no lock is needed.

@@ -2,6 +2,7 @@
 
 #include "arch/x86_64/fpu.h"
 #include "fs/console.h"
+#include "kernel/signal/handlers.h"
 #include "kernel/boot_info.h"
 #include "kernel/printk.h"
 #include "kernel/process/exec.h"

@@ -1,3 +1,4 @@
+#include "kernel/signal/handlers.h"
 #include "kernel/process/process.h"
 
 #include "arch/x86_64/cpu.h"

@@ -1,3 +1,4 @@
+#include "kernel/signal/handlers.h"
 #include "kernel/signal/signal.h"
 
 #include <asm/sigcontext.h>
@@ -134,9 +135,10 @@ Status generate(proc::Process& p, sched::Thread* t, int sig, const siginfo_t& in
             discard(h.shared, bit(SIGCONT));
             if (p.thread) discard(p.thread->signals.pending, bit(SIGCONT));
         }
-        // init only receives signals it has a handler for.
-        if (p.pid == 1 && h.actions[sig - 1].handler == SIG_DFL_HANDLER && sig != SIGCONT) return {};
         bool blocked = p.thread && (p.thread->signals.blocked & bit(sig));
+        // init only receives signals it has a handler for; blocked signals
+        // are kept (the handler may change before they are unblocked).
+        if (p.pid == 1 && !blocked && h.actions[sig - 1].handler == SIG_DFL_HANDLER && sig != SIGCONT) return {};
         if (!blocked && ignored_at_generation(h, sig) && sig != SIGCONT) return {};
         if (!(sig == SIGCONT && ignored_at_generation(h, sig)))
             TRY(enqueue(t ? t->signals.pending : h.shared, sig, info));
@@ -146,6 +148,7 @@ Status generate(proc::Process& p, sched::Thread* t, int sig, const siginfo_t& in
         p.report_continued = true;
         if (p.parent) proc::notify_waiters(p.parent);
     }
+    h.arrivals.wake_all();  // signalfd readers and pollers
     if (t) {
         kick_one(*t);
     } else {

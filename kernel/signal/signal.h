@@ -46,12 +46,8 @@ struct Pending {
     IntrusiveList<Queued, &Queued::node> queue;   // real-time signals, in arrival order
 };
 
-// Shared by the threads of a process (with CLONE_SIGHAND).
-struct Handlers {
-    Spinlock lock{LockRank::Signal};
-    KSigaction actions[NSIG_ALL] = {};
-    Pending shared;  // process-directed signals
-};
+// The process-wide part (actions, shared pending set): kernel/signal/handlers.h.
+struct Handlers;
 
 // Per thread.
 struct ThreadSignals {

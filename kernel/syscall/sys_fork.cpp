@@ -4,6 +4,7 @@
 
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/fpu.h"
+#include "kernel/signal/handlers.h"
 #include "kernel/printk.h"
 #include "kernel/process/process.h"
 #include "kernel/sched/scheduler.h"

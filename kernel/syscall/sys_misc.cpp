@@ -7,6 +7,7 @@
 #include <linux/resource.h>
 #include <linux/times.h>
 
+#include "kernel/signal/handlers.h"
 #include "kernel/percpu.h"
 #include "kernel/process/process.h"
 #include "kernel/random.h"

@@ -2,6 +2,7 @@
 #include <linux/signal.h>
 #include <linux/time.h>
 
+#include "kernel/signal/handlers.h"
 #include "kernel/process/process.h"
 #include "kernel/sched/scheduler.h"
 #include "kernel/signal/signal.h"
