@@ -1,4 +1,5 @@
 // File descriptors: close, dup family, fcntl, pipe.
+#include <linux/close_range.h>
 #include <linux/fcntl.h>
 #include <linux/resource.h>
 #include <linux/watch_queue.h>
@@ -60,6 +61,18 @@ constexpr u32 SETFL_MASK = O_APPEND | O_NONBLOCK | O_NDELAY | O_DIRECT | O_NOATI
 
 SYSCALL(close) {
     TRY(fds().close(static_cast<int>(args.a0)));
+    return 0;
+}
+
+SYSCALL(close_range) {
+    u32 first = static_cast<u32>(args.a0), last = static_cast<u32>(args.a1), flags = static_cast<u32>(args.a2);
+    if (flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)) return Error(EINVAL);
+    if (first > last) return Error(EINVAL);
+    for (u64 fd = first; fd <= last && fd < proc::MAX_FDS; ++fd) {
+        if (!fds().files[fd]) continue;
+        if (flags & CLOSE_RANGE_CLOEXEC) set_cloexec(static_cast<int>(fd), true);
+        else (void)fds().close(static_cast<int>(fd));
+    }
     return 0;
 }
 

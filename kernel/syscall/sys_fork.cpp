@@ -176,6 +176,28 @@ Result<u64> do_clone(u64 flags, uptr stack, uptr parent_tid, uptr child_tid, u64
 // x86-64 argument order: flags, stack, parent_tid, child_tid, tls.
 SYSCALL(clone) { return do_clone(args.a0, args.a1, args.a2, args.a3, args.a4, *args.frame); }
 
+// clone3: the same, from struct clone_args. The stack is given as its lowest
+// address and size; the new thread starts at its top.
+SYSCALL(clone3) {
+    usize size = args.a1;
+    if (size < CLONE_ARGS_SIZE_VER0) return Error(EINVAL);
+    if (size > 4096) return Error(E2BIG);
+    clone_args ca{};
+    TRY(copy_from_user(&ca, args.a0, min<usize>(size, sizeof(ca))));
+    // Bytes beyond what Keel knows must be zero (a newer caller's fields).
+    for (usize off = sizeof(ca); off < size; ++off) {
+        u8 b;
+        TRY(copy_from_user(&b, args.a0 + off, 1));
+        if (b) return Error(E2BIG);
+    }
+    if ((ca.flags & CSIGNAL) || ca.exit_signal > 64) return Error(EINVAL);
+    if (ca.flags & (CLONE_PIDFD | CLONE_INTO_CGROUP | CLONE_NEWTIME | CLONE_CLEAR_SIGHAND)) return Error(ENOSYS);
+    if (ca.set_tid || ca.set_tid_size) return Error(EINVAL);
+    if ((ca.stack == 0) != (ca.stack_size == 0)) return Error(EINVAL);
+    uptr stack = ca.stack ? ca.stack + ca.stack_size : 0;
+    return do_clone(ca.flags | ca.exit_signal, stack, ca.parent_tid, ca.child_tid, ca.tls, *args.frame);
+}
+
 SYSCALL(fork) { return do_clone(17 /* SIGCHLD */, 0, 0, 0, 0, *args.frame); }
 
 SYSCALL(vfork) { return do_clone(CLONE_VM | CLONE_VFORK | 17 /* SIGCHLD */, 0, 0, 0, 0, *args.frame); }
