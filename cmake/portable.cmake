@@ -9,6 +9,8 @@ set(KEEL_PORTABLE_LISTED
   kernel/sched/eevdf.cpp
   kernel/exec/elf.cpp
   kernel/exec/user_stack.cpp
+  kernel/tty/ldisc.cpp
+  kernel/tty/ldisc_io.cpp
   mm/boot_mem.cpp
   mm/buddy.cpp
   mm/slab.cpp

@@ -2,7 +2,9 @@
 //
 // Directories keep their entries in two trees, by name (lookup) and by a
 // per-directory 64-bit cookie handed out in increasing order (readdir
-// positions, which therefore survive insertions and removals). File data
+// positions, which therefore survive insertions and removals; a rename
+// over an existing name keeps that name's cookie, a rename to a new name
+// gets a new one, as Linux 6.12's offset directories do). File data
 // lives in 4 KiB pages allocated on first write, so files are sparse and
 // holes read as zeros. What stat(2) shows follows Linux's tmpfs: inode
 // numbers per instance from 1 (the root), directory sizes of 20 bytes per
