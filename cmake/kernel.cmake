@@ -22,9 +22,6 @@ file(GLOB_RECURSE KEEL_KERNEL_SOURCES CONFIGURE_DEPENDS
   ${CMAKE_SOURCE_DIR}/kernel/*.cpp ${CMAKE_SOURCE_DIR}/mm/*.cpp
   ${CMAKE_SOURCE_DIR}/lib/*.cpp ${CMAKE_SOURCE_DIR}/drivers/*.cpp ${CMAKE_SOURCE_DIR}/fs/*.cpp
   ${CMAKE_SOURCE_DIR}/tests/ktest/*.cpp)
-# The VFS core (fs/core) is host-tested but not linked into the kernel until
-# the syscall layer uses it.
-list(FILTER KEEL_KERNEL_SOURCES EXCLUDE REGEX "/fs/core/")
 
 set(KEEL_KERNEL_CXX_FLAGS
   -std=c++20 -ffreestanding -fno-exceptions -fno-rtti -fno-threadsafe-statics

@@ -11,6 +11,7 @@
 #include "kernel/process/process.h"
 #include "kernel/sched/scheduler.h"
 #include "kernel/time.h"
+#include "fs/root.h"
 #include "kernel/initramfs.h"
 #include "lib/cpio.h"
 #include "mm/layout.h"
@@ -76,6 +77,8 @@ void kinit(void*) {
         arch::qemu_debug_exit(arch::DEBUG_EXIT_PASS);
     }
     check_initramfs();
+    if (Status st = fs::mount_root(); st.is_error())
+        panic("VFS: Unable to mount root fs (error %d)", st.error().code());
     pr_info("boot: ready to start init at %llu ns since reset", since_reset_ns());
     start_init();
 }

@@ -56,7 +56,11 @@ Result<exec::UserStack> build_stack(mm::AddressSpace& as, const exec::ExecArgs& 
 
 Status exec_elf(Process& p, const ExecFile& file, const exec::ExecArgs& args, arch::TrapFrame& frame) {
     TRY(exec::exec_args_check(args, STACK_LIMIT));
-    exec::ElfInfo info = TRY(exec::elf_parse(file.data, file.size));
+    exec::ElfImage image;
+    image.head = file.data;
+    image.head_size = file.head_size;
+    image.file_size = file.size;
+    exec::ElfInfo info = TRY(exec::elf_parse(image));
     if (info.has_interp) {
         // Dynamic executables need their interpreter loaded; Keel runs static
         // and static-PIE programs so far.
@@ -115,10 +119,10 @@ constexpr int MAX_INTERP_DEPTH = 4;     // nested interpreters before ELOOP
 bool blank(char c) { return c == ' ' || c == '\t'; }
 
 Status exec_depth(Process& p, const ExecFile& file, const exec::ExecArgs& args, arch::TrapFrame& frame, int depth) {
-    if (file.size < 2 || file.data[0] != '#' || file.data[1] != '!') return exec_elf(p, file, args, frame);
+    if (file.head_size < 2 || file.data[0] != '#' || file.data[1] != '!') return exec_elf(p, file, args, frame);
     if (depth >= MAX_INTERP_DEPTH) return Error(ELOOP);
     // "#!interp [one optional argument]" on the first line, within 256 bytes.
-    usize n = min<usize>(file.size, BINPRM_BUF_SIZE);
+    usize n = min<usize>(file.head_size, BINPRM_BUF_SIZE);
     const char* line = reinterpret_cast<const char*>(file.data);
     usize end = 2;
     while (end < n && line[end] != '\n') ++end;

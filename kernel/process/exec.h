@@ -14,9 +14,10 @@ struct Process;
 // Where an executable's bytes come from. The file system provides one per
 // open file; mappings of the image read their pages through `backing`.
 struct ExecFile {
-    const u8* data = nullptr;  // the whole file in kernel memory
-    u64 size = 0;
-    mm::VmBacking* backing = nullptr;
+    const u8* data = nullptr;  // the file's first head_size bytes, in kernel memory
+    usize head_size = 0;       // covers the ELF and program headers
+    u64 size = 0;              // the whole file's size
+    mm::VmBacking* backing = nullptr;  // owns `data`
 };
 
 // Finds an executable by path; the caller puts file.backing when done.

@@ -1,27 +1,30 @@
-// Finding an executable's bytes by path.
-//
-// Until the VFS is in place programs are found directly in the cpio archive
-// the boot loader passed (symbolic links followed); exec goes through the
-// same ExecFile interface the VFS will provide, so only this file changes.
-#include <linux/stat.h>
-
-#include "kernel/initramfs.h"
+// Finding an executable by path: through the VFS (the root tmpfs the
+// initramfs was unpacked into). Only the headers are read up front; the
+// mappings read their pages through the open file on demand, as private
+// copies (there is no shared page cache yet).
+#include "fs/core/file.h"
+#include "fs/root.h"
 #include "kernel/process/exec.h"
+#include "kernel/process/process.h"
+#include "kernel/exec/elf.h"
 #include "lib/alloc.h"
-#include "lib/cpio.h"
+#include "mm/slab.h"
 #include "mm/layout.h"
 
 namespace keel::proc {
 
 namespace {
 
-// Pages of a file that sits in kernel memory for good (the initramfs).
-class StaticBacking final : public mm::VmBacking {
+// The open program file and its bytes; freed with the last mapping.
+class FileBacking final : public mm::VmBacking {
 public:
-    StaticBacking(const u8* data, u64 size) : data_(data), size_(size) {}
+    FileBacking(RefPtr<fs::File> f, u8* head) : file_(move(f)), head_(head) {}
+    ~FileBacking() { mm::kfree(head_); }
+
     Status read_page(u64 offset, void* page) override {
-        __builtin_memset(page, 0, mm::PAGE_SIZE);
-        if (offset < size_) __builtin_memcpy(page, data_ + offset, min<u64>(mm::PAGE_SIZE, size_ - offset));
+        __builtin_memset(page, 0, mm::PAGE_SIZE);  // past the end of the file: zeros
+        fs::KernelDataBuffer buf(page, mm::PAGE_SIZE);
+        TRY(fs::pread(*file_, buf, offset));
         return {};
     }
     void get() override { __atomic_add_fetch(&refs_, 1, __ATOMIC_RELAXED); }
@@ -30,63 +33,48 @@ public:
     }
 
 private:
-    const u8* data_;
-    u64 size_;
+    RefPtr<fs::File> file_;
+    u8* head_;
     u32 refs_ = 1;
 };
 
-StringView normalize(StringView p) {
-    while (!p.empty() && (p[0] == '/' || (p.size() > 1 && p[0] == '.' && p[1] == '/')))
-        p = p.substr(p[0] == '/' ? 1 : 2);
-    return p;
-}
-
-// Finds `path` in the initramfs, following symbolic links (40 at most,
-// Linux's limit). Relative link targets are taken from the link's directory.
-Result<CpioEntry> find_in_initramfs(StringView path) {
-    InitramfsImage img = TRY(initramfs_image());
-    const u8* data = img.data;
-    char buf[512];
-    for (int links = 0; links <= 40; ++links) {
-        StringView want = normalize(path);
-        CpioReader r(data, img.size);
-        bool found = false;
-        CpioEntry e;
-        for (;;) {
-            auto next = r.next();
-            if (next.is_error()) break;
-            if (normalize(next.value().name) == want) {
-                e = next.value();
-                found = true;  // keep going: a later entry replaces an earlier one
-            }
-        }
-        if (!found) return Error(ENOENT);
-        if ((e.mode & S_IFMT) != S_IFLNK) return e;
-        StringView target(reinterpret_cast<const char*>(e.data), e.size);
-        usize n = 0;
-        if (!target.empty() && target[0] != '/') {
-            usize slash = want.rfind('/');
-            if (slash != StringView::npos) {
-                n = min<usize>(slash + 1, sizeof(buf) - 1);
-                __builtin_memcpy(buf, want.data(), n);
-            }
-        }
-        usize k = min<usize>(target.size(), sizeof(buf) - 1 - n);
-        __builtin_memcpy(buf + n, target.data(), k);
-        path = StringView(buf, n + k);
-    }
-    return Error(ELOOP);
-}
+// The first read covers the headers of any ordinary executable; a program
+// header table further in the file gets one larger read.
+constexpr usize FIRST_READ = 4096;
+constexpr usize MAX_HEAD = 64 * 1024;
 
 }  // namespace
 
 Result<ExecFile> open_exec(StringView path) {
-    CpioEntry e = TRY(find_in_initramfs(path));
-    if ((e.mode & S_IFMT) == S_IFDIR) return Error(EACCES);
-    if ((e.mode & S_IFMT) != S_IFREG) return Error(EACCES);
-    if (!(e.mode & 0111)) return Error(EACCES);
-    StaticBacking* b = TRY(make<StaticBacking>(e.data, static_cast<u64>(e.size)));
-    return ExecFile{e.data, e.size, b};
+    fs::Path root = fs::root_path();
+    fs::LookupRequest req{fs::kernel_cred(), root, root, path, fs::LOOKUP_FOLLOW};
+    fs::Path target = TRY(fs::lookup(req));
+    RefPtr<fs::File> file = TRY(fs::open_exec(target, fs::kernel_cred()));
+    u64 size = file->inode().attr().size;  // attr() takes the inode lock
+    usize want = static_cast<usize>(min<u64>(size, FIRST_READ));
+    for (;;) {
+        u8* head = static_cast<u8*>(TRY(mm::kmalloc(max<usize>(want, 1))));
+        fs::KernelDataBuffer buf(head, want);
+        auto n = fs::pread(*file, buf, 0);
+        if (n.is_error()) {
+            mm::kfree(head);
+            return n.error();
+        }
+        usize got = n.value();
+        auto need = exec::elf_headers_size(head, got);
+        if (need.is_ok() && need.value() > got && got == want && need.value() <= MAX_HEAD &&
+            need.value() <= size) {
+            mm::kfree(head);
+            want = static_cast<usize>(need.value());
+            continue;
+        }
+        auto b = make<FileBacking>(move(file), head);
+        if (b.is_error()) {
+            mm::kfree(head);
+            return b.error();
+        }
+        return ExecFile{head, got, size, b.value()};
+    }
 }
 
 }  // namespace keel::proc

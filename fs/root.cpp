@@ -1,0 +1,46 @@
+#include "fs/root.h"
+
+#include "fs/core/initramfs.h"
+#include "fs/core/tmpfs.h"
+#include "kernel/initramfs.h"
+#include "kernel/printk.h"
+#include "kernel/time.h"
+
+namespace keel::fs {
+
+namespace {
+
+RefPtr<MountNamespace> root_ns;
+Cred full_cred{0, 0, nullptr, 0, Cred::ALL_CAPS};
+
+Timespec now() {
+    u64 ns = time::realtime_ns();
+    return {static_cast<i64>(ns / 1000000000), static_cast<i64>(ns % 1000000000)};
+}
+
+}  // namespace
+
+const Cred& kernel_cred() { return full_cred; }
+
+Path root_path() { return root_ns->root(); }
+
+Status mount_root() {
+    set_clock(now);
+    register_fs_type(tmpfs_type());
+    TmpfsOptions opts;
+    opts.mode = 0755;  // Linux's rootfs
+    auto sb = TRY(tmpfs_create(opts));
+    root_ns = TRY(MountNamespace::create(move(sb), "rootfs", 0));
+    auto image = initramfs_image();
+    if (image.is_error()) return {};  // no initramfs: an empty root
+    InitramfsReport report;
+    Status st = unpack_initramfs(image.value().data, image.value().size, root_path(), report);
+    if (st.is_error()) {
+        pr_err("initramfs: %s", report.error ? report.error : "cannot unpack");
+        return st;
+    }
+    pr_info("rootfs: %zu entries unpacked (%zu skipped)", report.entries, report.skipped);
+    return {};
+}
+
+}  // namespace keel::fs
