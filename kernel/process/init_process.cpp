@@ -2,6 +2,7 @@
 
 #include "arch/x86_64/fpu.h"
 #include "fs/console.h"
+#include "fs/root.h"
 #include "kernel/signal/handlers.h"
 #include "kernel/boot_info.h"
 #include "kernel/printk.h"
@@ -23,6 +24,8 @@ Status run_init(const char* path, const char* const* argv, const char* const* en
     p->thread = sched::current();
     default_rlimits(p->rlimits);
     p->sighand = TRY(make<sig::Handlers>());
+    p->root = fs::root_path();
+    p->cwd = fs::root_path();
     attach_child(nullptr, p);
     p->fds = TRY(make<FdTable>());
     fs::console_init_input();

@@ -135,6 +135,8 @@ sched::Thread* tid_table[PID_MAX];
     }
     if (p->group_exit) wstatus = p->group_exit_status;
     release_files(p);
+    p->cwd = fs::Path();
+    p->root = fs::Path();
     arch::write_cr3(arch::kernel_pml4());
     if (p->mm) p->mm->put();
     p->mm = nullptr;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "arch/x86_64/trapframe.h"
+#include "fs/core/mount.h"
 #include "fs/file.h"
 #include "kernel/sched/thread.h"
 #include "kernel/sched/wait.h"
@@ -55,6 +56,8 @@ struct Process {
     int group_exit_status = 0;
     u32 umask = 022;
     Cred cred;
+    fs::Path root;  // chroot(2)
+    fs::Path cwd;
     RLimit rlimits[RLIMIT_COUNT] = {};
     int pdeath_signal = 0;
     bool child_subreaper = false;

@@ -115,7 +115,7 @@ SYSCALL(getgroups) {
 }
 
 SYSCALL(setgroups) {
-    constexpr u64 NGROUPS_MAX = 65536;
+    // NGROUPS_MAX (65536) comes from <linux/limits.h>.
     if (args.a0 > NGROUPS_MAX) return Error(EINVAL);
     if (!privileged()) return Error(EPERM);
     proc::Cred& c = cred();

@@ -125,6 +125,8 @@ Result<u64> do_clone(u64 flags, uptr stack, uptr parent_tid, uptr child_tid, u64
     child->sid = parent->sid;
     child->umask = parent->umask;
     child->cred = parent->cred;
+    child->root = parent->root;
+    child->cwd = parent->cwd;
     for (int i = 0; i < proc::RLIMIT_COUNT; ++i) child->rlimits[i] = parent->rlimits[i];
     child->no_new_privs = parent->no_new_privs;
     child->exit_signal = static_cast<int>(flags & CSIGNAL);

@@ -1,0 +1,79 @@
+#include "fs/vfs_file.h"
+
+#include <linux/poll.h>
+#include <linux/stat.h>
+
+#include "fs/core/vfs.h"
+#include "kernel/process/process.h"
+#include "lib/alloc.h"
+
+namespace keel::fs {
+
+namespace {
+
+class VfsFile final : public OpenFile {
+public:
+    explicit VfsFile(RefPtr<File> f) : file_(move(f)) {}
+    FileKind kind() const override { return FileKind::Vfs; }
+    File& file() { return *file_; }
+
+    Result<usize> read(const IoBuffer& buf, u64*) override {
+        IoData d(buf);
+        return fs::read(*file_, d);
+    }
+    Result<usize> write(const IoBuffer& buf, u64*) override {
+        IoData d(buf);
+        return fs::write(*file_, d, cred_of(*proc::current_process()));
+    }
+    bool seekable() const override { return true; }
+
+    Status stat(struct stat& st) override { return stat_path(file_->path(), st); }
+
+protected:
+    void release() override { destroy(this); }
+
+private:
+    RefPtr<File> file_;
+};
+
+}  // namespace
+
+Status stat_path(const Path& path, struct stat& st) {
+    struct statx sx {};
+    TRY(getattr(path, STATX_BASIC_STATS, sx));
+    st = {};
+    // Linux's new_encode_dev: minor's low byte, major, then minor's rest.
+    auto dev = [](u32 major, u32 minor) -> u64 { return (minor & 0xff) | (major << 8) | (static_cast<u64>(minor & ~0xffu) << 12); };
+    st.st_dev = dev(sx.stx_dev_major, sx.stx_dev_minor);
+    st.st_ino = sx.stx_ino;
+    st.st_mode = sx.stx_mode;
+    st.st_nlink = sx.stx_nlink;
+    st.st_uid = sx.stx_uid;
+    st.st_gid = sx.stx_gid;
+    st.st_rdev = dev(sx.stx_rdev_major, sx.stx_rdev_minor);
+    st.st_size = static_cast<long>(sx.stx_size);
+    st.st_blksize = sx.stx_blksize;
+    st.st_blocks = static_cast<long>(sx.stx_blocks);
+    st.st_atime = sx.stx_atime.tv_sec;
+    st.st_atime_nsec = sx.stx_atime.tv_nsec;
+    st.st_mtime = sx.stx_mtime.tv_sec;
+    st.st_mtime_nsec = sx.stx_mtime.tv_nsec;
+    st.st_ctime = sx.stx_ctime.tv_sec;
+    st.st_ctime_nsec = sx.stx_ctime.tv_nsec;
+    return {};
+}
+
+Cred cred_of(const proc::Process& p) {
+    return Cred{p.cred.fsuid, p.cred.fsgid, p.cred.groups, p.cred.ngroups, p.cred.euid == 0 ? Cred::ALL_CAPS : 0};
+}
+
+Result<OpenFile*> wrap_vfs_file(RefPtr<File> f) {
+    VfsFile* v = TRY(make<VfsFile>(move(f)));
+    return v;
+}
+
+File* vfs_file_of(OpenFile* f) {
+    return f && f->kind() == FileKind::Vfs ? &static_cast<VfsFile*>(f)->file() : nullptr;
+}
+
+}  // namespace keel::fs
