@@ -27,7 +27,7 @@ protected:
 
 // What an open file is, for the few calls that only work on one kind
 // (timerfd_settime on a timerfd, signalfd's mask update). No RTTI in Keel.
-enum class FileKind : u8 { Other, Pipe, EventFd, TimerFd, SignalFd };
+enum class FileKind : u8 { Other, Pipe, EventFd, TimerFd, SignalFd, Vfs };
 
 class OpenFile {
 public:
