@@ -204,3 +204,212 @@ SYSCALL(getdents64) {
 }
 
 }  // namespace keel
+
+// ---- names and attributes ----------------------------------------------
+
+namespace keel {
+
+namespace {
+
+// Two-path calls (rename, link): both requests built side by side.
+template <typename Op>
+Result<u64> with_two(int olddir, uptr oldp, int newdir, uptr newp, u32 oldflags, Op&& op) {
+    PathArg a, b;
+    TRY(copy_path(oldp, a, oldflags & fs::LOOKUP_EMPTY));
+    TRY(copy_path(newp, b));
+    fs::Path abase = TRY(base_for(olddir));
+    fs::Path bbase = TRY(base_for(newdir));
+    fs::Cred cred = fs::cred_of(me());
+    fs::LookupRequest from{cred, me().root, abase, a.view(), oldflags};
+    fs::LookupRequest to{cred, me().root, bbase, b.view()};
+    TRY(op(from, to));
+    return 0;
+}
+
+// Resolves a path argument to a Path (for the attribute calls).
+Result<fs::Path> resolve(int dirfd, uptr upath, u32 flags) {
+    PathArg path;
+    TRY(copy_path(upath, path, flags & fs::LOOKUP_EMPTY));
+    fs::Path base = TRY(base_for(dirfd));
+    if (path.len == 0 && dirfd != AT_FDCWD) return base;  // AT_EMPTY_PATH on the descriptor itself
+    fs::Cred cred = fs::cred_of(me());
+    fs::LookupRequest req{cred, me().root, base, path.view(), flags};
+    return fs::lookup(req);
+}
+
+Result<fs::Path> path_of_fd(u64 fd) {
+    fs::OpenFile* f = me().fds->get(static_cast<int>(fd));
+    if (!f) return Error(EBADF);
+    fs::File* vf = fs::vfs_file_of(f);
+    if (!vf) return Error(EINVAL);
+    return vf->path();
+}
+
+u32 at_flags(u32 at, u32 allowed) { return (at & AT_SYMLINK_NOFOLLOW) || !(allowed & AT_SYMLINK_NOFOLLOW) ? 0 : fs::LOOKUP_FOLLOW; }
+
+}  // namespace
+
+SYSCALL(renameat2) {
+    u32 flags = static_cast<u32>(args.a4);
+    return with_two(static_cast<int>(args.a0), args.a1, static_cast<int>(args.a2), args.a3, 0,
+                    [&](fs::LookupRequest& f, fs::LookupRequest& t) { return fs::rename(f, t, flags); });
+}
+SYSCALL(renameat) {
+    return with_two(static_cast<int>(args.a0), args.a1, static_cast<int>(args.a2), args.a3, 0,
+                    [](fs::LookupRequest& f, fs::LookupRequest& t) { return fs::rename(f, t, 0); });
+}
+SYSCALL(rename) {
+    return with_two(AT_FDCWD, args.a0, AT_FDCWD, args.a1, 0,
+                    [](fs::LookupRequest& f, fs::LookupRequest& t) { return fs::rename(f, t, 0); });
+}
+
+SYSCALL(linkat) {
+    u32 flags = static_cast<u32>(args.a4);
+    if (flags & ~static_cast<u32>(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)) return Error(EINVAL);
+    u32 lf = ((flags & AT_SYMLINK_FOLLOW) ? fs::LOOKUP_FOLLOW : 0) | ((flags & AT_EMPTY_PATH) ? fs::LOOKUP_EMPTY : 0);
+    return with_two(static_cast<int>(args.a0), args.a1, static_cast<int>(args.a2), args.a3, lf,
+                    [](fs::LookupRequest& f, fs::LookupRequest& t) { return fs::link(f, t); });
+}
+SYSCALL(link) {
+    return with_two(AT_FDCWD, args.a0, AT_FDCWD, args.a1, 0,
+                    [](fs::LookupRequest& f, fs::LookupRequest& t) { return fs::link(f, t); });
+}
+
+SYSCALL(symlinkat) {
+    PathArg target;
+    TRY(copy_path(args.a0, target));
+    return with_request(static_cast<int>(args.a1), args.a2,
+                        [&](fs::LookupRequest& r) { return fs::symlink(target.view(), r); });
+}
+SYSCALL(symlink) {
+    PathArg target;
+    TRY(copy_path(args.a0, target));
+    return with_request(AT_FDCWD, args.a1, [&](fs::LookupRequest& r) { return fs::symlink(target.view(), r); });
+}
+
+namespace {
+Result<u64> do_readlink(int dirfd, uptr upath, uptr ubuf, u64 size) {
+    if (static_cast<i64>(size) <= 0) return Error(EINVAL);
+    PathArg path;
+    TRY(copy_path(upath, path));
+    fs::Path base = TRY(base_for(dirfd));
+    fs::Cred cred = fs::cred_of(me());
+    fs::LookupRequest req{cred, me().root, base, path.view()};
+    char buf[PATH_MAX];
+    usize n = TRY(fs::readlink(req, buf, min<usize>(size, sizeof(buf))));
+    TRY(copy_to_user(ubuf, buf, n));
+    return n;
+}
+}  // namespace
+
+SYSCALL(readlinkat) { return do_readlink(static_cast<int>(args.a0), args.a1, args.a2, args.a3); }
+SYSCALL(readlink) { return do_readlink(AT_FDCWD, args.a0, args.a1, args.a2); }
+
+SYSCALL(fchmodat) {
+    fs::Path p = TRY(resolve(static_cast<int>(args.a0), args.a1, fs::LOOKUP_FOLLOW));
+    TRY(fs::chmod(p, static_cast<u32>(args.a2) & 07777, fs::cred_of(me())));
+    return 0;
+}
+SYSCALL(chmod) {
+    fs::Path p = TRY(resolve(AT_FDCWD, args.a0, fs::LOOKUP_FOLLOW));
+    TRY(fs::chmod(p, static_cast<u32>(args.a1) & 07777, fs::cred_of(me())));
+    return 0;
+}
+SYSCALL(fchmod) {
+    fs::Path p = TRY(path_of_fd(args.a0));
+    TRY(fs::chmod(p, static_cast<u32>(args.a1) & 07777, fs::cred_of(me())));
+    return 0;
+}
+
+SYSCALL(fchownat) {
+    u32 flags = static_cast<u32>(args.a4);
+    if (flags & ~static_cast<u32>(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return Error(EINVAL);
+    u32 lf = at_flags(flags, AT_SYMLINK_NOFOLLOW) | ((flags & AT_EMPTY_PATH) ? fs::LOOKUP_EMPTY : 0);
+    fs::Path p = TRY(resolve(static_cast<int>(args.a0), args.a1, lf));
+    TRY(fs::chown(p, static_cast<u32>(args.a2), static_cast<u32>(args.a3), fs::cred_of(me())));
+    return 0;
+}
+SYSCALL(chown) {
+    fs::Path p = TRY(resolve(AT_FDCWD, args.a0, fs::LOOKUP_FOLLOW));
+    TRY(fs::chown(p, static_cast<u32>(args.a1), static_cast<u32>(args.a2), fs::cred_of(me())));
+    return 0;
+}
+SYSCALL(lchown) {
+    fs::Path p = TRY(resolve(AT_FDCWD, args.a0, 0));
+    TRY(fs::chown(p, static_cast<u32>(args.a1), static_cast<u32>(args.a2), fs::cred_of(me())));
+    return 0;
+}
+SYSCALL(fchown) {
+    fs::Path p = TRY(path_of_fd(args.a0));
+    TRY(fs::chown(p, static_cast<u32>(args.a1), static_cast<u32>(args.a2), fs::cred_of(me())));
+    return 0;
+}
+
+SYSCALL(truncate) {
+    fs::Path p = TRY(resolve(AT_FDCWD, args.a0, fs::LOOKUP_FOLLOW));
+    TRY(fs::truncate(p, static_cast<i64>(args.a1), fs::cred_of(me())));
+    return 0;
+}
+SYSCALL(ftruncate) {
+    fs::OpenFile* f = me().fds->get(static_cast<int>(args.a0));
+    if (!f) return Error(EBADF);
+    fs::File* vf = fs::vfs_file_of(f);
+    if (!vf) return Error(EINVAL);
+    TRY(fs::ftruncate(*vf, static_cast<i64>(args.a1), fs::cred_of(me())));
+    return 0;
+}
+
+SYSCALL(utimensat) {
+    u32 flags = static_cast<u32>(args.a3);
+    if (flags & ~static_cast<u32>(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return Error(EINVAL);
+    fs::Path p;
+    if (!args.a1) {
+        p = TRY(path_of_fd(args.a0));  // futimens: a null path names the descriptor
+    } else {
+        u32 lf = at_flags(flags, AT_SYMLINK_NOFOLLOW) | ((flags & AT_EMPTY_PATH) ? fs::LOOKUP_EMPTY : 0);
+        p = TRY(resolve(static_cast<int>(args.a0), args.a1, lf));
+    }
+    fs::Timespec ts[2];
+    const fs::Timespec* times = nullptr;
+    if (args.a2) {
+        struct {
+            i64 sec, nsec;
+        } in[2];
+        TRY(copy_from_user(in, args.a2, sizeof(in)));
+        for (int i = 0; i < 2; ++i) ts[i] = {in[i].sec, in[i].nsec};
+        times = ts;
+    }
+    TRY(fs::utimes(p, times, fs::cred_of(me())));
+    return 0;
+}
+
+namespace {
+Result<u64> do_access(int dirfd, uptr upath, int mode, u32 flags) {
+    if (mode & ~7) return Error(EINVAL);
+    if (flags & ~static_cast<u32>(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return Error(EINVAL);
+    u32 lf = at_flags(flags, AT_SYMLINK_NOFOLLOW) | ((flags & AT_EMPTY_PATH) ? fs::LOOKUP_EMPTY : 0);
+    // access() checks with the real ids unless AT_EACCESS.
+    proc::Cred& c = me().cred;
+    fs::Cred cred = fs::cred_of(me());
+    if (!(flags & AT_EACCESS)) {
+        cred.fsuid = c.ruid;
+        cred.fsgid = c.rgid;
+        cred.caps = c.ruid == 0 ? fs::Cred::ALL_CAPS : 0;
+    }
+    PathArg path;
+    TRY(copy_path(upath, path, lf & fs::LOOKUP_EMPTY));
+    fs::Path base = TRY(base_for(dirfd));
+    fs::LookupRequest req{cred, me().root, base, path.view(), lf};
+    fs::Path p = TRY(fs::lookup(req));
+    if (mode) TRY(fs::inode_permission(*p.inode(), cred, mode | fs::MAY_ACCESS));
+    return 0;
+}
+}  // namespace
+
+SYSCALL(access) { return do_access(AT_FDCWD, args.a0, static_cast<int>(args.a1), 0); }
+SYSCALL(faccessat) { return do_access(static_cast<int>(args.a0), args.a1, static_cast<int>(args.a2), 0); }
+SYSCALL(faccessat2) {
+    return do_access(static_cast<int>(args.a0), args.a1, static_cast<int>(args.a2), static_cast<u32>(args.a3));
+}
+
+}  // namespace keel
