@@ -90,14 +90,13 @@ Result<u64> with_request(int dirfd, uptr upath, Op&& op) {
     return 0;
 }
 
-fs::File* vfs_at(u64 fd, Error& err) {
+// The VFS file at fd for the positioned calls: ESPIPE for pipes and other
+// unseekable files.
+Result<fs::File*> seekable_at(u64 fd) {
     fs::OpenFile* f = me().fds->get(static_cast<int>(fd));
-    if (!f) {
-        err = Error(EBADF);
-        return nullptr;
-    }
+    if (!f) return Error(EBADF);
     fs::File* vf = fs::vfs_file_of(f);
-    if (!vf) err = Error(ESPIPE);
+    if (!vf) return Error(ESPIPE);
     return vf;
 }
 
@@ -160,16 +159,12 @@ SYSCALL(getcwd) {
 }
 
 SYSCALL(lseek) {
-    Error err(0);
-    fs::File* f = vfs_at(args.a0, err);
-    if (!f) return err;
+    fs::File* f = TRY(seekable_at(args.a0));
     return fs::lseek(*f, static_cast<i64>(args.a1), static_cast<int>(args.a2));
 }
 
 SYSCALL(pread64) {
-    Error err(0);
-    fs::File* f = vfs_at(args.a0, err);
-    if (!f) return err;
+    fs::File* f = TRY(seekable_at(args.a0));
     if (static_cast<i64>(args.a3) < 0) return Error(EINVAL);
     IoBuffer io = IoBuffer::user(args.a1, min<usize>(args.a2, 0x7ffff000));
     fs::IoData d(io);
@@ -177,9 +172,7 @@ SYSCALL(pread64) {
 }
 
 SYSCALL(pwrite64) {
-    Error err(0);
-    fs::File* f = vfs_at(args.a0, err);
-    if (!f) return err;
+    fs::File* f = TRY(seekable_at(args.a0));
     if (static_cast<i64>(args.a3) < 0) return Error(EINVAL);
     IoBuffer io = IoBuffer::user(args.a1, min<usize>(args.a2, 0x7ffff000));
     fs::IoData d(io);
