@@ -14,6 +14,8 @@ class WaitQueue;
 
 namespace keel::fs {
 
+class File;
+
 // What poll/select collect while asking files for readiness: the wait
 // queues to sleep on. A file's poll() registers each queue whose wake-up
 // may change its answer (Linux's poll_wait).
@@ -41,6 +43,11 @@ public:
     // Default behaviour is Linux's for a file without the operation.
     virtual Result<usize> read(const IoBuffer&, u64* /*offset*/) { return Error(EINVAL); }
     virtual Result<usize> write(const IoBuffer&, u64* /*offset*/) { return Error(EINVAL); }
+    // lseek(2), pread64(2), pwrite64(2): ESPIPE unless the file has a
+    // position (regular files, directories, some devices).
+    virtual Result<u64> lseek(i64 /*off*/, int /*whence*/) { return Error(ESPIPE); }
+    virtual Result<usize> pread(const IoBuffer&, u64 /*off*/) { return Error(ESPIPE); }
+    virtual Result<usize> pwrite(const IoBuffer&, u64 /*off*/) { return Error(ESPIPE); }
     virtual Result<u64> ioctl(u32 /*cmd*/, u64 /*arg*/) { return Error(ENOTTY); }
     // The POLL* events that hold now; registers wait queues with `pt` (null
     // when only the answer is wanted). Files without waiting (regular
@@ -52,6 +59,9 @@ public:
     // fstat(2)'s view of the file.
     virtual Status stat(struct stat& st) = 0;
     virtual bool seekable() const { return false; }
+    // The VFS file behind this description (regular files, directories,
+    // device nodes), or nullptr for anonymous files (pipes, eventfds...).
+    virtual File* vfs_file() { return nullptr; }
 
     u32 flags = 0;   // O_* status flags (O_APPEND, O_NONBLOCK, access mode...)
     u64 offset = 0;

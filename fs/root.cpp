@@ -2,6 +2,7 @@
 
 #include "fs/core/initramfs.h"
 #include "fs/core/tmpfs.h"
+#include "fs/core/vfs.h"
 #include "kernel/initramfs.h"
 #include "kernel/printk.h"
 #include "kernel/time.h"
@@ -18,6 +19,20 @@ Timespec now() {
     return {static_cast<i64>(ns / 1000000000), static_cast<i64>(ns % 1000000000)};
 }
 
+// What Linux's built-in initramfs (usr/default_cpio_list) puts in rootfs
+// before the external image is unpacked over it: /dev, /dev/console and
+// /root, so that init always has a console to open.
+Status make_builtin_nodes() {
+    Path root = root_path();
+    LookupRequest dev{full_cred, root, root, "/dev"};
+    TRY(mkdir(dev, 0755));
+    LookupRequest console{full_cred, root, root, "/dev/console"};
+    TRY(mknod(console, S_IFCHR | 0600, make_dev(5, 1)));
+    LookupRequest home{full_cred, root, root, "/root"};
+    TRY(mkdir(home, 0700));
+    return {};
+}
+
 }  // namespace
 
 const Cred& kernel_cred() { return full_cred; }
@@ -31,6 +46,7 @@ Status mount_root() {
     opts.mode = 0755;  // Linux's rootfs
     auto sb = TRY(tmpfs_create(opts));
     root_ns = TRY(MountNamespace::create(move(sb), "rootfs", 0));
+    TRY(make_builtin_nodes());
     auto image = initramfs_image();
     if (image.is_error()) return {};  // no initramfs: an empty root
     InitramfsReport report;

@@ -15,7 +15,7 @@ class VfsFile final : public OpenFile {
 public:
     explicit VfsFile(RefPtr<File> f) : file_(move(f)) {}
     FileKind kind() const override { return FileKind::Vfs; }
-    File& file() { return *file_; }
+    File* vfs_file() override { return file_.get(); }
 
     Result<usize> read(const IoBuffer& buf, u64*) override {
         IoData d(buf);
@@ -26,6 +26,15 @@ public:
         return fs::write(*file_, d, cred_of(*proc::current_process()));
     }
     bool seekable() const override { return true; }
+    Result<u64> lseek(i64 off, int whence) override { return fs::lseek(*file_, off, whence); }
+    Result<usize> pread(const IoBuffer& buf, u64 off) override {
+        IoData d(buf);
+        return fs::pread(*file_, d, off);
+    }
+    Result<usize> pwrite(const IoBuffer& buf, u64 off) override {
+        IoData d(buf);
+        return fs::pwrite(*file_, d, off, cred_of(*proc::current_process()));
+    }
 
     Status stat(struct stat& st) override { return stat_path(file_->path(), st); }
 
@@ -72,8 +81,6 @@ Result<OpenFile*> wrap_vfs_file(RefPtr<File> f) {
     return v;
 }
 
-File* vfs_file_of(OpenFile* f) {
-    return f && f->kind() == FileKind::Vfs ? &static_cast<VfsFile*>(f)->file() : nullptr;
-}
+File* vfs_file_of(OpenFile* f) { return f ? f->vfs_file() : nullptr; }
 
 }  // namespace keel::fs

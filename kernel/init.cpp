@@ -5,12 +5,14 @@
 #include "kernel/boot_info.h"
 #include "kernel/cmdline.h"
 #include "kernel/crashtest.h"
+#include "fs/dev/chrdev.h"
 #include "kernel/ktest.h"
 #include "kernel/panic.h"
 #include "kernel/printk.h"
 #include "kernel/process/process.h"
 #include "kernel/sched/scheduler.h"
 #include "kernel/time.h"
+#include "fs/dev/chrdev.h"
 #include "fs/root.h"
 #include "kernel/initramfs.h"
 #include "lib/cpio.h"
@@ -77,6 +79,7 @@ void kinit(void*) {
         arch::qemu_debug_exit(arch::DEBUG_EXIT_PASS);
     }
     check_initramfs();
+    fs::register_mem_devices();
     if (Status st = fs::mount_root(); st.is_error())
         panic("VFS: Unable to mount root fs (error %d)", st.error().code());
     pr_info("boot: ready to start init at %llu ns since reset", since_reset_ns());

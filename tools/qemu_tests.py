@@ -236,7 +236,7 @@ def run_case(kernel, case, logdir):
     return problems, elapsed
 
 
-def regen_expected():
+def regen_expected(only=None):
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
     import boot_time  # noqa: E402 (the cached Linux reference kernel)
     vmlinuz = boot_time.linux_kernel()
@@ -244,6 +244,8 @@ def regen_expected():
     khz = int(float(mhz) * 1000)
     with tempfile.TemporaryDirectory() as tmp:
         for name in user_programs():
+            if only and name not in only and "user-" + name.replace("_", "-") not in only:
+                continue
             cmd = ["qemu-system-x86_64", "-M", "microvm", "-cpu", "max", "-m", "256", "-smp", "2", "-nographic",
                    "-no-reboot", "-kernel", vmlinuz, "-initrd", user_program_initrd(tmp, name), "-append",
                    "console=ttyS0 panic=-1 quiet tsc_early_khz=%d tsc=reliable" % khz]
@@ -259,10 +261,10 @@ def main():
     ap.add_argument("kernel")
     ap.add_argument("--only", action="append")
     ap.add_argument("--regen-expected", action="store_true",
-                    help="boot Linux 6.12 to rewrite tests/user/*.expected, then exit")
+                    help="boot Linux 6.12 to rewrite tests/user/*.expected (those named by --only, or all), then exit")
     args = ap.parse_args()
     if args.regen_expected:
-        regen_expected()
+        regen_expected(args.only)
         return
     logdir = os.path.join(os.path.dirname(os.path.abspath(args.kernel)), "qemu-logs")
     os.makedirs(logdir, exist_ok=True)

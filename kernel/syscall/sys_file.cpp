@@ -4,6 +4,7 @@
 #include <linux/limits.h>
 
 #include "fs/core/vfs.h"
+#include "fs/dev/chrdev.h"
 #include "fs/vfs_file.h"
 #include "kernel/process/process.h"
 #include "kernel/syscall/syscall.h"
@@ -47,7 +48,10 @@ Result<u64> do_openat(int dirfd, uptr upath, u32 oflags, u32 mode) {
     fs::Cred cred = fs::cred_of(me());
     fs::LookupRequest req{cred, me().root, base, path.view()};
     RefPtr<fs::File> file = TRY(fs::open(req, oflags, mode & 07777 & ~me().umask));
-    fs::OpenFile* of = TRY(fs::wrap_vfs_file(move(file)));
+    // Device nodes get their driver's description; O_PATH never opens
+    // the device.
+    bool chr = (file->inode().type() == S_IFCHR) && !(oflags & O_PATH);
+    fs::OpenFile* of = chr ? TRY(fs::open_chrdev(move(file))) : TRY(fs::wrap_vfs_file(move(file)));
     of->flags = oflags & ~static_cast<u32>(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC);
     auto fd = me().fds->install(of, 0, oflags & O_CLOEXEC);
     if (fd.is_error()) {
@@ -92,12 +96,10 @@ Result<u64> with_request(int dirfd, uptr upath, Op&& op) {
 
 // The VFS file at fd for the positioned calls: ESPIPE for pipes and other
 // unseekable files.
-Result<fs::File*> seekable_at(u64 fd) {
+Result<fs::OpenFile*> file_at(u64 fd) {
     fs::OpenFile* f = me().fds->get(static_cast<int>(fd));
     if (!f) return Error(EBADF);
-    fs::File* vf = fs::vfs_file_of(f);
-    if (!vf) return Error(ESPIPE);
-    return vf;
+    return f;
 }
 
 }  // namespace
@@ -159,24 +161,20 @@ SYSCALL(getcwd) {
 }
 
 SYSCALL(lseek) {
-    fs::File* f = TRY(seekable_at(args.a0));
-    return fs::lseek(*f, static_cast<i64>(args.a1), static_cast<int>(args.a2));
+    fs::OpenFile* f = TRY(file_at(args.a0));
+    return f->lseek(static_cast<i64>(args.a1), static_cast<int>(args.a2));
 }
 
 SYSCALL(pread64) {
-    fs::File* f = TRY(seekable_at(args.a0));
     if (static_cast<i64>(args.a3) < 0) return Error(EINVAL);
-    IoBuffer io = IoBuffer::user(args.a1, min<usize>(args.a2, 0x7ffff000));
-    fs::IoData d(io);
-    return fs::pread(*f, d, args.a3);
+    fs::OpenFile* f = TRY(file_at(args.a0));
+    return f->pread(IoBuffer::user(args.a1, min<usize>(args.a2, 0x7ffff000)), args.a3);
 }
 
 SYSCALL(pwrite64) {
-    fs::File* f = TRY(seekable_at(args.a0));
     if (static_cast<i64>(args.a3) < 0) return Error(EINVAL);
-    IoBuffer io = IoBuffer::user(args.a1, min<usize>(args.a2, 0x7ffff000));
-    fs::IoData d(io);
-    return fs::pwrite(*f, d, args.a3, fs::cred_of(me()));
+    fs::OpenFile* f = TRY(file_at(args.a0));
+    return f->pwrite(IoBuffer::user(args.a1, min<usize>(args.a2, 0x7ffff000)), args.a3);
 }
 
 SYSCALL(getdents64) {

@@ -1,6 +1,7 @@
 // read, write and their vector forms.
 #include <linux/uio.h>
 
+#include "fs/core/file.h"
 #include "kernel/process/process.h"
 #include "kernel/syscall/syscall.h"
 #include "kernel/uaccess.h"
@@ -15,25 +16,42 @@ Result<fs::OpenFile*> file_for(u64 fd) {
     return f;
 }
 
+// Descriptors onto nodes (files, devices) carry the access mode the open
+// granted; anonymous files (pipe ends) refuse the wrong direction
+// themselves.
+Result<fs::OpenFile*> readable_file(u64 fd) {
+    fs::OpenFile* f = TRY(file_for(fd));
+    fs::File* vf = f->vfs_file();
+    if (vf && !vf->readable()) return Error(EBADF);
+    return f;
+}
+
+Result<fs::OpenFile*> writable_file(u64 fd) {
+    fs::OpenFile* f = TRY(file_for(fd));
+    fs::File* vf = f->vfs_file();
+    if (vf && !vf->writable()) return Error(EBADF);
+    return f;
+}
+
 // Linux caps a single transfer at 2 GiB - 4 KiB (MAX_RW_COUNT).
 constexpr usize MAX_RW_COUNT = 0x7ffff000;
 
 }  // namespace
 
 SYSCALL(write) {
-    fs::OpenFile* f = TRY(file_for(args.a0));
+    fs::OpenFile* f = TRY(writable_file(args.a0));
     usize n = min<usize>(args.a2, MAX_RW_COUNT);
     return TRY(f->write(IoBuffer::user(args.a1, n), &f->offset));
 }
 
 SYSCALL(read) {
-    fs::OpenFile* f = TRY(file_for(args.a0));
+    fs::OpenFile* f = TRY(readable_file(args.a0));
     usize n = min<usize>(args.a2, MAX_RW_COUNT);
     return TRY(f->read(IoBuffer::user(args.a1, n), &f->offset));
 }
 
 SYSCALL(writev) {
-    fs::OpenFile* f = TRY(file_for(args.a0));
+    fs::OpenFile* f = TRY(writable_file(args.a0));
     u64 count = args.a2;
     if (count > UIO_MAXIOV) return Error(EINVAL);
     usize total = 0;
