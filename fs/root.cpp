@@ -3,6 +3,7 @@
 #include "fs/core/initramfs.h"
 #include "fs/core/tmpfs.h"
 #include "fs/core/vfs.h"
+#include "fs/dev/devtmpfs.h"
 #include "kernel/initramfs.h"
 #include "kernel/printk.h"
 #include "kernel/time.h"
@@ -42,6 +43,7 @@ Path root_path() { return root_ns->root(); }
 Status mount_root() {
     set_clock(now);
     register_fs_type(tmpfs_type());
+    register_fs_type(devtmpfs_type());
     TmpfsOptions opts;
     opts.mode = 0755;  // Linux's rootfs
     auto sb = TRY(tmpfs_create(opts));

@@ -49,7 +49,7 @@ void TmpfsInode::getattr_extra(struct statx& out, u32 request_mask) const {
 
 // ---- Instances ------------------------------------------------------------
 
-TmpfsSuper::TmpfsSuper(DevId dev, const TmpfsOptions& opts) : Superblock(tmpfs_type(), dev), opts_(opts) {}
+TmpfsSuper::TmpfsSuper(const FsType& type, DevId dev, const TmpfsOptions& opts) : Superblock(type, dev), opts_(opts) {}
 
 TmpfsSuper::~TmpfsSuper() {
     // Never mounted (or a failed setup): nothing killed the tree yet.
@@ -236,9 +236,9 @@ Result<TmpfsOptions> parse_tmpfs_options(StringView data, u64 ram_bytes) {
     return o;
 }
 
-Result<RefPtr<Superblock>> tmpfs_create(const TmpfsOptions& opts, u32 ms_flags) {
+Result<RefPtr<Superblock>> tmpfs_create(const TmpfsOptions& opts, u32 ms_flags, const FsType* type) {
     DevId dev = TRY(alloc_anon_dev());
-    auto made = make<TmpfsSuper>(dev, opts);
+    auto made = make<TmpfsSuper>(type ? *type : tmpfs_type(), dev, opts);
     if (made.is_error()) {
         free_anon_dev(dev);
         return made.error();

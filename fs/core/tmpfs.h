@@ -29,7 +29,9 @@ struct TmpfsOptions {
 Result<TmpfsOptions> parse_tmpfs_options(StringView data, u64 ram_bytes = 0);
 
 // A new tmpfs instance; MS_RDONLY in `ms_flags` makes it read-only.
-Result<RefPtr<Superblock>> tmpfs_create(const TmpfsOptions& opts, u32 ms_flags = 0);
+// `type` names it in /proc/mounts and statfs (devtmpfs is a tmpfs under
+// another name); tmpfs by default.
+Result<RefPtr<Superblock>> tmpfs_create(const TmpfsOptions& opts, u32 ms_flags = 0, const FsType* type = nullptr);
 
 // The "tmpfs" type for mount(2); register it once at boot.
 FsType& tmpfs_type();

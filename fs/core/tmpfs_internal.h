@@ -114,7 +114,7 @@ private:
 
 class TmpfsSuper final : public Superblock {
 public:
-    TmpfsSuper(DevId dev, const TmpfsOptions& opts);
+    TmpfsSuper(const FsType& type, DevId dev, const TmpfsOptions& opts);
     ~TmpfsSuper() override;
 
     Status init(u32 ms_flags);

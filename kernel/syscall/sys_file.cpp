@@ -7,46 +7,30 @@
 #include "fs/dev/chrdev.h"
 #include "fs/vfs_file.h"
 #include "kernel/process/process.h"
+#include "kernel/syscall/path_args.h"
 #include "kernel/syscall/syscall.h"
 #include "kernel/uaccess.h"
 #include "mm/slab.h"
 
 namespace keel {
 
+using sysarg::base_for;
+using sysarg::copy_path;
+using sysarg::path_of_fd;
+using sysarg::PathArg;
+using sysarg::resolve;
+
 namespace {
 
 proc::Process& me() { return *proc::current_process(); }
 
-struct PathArg {
-    char buf[PATH_MAX];
-    usize len = 0;
-    StringView view() const { return StringView(buf, len); }
-};
-
-// Copies a path argument; ENOENT for an empty one unless allowed.
-Status copy_path(uptr user, PathArg& out, bool allow_empty = false) {
-    out.len = TRY(strncpy_from_user(out.buf, user, sizeof(out.buf), ENAMETOOLONG));
-    if (out.len == 0 && !allow_empty) return Error(ENOENT);
-    return {};
-}
-
-// Where a relative path starts: the cwd for AT_FDCWD, else the directory
-// open at dirfd.
-Result<fs::Path> base_for(int dirfd) {
-    if (dirfd == AT_FDCWD) return me().cwd;
-    fs::OpenFile* f = me().fds->get(dirfd);
-    if (!f) return Error(EBADF);
-    fs::File* vf = fs::vfs_file_of(f);
-    if (!vf) return Error(ENOTDIR);
-    return vf->path();
-}
-
-Result<u64> do_openat(int dirfd, uptr upath, u32 oflags, u32 mode) {
+Result<u64> do_openat(int dirfd, uptr upath, u32 oflags, u32 mode, u64 resolve = 0) {
     PathArg path;
     TRY(copy_path(upath, path));
     fs::Path base = TRY(base_for(dirfd));
     fs::Cred cred = fs::cred_of(me());
     fs::LookupRequest req{cred, me().root, base, path.view()};
+    req.resolve = resolve;
     RefPtr<fs::File> file = TRY(fs::open(req, oflags, mode & 07777 & ~me().umask));
     // Device nodes get their driver's description; O_PATH never opens
     // the device.
@@ -107,6 +91,34 @@ Result<fs::OpenFile*> file_at(u64 fd) {
 SYSCALL(openat) {
     return do_openat(static_cast<int>(args.a0), args.a1, static_cast<u32>(args.a2), static_cast<u32>(args.a3));
 }
+// openat2 refuses what open(2) silently ignores.
+SYSCALL(openat2) {
+    usize size = args.a3;
+    if (size < sizeof(open_how)) return Error(EINVAL);
+    if (size > 4096) return Error(E2BIG);
+    open_how how = TRY(UserIn<open_how>(args.a2).read());
+    for (usize at = sizeof(open_how); at < size; ++at) {
+        u8 b;
+        TRY(copy_from_user(&b, args.a2 + at, 1));
+        if (b) return Error(E2BIG);
+    }
+    constexpr u64 kValidFlags = O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK |
+                                __O_SYNC | O_DSYNC | FASYNC | O_DIRECT | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW |
+                                O_NOATIME | O_CLOEXEC | O_PATH | __O_TMPFILE;
+    constexpr u64 kValidResolve =
+        RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH | RESOLVE_IN_ROOT | RESOLVE_CACHED;
+    if (how.flags & ~kValidFlags) return Error(EINVAL);
+    if (how.resolve & ~kValidResolve) return Error(EINVAL);
+    bool creates = (how.flags & O_CREAT) || (how.flags & __O_TMPFILE) == __O_TMPFILE;
+    if (creates ? (how.mode & ~static_cast<u64>(07777)) : how.mode != 0) return Error(EINVAL);
+    if ((how.flags & O_PATH) && (how.flags & ~static_cast<u64>(O_DIRECTORY | O_NOFOLLOW | O_PATH | O_CLOEXEC)))
+        return Error(EINVAL);
+    if ((how.resolve & RESOLVE_BENEATH) && (how.resolve & RESOLVE_IN_ROOT)) return Error(EINVAL);
+    if ((how.resolve & RESOLVE_CACHED) && (how.flags & (O_TRUNC | O_CREAT | __O_TMPFILE))) return Error(EAGAIN);
+    return do_openat(static_cast<int>(args.a0), args.a1, static_cast<u32>(how.flags) | O_LARGEFILE,
+                     static_cast<u32>(how.mode), how.resolve);
+}
+
 SYSCALL(open) { return do_openat(AT_FDCWD, args.a0, static_cast<u32>(args.a1), static_cast<u32>(args.a2)); }
 SYSCALL(creat) { return do_openat(AT_FDCWD, args.a0, O_CREAT | O_WRONLY | O_TRUNC, static_cast<u32>(args.a1)); }
 
@@ -122,6 +134,20 @@ SYSCALL(mkdir) {
     u32 mode = static_cast<u32>(args.a1) & 07777 & ~me().umask;
     return with_request(AT_FDCWD, args.a0, [&](fs::LookupRequest& r) { return fs::mkdir(r, mode); });
 }
+namespace {
+Result<u64> do_mknod(int dirfd, uptr upath, u32 mode, u32 dev) {
+    u32 type = mode & S_IFMT;
+    // The umask applies to the permission bits only.
+    u32 m = type | (mode & 07777 & ~me().umask);
+    return with_request(dirfd, upath, [&](fs::LookupRequest& r) { return fs::mknod(r, m, fs::decode_dev(dev)); });
+}
+}  // namespace
+
+SYSCALL(mknodat) {
+    return do_mknod(static_cast<int>(args.a0), args.a1, static_cast<u32>(args.a2), static_cast<u32>(args.a3));
+}
+SYSCALL(mknod) { return do_mknod(AT_FDCWD, args.a0, static_cast<u32>(args.a1), static_cast<u32>(args.a2)); }
+
 SYSCALL(unlinkat) {
     u32 flags = static_cast<u32>(args.a2);
     if (flags & ~static_cast<u32>(AT_REMOVEDIR)) return Error(EINVAL);
@@ -215,25 +241,6 @@ Result<u64> with_two(int olddir, uptr oldp, int newdir, uptr newp, u32 oldflags,
     fs::LookupRequest to{cred, me().root, bbase, b.view()};
     TRY(op(from, to));
     return 0;
-}
-
-// Resolves a path argument to a Path (for the attribute calls).
-Result<fs::Path> resolve(int dirfd, uptr upath, u32 flags) {
-    PathArg path;
-    TRY(copy_path(upath, path, flags & fs::LOOKUP_EMPTY));
-    fs::Path base = TRY(base_for(dirfd));
-    if (path.len == 0 && dirfd != AT_FDCWD) return base;  // AT_EMPTY_PATH on the descriptor itself
-    fs::Cred cred = fs::cred_of(me());
-    fs::LookupRequest req{cred, me().root, base, path.view(), flags};
-    return fs::lookup(req);
-}
-
-Result<fs::Path> path_of_fd(u64 fd) {
-    fs::OpenFile* f = me().fds->get(static_cast<int>(fd));
-    if (!f) return Error(EBADF);
-    fs::File* vf = fs::vfs_file_of(f);
-    if (!vf) return Error(EINVAL);
-    return vf->path();
 }
 
 u32 at_flags(u32 at, u32 allowed) { return (at & AT_SYMLINK_NOFOLLOW) || !(allowed & AT_SYMLINK_NOFOLLOW) ? 0 : fs::LOOKUP_FOLLOW; }

@@ -1,0 +1,48 @@
+#include "kernel/syscall/path_args.h"
+
+#include <linux/fcntl.h>
+
+#include "fs/vfs_file.h"
+#include "kernel/process/process.h"
+#include "kernel/uaccess.h"
+
+namespace keel::sysarg {
+
+namespace {
+proc::Process& me() { return *proc::current_process(); }
+}  // namespace
+
+Status copy_path(uptr user, PathArg& out, bool allow_empty) {
+    out.len = TRY(strncpy_from_user(out.buf, user, sizeof(out.buf), ENAMETOOLONG));
+    if (out.len == 0 && !allow_empty) return Error(ENOENT);
+    return {};
+}
+
+Result<fs::Path> base_for(int dirfd) {
+    if (dirfd == AT_FDCWD) return me().cwd;
+    fs::OpenFile* f = me().fds->get(dirfd);
+    if (!f) return Error(EBADF);
+    fs::File* vf = fs::vfs_file_of(f);
+    if (!vf) return Error(ENOTDIR);
+    return vf->path();
+}
+
+Result<fs::Path> resolve(int dirfd, uptr upath, u32 flags) {
+    PathArg path;
+    TRY(copy_path(upath, path, flags & fs::LOOKUP_EMPTY));
+    fs::Path base = TRY(base_for(dirfd));
+    if (path.len == 0 && dirfd != AT_FDCWD) return base;  // AT_EMPTY_PATH on the descriptor itself
+    fs::Cred cred = fs::cred_of(me());
+    fs::LookupRequest req{cred, me().root, base, path.view(), flags};
+    return fs::lookup(req);
+}
+
+Result<fs::Path> path_of_fd(u64 fd) {
+    fs::OpenFile* f = me().fds->get(static_cast<int>(fd));
+    if (!f) return Error(EBADF);
+    fs::File* vf = fs::vfs_file_of(f);
+    if (!vf) return Error(EINVAL);
+    return vf->path();
+}
+
+}  // namespace keel::sysarg

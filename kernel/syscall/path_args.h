@@ -1,0 +1,34 @@
+// Path arguments of the file system calls: copying a user path in, and
+// turning (dirfd, path) into a starting point or a resolved Path, with the
+// errno order Linux uses.
+#pragma once
+
+#include <linux/limits.h>
+
+#include "fs/core/vfs.h"
+
+namespace keel::sysarg {
+
+struct PathArg {
+    char buf[PATH_MAX];
+    usize len = 0;
+    StringView view() const { return StringView(buf, len); }
+};
+
+// Copies a path argument: EFAULT, ENAMETOOLONG, and ENOENT for an empty
+// path unless allow_empty (AT_EMPTY_PATH).
+Status copy_path(uptr user, PathArg& out, bool allow_empty = false);
+
+// Where a relative path starts: the cwd for AT_FDCWD, else what dirfd
+// names (EBADF; ENOTDIR for a descriptor without a path, like a pipe).
+Result<fs::Path> base_for(int dirfd);
+
+// Resolves (dirfd, path) with LOOKUP_* flags; with LOOKUP_EMPTY an empty
+// path names the descriptor itself.
+Result<fs::Path> resolve(int dirfd, uptr upath, u32 flags);
+
+// The path of the file open at fd: EBADF, or EINVAL for a descriptor
+// without one.
+Result<fs::Path> path_of_fd(u64 fd);
+
+}  // namespace keel::sysarg
