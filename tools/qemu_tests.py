@@ -14,25 +14,11 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from initramfs import newc_cpio  # noqa: E402
+
 DEBUG_EXIT = ["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
 PASS_EXIT = (0x10 << 1) | 1
-
-
-def newc_cpio(files):
-    """A cpio 'newc' archive of {name: bytes} plus the trailer."""
-    out = bytearray()
-    ino = 1
-    for name, data in list(files.items()) + [("TRAILER!!!", b"")]:
-        mode = 0o100755 if name != "TRAILER!!!" else 0
-        nb = name.encode() + b"\0"
-        hdr = "070701" + "".join("%08x" % v for v in (
-            ino, mode, 0, 0, 1, 0, len(data), 0, 0, 0, 0, len(nb), 0))
-        out += hdr.encode() + nb
-        out += b"\0" * (-len(out) % 4)
-        out += data
-        out += b"\0" * (-len(out) % 4)
-        ino += 1
-    return bytes(out)
 
 
 class Case:

@@ -1,4 +1,4 @@
-// Process identity and lifetime: exit, pids, uname, thread-area setup.
+// Process identity and lifetime: exit, pids, thread-area setup.
 #include <asm/prctl.h>
 #include <linux/utsname.h>
 
@@ -54,18 +54,6 @@ SYSCALL(arch_prctl) {
     default:
         return Error(EINVAL);
     }
-}
-
-SYSCALL(uname) {
-    new_utsname u{};
-    str_lcpy(u.sysname, "Linux", sizeof(u.sysname));
-    str_lcpy(u.nodename, "(none)", sizeof(u.nodename));
-    str_lcpy(u.release, KEEL_RELEASE, sizeof(u.release));
-    str_lcpy(u.version, "#1 SMP PREEMPT Keel", sizeof(u.version));
-    str_lcpy(u.machine, "x86_64", sizeof(u.machine));
-    str_lcpy(u.domainname, "(none)", sizeof(u.domainname));
-    TRY(UserOut<new_utsname>(args.a0).write(u));
-    return 0;
 }
 
 }  // namespace keel
