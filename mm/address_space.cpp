@@ -1,31 +1,33 @@
+// Address spaces: the VMA list and the calls that change it (mmap, munmap,
+// mprotect, brk, fork). Faults are in vm_fault.cpp, the other memory calls
+// (mremap, msync, mincore, mlock) in vm_calls.cpp.
 #include "mm/address_space.h"
 
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/paging.h"
+#include "fs/core/file.h"
 #include "kernel/smp.h"
 #include "lib/alloc.h"
+#include "mm/file_map.h"
 #include "mm/layout.h"
 #include "mm/page_alloc.h"
+#include "mm/vm_internal.h"
 
 namespace keel::mm {
-
-namespace {
-
-bool page_aligned(uptr v) { return (v & (PAGE_SIZE - 1)) == 0; }
 
 void release_user_page(u64 pa) {
     PageFrame& f = page_frame(pa);
     if (__atomic_sub_fetch(&f.map_count, 1, __ATOMIC_ACQ_REL) == 0) free_pages(pa, 0);
 }
 
-void flush(uptr va, usize pages) {
+void flush_user(uptr va, usize pages) {
     // The caller changed live translations of this address space; other
     // CPUs may run its threads.
     if (arch::irqs_enabled()) tlb_shootdown(va, pages);
     else for (usize i = 0; i < pages; ++i) arch::invlpg(va + i * PAGE_SIZE);
 }
 
-}  // namespace
+void put_file(fs::File* f) { RefPtr<fs::File> drop = RefPtr<fs::File>::adopt(f); }
 
 Result<AddressSpace*> AddressSpace::create() {
     AddressSpace* as = TRY(make<AddressSpace>());
@@ -39,17 +41,25 @@ Result<AddressSpace*> AddressSpace::create() {
 }
 
 AddressSpace::~AddressSpace() {
-    // Kernel pages are not ours to free: unhook them before the sweep.
-    for (Vma* v = vmas_.front(); v; v = vmas_.next(*v))
-        if (v->fixed_phys) clear_ptes(v->start, v->end);
+    // Page-cache and kernel pages are not ours to free: only owned pages go
+    // back, then the tables.
     while (Vma* v = vmas_.pop_front()) {
-        if (v->backing) v->backing->put();
-        destroy(v);
+        if (v->fixed_phys) clear_ptes(v->start, v->end);
+        else release_pages(v->start, v->end);
+        free_vma(v);
     }
     if (pml4_) {
         arch::free_user_half(pml4_, release_user_page);
         free_pages(pml4_, 0);
     }
+}
+
+bool AddressSpace::try_get() {
+    u32 n = __atomic_load_n(&refs_, __ATOMIC_RELAXED);
+    while (n) {
+        if (__atomic_compare_exchange_n(&refs_, &n, n + 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) return true;
+    }
+    return false;
 }
 
 void AddressSpace::put() {
@@ -66,15 +76,42 @@ Vma* AddressSpace::find(uptr addr) {
     return nullptr;
 }
 
+Vma* AddressSpace::prev_of(Vma* v) {
+    Vma* prev = nullptr;
+    for (Vma* w = vmas_.front(); w && w != v; w = vmas_.next(*w)) prev = w;
+    return prev;
+}
+
 bool AddressSpace::range_free(uptr start, uptr end) {
     for (Vma* v = vmas_.front(); v; v = vmas_.next(*v))
         if (v->start < end && start < v->end) return false;
     return true;
 }
 
-// Top-down first fit below the mmap base, as Linux's default layout does.
-Result<uptr> AddressSpace::find_free(usize len, uptr hint) {
+bool AddressSpace::covered(uptr start, uptr end) {
+    for (uptr a = start; a < end;) {
+        Vma* v = find(a);
+        if (!v) return false;
+        a = v->end;
+    }
+    return true;
+}
+
+// Top-down first fit below the mmap base, as Linux's default layout does;
+// MAP_32BIT searches [1 GiB, 2 GiB) bottom-up, as x86-64 Linux does.
+Result<uptr> AddressSpace::find_free(usize len, uptr hint, bool below_2g) {
     if (hint && hint >= USER_MMAP_MIN && hint <= USER_TOP - len && range_free(hint, hint + len)) return hint;
+    if (below_2g) {
+        constexpr uptr lo = 0x40000000, hi = 0x80000000;
+        for (uptr a = lo; a + len <= hi;) {
+            Vma* blocker = nullptr;
+            for (Vma* v = vmas_.front(); v; v = vmas_.next(*v))
+                if (v->start < a + len && a < v->end) blocker = v;
+            if (!blocker) return a;
+            a = blocker->end;
+        }
+        return Error(ENOMEM);
+    }
     uptr ceiling = USER_MMAP_BASE;
     Vma* v = vmas_.back();
     // Walk the gaps from the highest down.
@@ -85,9 +122,7 @@ Result<uptr> AddressSpace::find_free(usize len, uptr hint) {
         }
         if (!v) return Error(ENOMEM);
         if (v->start < ceiling) ceiling = v->start;
-        Vma* prev = nullptr;
-        for (Vma* w = vmas_.front(); w && w != v; w = vmas_.next(*w)) prev = w;
-        v = prev;
+        v = prev_of(v);
     }
 }
 
@@ -98,34 +133,63 @@ void AddressSpace::insert(Vma* v) {
     else vmas_.push_back(*v);
 }
 
+void AddressSpace::attach(Vma* v) {
+    v->as = this;
+    if (v->backing) v->backing->get();
+    if (v->file) v->file->ref();
+    if (v->fmap) v->fmap->add(*v);
+}
+
+void AddressSpace::free_vma(Vma* v) {
+    if (v->fmap) v->fmap->remove(*v);
+    if (v->backing) v->backing->put();
+    if (v->file) put_file(v->file);
+    destroy(v);
+}
+
+Result<Vma*> AddressSpace::clone_vma(const Vma& v) {
+    Vma* c = TRY(make<Vma>());
+    c->start = v.start;
+    c->end = v.end;
+    c->prot = v.prot;
+    c->flags = v.flags;
+    c->vm = v.vm;
+    c->backing = v.backing;
+    c->file = v.file;
+    c->fmap = v.fmap;
+    c->offset = v.offset;
+    c->fixed_phys = v.fixed_phys;
+    c->zap_seq = v.zap_seq;
+    return c;
+}
+
 Status AddressSpace::split(Vma* v, uptr at) {
-    Vma* tail = TRY(make<Vma>());
-    *tail = Vma{};
+    Vma* tail = TRY(clone_vma(*v));
     tail->start = at;
-    tail->end = v->end;
-    tail->prot = v->prot;
-    tail->flags = v->flags;
-    tail->backing = v->backing;
     tail->offset = v->offset + (at - v->start);
-    if (tail->backing) tail->backing->get();
+    if (v->fixed_phys) tail->fixed_phys = v->fixed_phys + (at - v->start);
     v->end = at;
+    attach(tail);
     insert(tail);
     return {};
 }
 
+Status AddressSpace::split_range(uptr start, uptr end) {
+    if (Vma* v = find(start); v && v->start < start) TRY(split(v, start));
+    if (Vma* v = find(end - 1); v && v->end > end) TRY(split(v, end));
+    return {};
+}
+
 void AddressSpace::release_pages(uptr start, uptr end) {
-    for (uptr va = start; va < end; va += PAGE_SIZE) {
-        u64* pte = arch::pte_lookup(pml4_, va);
-        if (!pte || !(*pte & arch::pte::P)) continue;
-        u64 pa = *pte & arch::pte::ADDR_MASK;
+    for_each_pte(pml4_, start, end, [](uptr, u64* pte) {
+        u64 e = *pte;
         *pte = 0;
-        release_user_page(pa);
-    }
+        if (pte_has_page(e) && !(e & PTE_CACHE)) release_user_page(e & arch::pte::ADDR_MASK);
+    });
 }
 
 void AddressSpace::clear_ptes(uptr start, uptr end) {
-    for (uptr va = start; va < end; va += PAGE_SIZE)
-        if (u64* pte = arch::pte_lookup(pml4_, va)) *pte = 0;
+    for_each_pte(pml4_, start, end, [](uptr, u64* pte) { *pte = 0; });
 }
 
 void AddressSpace::unmap_locked(uptr start, uptr end) {
@@ -146,8 +210,7 @@ void AddressSpace::unmap_locked(uptr start, uptr end) {
         if (v->fixed_phys) clear_ptes(v->start, v->end);
         else release_pages(v->start, v->end);
         vmas_.remove(*v);
-        if (v->backing) v->backing->put();
-        destroy(v);
+        free_vma(v);
         v = next;
     }
 }
@@ -160,12 +223,15 @@ Result<uptr> AddressSpace::map_kernel_pages_at(uptr addr, u64 phys, usize pages,
     v->end = addr + pages * PAGE_SIZE;
     v->prot = prot & (PROT_READ | PROT_EXEC);
     v->flags = MAP_SHARED;
+    v->vm = VM_MAYREAD | VM_MAYEXEC;
     v->fixed_phys = phys;
+    attach(v);
     insert(v);
     return addr;
 }
 
-Result<uptr> AddressSpace::map(uptr addr, usize len, u32 prot, u32 flags, VmBacking* backing, u64 offset) {
+Result<uptr> AddressSpace::map(uptr addr, usize len, u32 prot, u32 flags, VmBacking* backing, u64 offset,
+                               fs::File* file, u32 vm) {
     if (len == 0) return Error(EINVAL);
     usize size = align_up<usize>(len, PAGE_SIZE);
     if (size < len || size > USER_TOP) return Error(ENOMEM);
@@ -174,25 +240,42 @@ Result<uptr> AddressSpace::map(uptr addr, usize len, u32 prot, u32 flags, VmBack
     if (fixed && !page_aligned(addr)) return Error(EINVAL);
     if (fixed && addr < USER_MMAP_MIN) return Error(EPERM);  // below vm.mmap_min_addr
     if (fixed && addr > USER_TOP - size) return Error(ENOMEM);
+    FileMap* fmap = nullptr;
+    if (file) fmap = TRY(FileMap::of(file->inode()));
 
-    sched::MutexGuard g(lock_);
-    if (flags & MAP_FIXED_NOREPLACE) {
-        if (!range_free(addr, addr + size)) return Error(EEXIST);
-    } else if (flags & MAP_FIXED) {
-        unmap_locked(addr, addr + size);
-        flush(addr, size / PAGE_SIZE);
-    } else {
-        addr = TRY(find_free(size, align_down<uptr>(addr, PAGE_SIZE)));
-    }
     Vma* v = TRY(make<Vma>());
-    v->start = addr;
-    v->end = addr + size;
-    v->prot = prot;
+    v->prot = prot & (PROT_READ | PROT_WRITE | PROT_EXEC);
     v->flags = flags & (MAP_SHARED | MAP_PRIVATE | MAP_GROWSDOWN | MAP_ANONYMOUS);
+    v->vm = vm;
     v->backing = backing;
+    v->file = file;
+    v->fmap = fmap;
     v->offset = offset;
-    if (backing) backing->get();
-    insert(v);
+    {
+        sched::MutexGuard g(lock_);
+        if (flags & MAP_FIXED_NOREPLACE) {
+            if (!range_free(addr, addr + size)) {
+                destroy(v);
+                return Error(EEXIST);
+            }
+        } else if (flags & MAP_FIXED) {
+            unmap_locked(addr, addr + size);
+            flush_user(addr, size / PAGE_SIZE);
+        } else {
+            auto where = find_free(size, align_down<uptr>(addr, PAGE_SIZE), flags & MAP_32BIT);
+            if (where.is_error()) {
+                destroy(v);
+                return where.error();
+            }
+            addr = where.value();
+        }
+        v->start = addr;
+        v->end = addr + size;
+        if ((flags & MAP_LOCKED) || (def_lock & VM_LOCKED)) v->vm |= (flags & MAP_LOCKED) ? VM_LOCKED : def_lock;
+        attach(v);
+        insert(v);
+    }
+    if ((flags & MAP_POPULATE) || ((v->vm & VM_LOCKED) && !(v->vm & VM_LOCKONFAULT))) populate(addr, size);
     return addr;
 }
 
@@ -202,7 +285,7 @@ Status AddressSpace::unmap(uptr addr, usize len) {
     if (addr >= USER_TOP || size > USER_TOP - addr) return Error(EINVAL);
     sched::MutexGuard g(lock_);
     unmap_locked(addr, addr + size);
-    flush(addr, size / PAGE_SIZE);
+    flush_user(addr, size / PAGE_SIZE);
     return {};
 }
 
@@ -220,40 +303,48 @@ Status AddressSpace::protect(uptr addr, usize len, u32 prot) {
     if (size == 0) return {};
     uptr end = addr + size;
     if (end < addr || end > USER_TOP) return Error(ENOMEM);
+    prot &= PROT_READ | PROT_WRITE | PROT_EXEC;
     sched::MutexGuard g(lock_);
-    // Every page of the range must be mapped (ENOMEM otherwise), as Linux.
+    // As Linux: VMAs before a hole or a refused one keep their new rights.
     for (uptr a = addr; a < end;) {
         Vma* v = find(a);
-        if (!v) return Error(ENOMEM);
-        a = v->end;
-    }
-    for (uptr a = addr; a < end;) {
-        Vma* v = find(a);
+        if (!v) {
+            flush_user(addr, size / PAGE_SIZE);
+            return Error(ENOMEM);
+        }
+        // The rights the mapping was made with bound what it may get.
+        if (((prot & PROT_READ) && !(v->vm & VM_MAYREAD)) || ((prot & PROT_WRITE) && !(v->vm & VM_MAYWRITE)) ||
+            ((prot & PROT_EXEC) && !(v->vm & VM_MAYEXEC))) {
+            flush_user(addr, size / PAGE_SIZE);
+            return Error(EACCES);
+        }
         if (v->start < a) TRY(split(v, a));
         v = find(a);
         if (v->end > end) TRY(split(v, end));
-        if (v->fixed_phys) {
-            // Kernel pages are never writable from user space.
-            if (prot & PROT_WRITE) return Error(EACCES);
-            v->prot = prot & (PROT_READ | PROT_EXEC);
-            clear_ptes(v->start, v->end);  // refault with the new rights
-            a = v->end;
-            continue;
-        }
-        v->prot = prot & (PROT_READ | PROT_WRITE | PROT_EXEC);
-        for (uptr va = v->start; va < v->end; va += PAGE_SIZE) {
-            u64* pte = arch::pte_lookup(pml4_, va);
-            if (!pte || !(*pte & arch::pte::P)) continue;
-            bool was_writable = *pte & arch::pte::W;
-            u64 pa = *pte & arch::pte::ADDR_MASK;
-            // A shared (copy-on-write) page stays read-only until written.
-            bool exclusive = page_frame(pa).map_count == 1;
-            *pte = pa | pte_flags(*v, was_writable || exclusive);
-            if (!(v->prot & (PROT_READ | PROT_WRITE | PROT_EXEC))) *pte &= ~arch::pte::P;
-        }
+        v->prot = v->fixed_phys ? prot & (PROT_READ | PROT_EXEC) : prot;
+        for_each_pte(pml4_, v->start, v->end, [&](uptr, u64* pte) {
+            u64 e = *pte;
+            if (!pte_has_page(e)) return;
+            if (v->fixed_phys) {
+                *pte = 0;  // refault with the new rights
+                return;
+            }
+            u64 pa = e & arch::pte::ADDR_MASK;
+            bool cache = e & PTE_CACHE;
+            if (!v->prot) {
+                // PROT_NONE keeps the page, not present, for when rights return.
+                *pte = pa | (e & PTE_CACHE) | PTE_PROTNONE | (e & arch::pte::W);
+                return;
+            }
+            bool was_writable = e & arch::pte::W;
+            // A shared (copy-on-write) page stays read-only until written;
+            // a page-cache page of a private mapping always does.
+            bool exclusive = cache ? v->shared() : page_frame(pa).map_count == 1;
+            *pte = pa | (e & PTE_CACHE) | pte_flags(*v, cache && !v->shared() ? false : was_writable || exclusive);
+        });
         a = v->end;
     }
-    flush(addr, size / PAGE_SIZE);
+    flush_user(addr, size / PAGE_SIZE);
     return {};
 }
 
@@ -271,10 +362,50 @@ Status AddressSpace::discard(uptr addr, usize len) {
             continue;
         }
         uptr stop = min(v->end, end);
-        if (!(v->flags & MAP_SHARED)) release_pages(a, stop);
+        // Shared pages stay in their file; the mapping forgets them.
+        if (!v->fixed_phys) release_pages(a, stop);
         a = stop;
     }
-    flush(addr, size / PAGE_SIZE);
+    flush_user(addr, size / PAGE_SIZE);
+    return hole ? Status(Error(ENOMEM)) : Status{};
+}
+
+Status AddressSpace::advise(uptr addr, usize len, int advice) {
+    usize size = align_up<usize>(len, PAGE_SIZE);
+    uptr end = addr + size;
+    if (end < addr || end > USER_TOP) return Error(ENOMEM);
+    if (size == 0) return {};
+    sched::MutexGuard g(lock_);
+    // WIPEONFORK is only for private anonymous memory (EINVAL otherwise).
+    if (advice == MADV_WIPEONFORK) {
+        for (uptr a = addr; a < end;) {
+            Vma* v = find(a);
+            if (!v) break;
+            if (v->shared() || v->file || v->backing || v->fixed_phys) return Error(EINVAL);
+            a = v->end;
+        }
+    }
+    bool hole = false;
+    for (uptr a = addr; a < end;) {
+        Vma* v = find(a);
+        if (!v) {
+            hole = true;
+            Vma* next = vmas_.front();
+            while (next && next->start <= a) next = vmas_.next(*next);
+            a = next ? next->start : end;
+            continue;
+        }
+        if (v->start < a) TRY(split(v, a));
+        v = find(a);
+        if (v->end > end) TRY(split(v, end));
+        switch (advice) {
+        case MADV_DONTFORK: v->vm |= VM_DONTFORK; break;
+        case MADV_DOFORK: v->vm &= ~VM_DONTFORK; break;
+        case MADV_WIPEONFORK: v->vm |= VM_WIPEONFORK; break;
+        case MADV_KEEPONFORK: v->vm &= ~VM_WIPEONFORK; break;
+        }
+        a = v->end;
+    }
     return hole ? Status(Error(ENOMEM)) : Status{};
 }
 
@@ -287,7 +418,7 @@ uptr AddressSpace::set_brk(uptr want) {
     uptr new_end = align_up<uptr>(want, PAGE_SIZE);
     if (new_end < old_end) {
         unmap_locked(new_end, old_end);
-        flush(new_end, (old_end - new_end) / PAGE_SIZE);
+        flush_user(new_end, (old_end - new_end) / PAGE_SIZE);
     } else if (new_end > old_end) {
         if (new_end > USER_MMAP_BASE || !range_free(old_end, new_end)) return brk_;
         auto made = make<Vma>();
@@ -297,67 +428,65 @@ uptr AddressSpace::set_brk(uptr want) {
         v->end = new_end;
         v->prot = PROT_READ | PROT_WRITE;
         v->flags = MAP_PRIVATE | MAP_ANONYMOUS;
+        v->vm = VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | (def_lock & VM_LOCKED ? def_lock : 0);
+        attach(v);
         insert(v);
     }
     brk_ = want;
     return brk_;
 }
 
-FaultResult AddressSpace::handle_fault(uptr addr, bool write, bool exec) {
-    sched::MutexGuard g(lock_);
-    return fault_locked(addr, write, exec);
-}
-
 Result<AddressSpace*> AddressSpace::fork() {
     AddressSpace* child = TRY(create());
-    sched::MutexGuard g(lock_);
+    Status st;
+    {
+        sched::MutexGuard g(lock_);
+        // A FileMap zap pass may reach the child as soon as its VMAs join.
+        sched::MutexGuard cg(child->lock_);
+        st = fork_into(child);
+        // This space's write permissions just changed under its running thread.
+        arch::flush_tlb_local();
+    }
+    if (st.is_error()) {
+        child->put();
+        return st.error();
+    }
+    return child;
+}
+
+Status AddressSpace::fork_into(AddressSpace* child) {
     child->brk_start_ = brk_start_;
     child->brk_ = brk_;
     child->stack_top = stack_top;
+    Status failed;
     for (Vma* v = vmas_.front(); v; v = vmas_.next(*v)) {
-        auto copy = make<Vma>();
-        if (copy.is_error()) {
-            child->put();
-            return copy.error();
-        }
-        Vma* c = copy.value();
-        c->start = v->start;
-        c->end = v->end;
-        c->prot = v->prot;
-        c->flags = v->flags;
-        c->backing = v->backing;
-        c->offset = v->offset;
-        c->fixed_phys = v->fixed_phys;
-        if (c->backing) c->backing->get();
+        if (v->vm & VM_DONTFORK) continue;
+        Vma* c = TRY(clone_vma(*v));
+        c->vm &= ~(VM_LOCKED | VM_LOCKONFAULT);  // locks are not inherited
+        child->attach(c);
         child->vmas_.push_back(*c);
-        bool shared = v->flags & MAP_SHARED;
-        for (uptr va = v->start; va < v->end; va += PAGE_SIZE) {
-            u64* pte = arch::pte_lookup(pml4_, va);
-            if (!pte) {
-                // No page table here: skip the rest of its 2 MiB.
-                va = align_up<uptr>(va + 1, 2 * MiB) - PAGE_SIZE;
-                continue;
-            }
-            if (!(*pte & arch::pte::P)) continue;
+        if (v->vm & VM_WIPEONFORK) continue;  // the child starts with zeros
+        bool shared = v->shared();
+        for_each_pte(pml4_, v->start, v->end, [&](uptr va, u64* pte) {
+            if (failed.is_error() || !pte_has_page(*pte)) return;
             auto cpte = arch::pte_create(child->pml4_, va);
             if (cpte.is_error()) {
-                child->put();
-                return cpte.error();
+                failed = cpte.error();
+                return;
             }
-            if (v->fixed_phys) {  // kernel pages: shared as they are
+            if (v->fixed_phys || (*pte & PTE_CACHE)) {  // not owned: shared as they are
                 *cpte.value() = *pte;
-                continue;
+                return;
             }
             // Private pages become read-only in both spaces; the first write
-            // on either side copies (handle_fault).
+            // on either side copies (the fault handler).
             if (!shared) *pte &= ~arch::pte::W;
             *cpte.value() = *pte;
             __atomic_add_fetch(&page_frame(*pte & arch::pte::ADDR_MASK).map_count, 1, __ATOMIC_RELAXED);
-        }
+        });
+        TRY(failed);
     }
-    // This space's write permissions just changed under its running thread.
-    arch::flush_tlb_local();
-    return child;
+    return {};
 }
 
 Status AddressSpace::poke(uptr addr, const void* src, usize n) {
@@ -370,8 +499,11 @@ Status AddressSpace::poke(uptr addr, const void* src, usize n) {
         if (!v) return Error(EFAULT);
         u32 saved = v->prot;
         v->prot |= PROT_READ | PROT_WRITE;
-        FaultResult r = fault_locked(addr, true, false);
+        FileFault ff;
+        FaultResult r = fault_locked(addr, true, false, &ff);
         v->prot = saved;
+        if (ff.file) put_file(ff.file);
+        if (ff.needed) return Error(EFAULT);  // exec writes only anonymous and copied pages
         if (r != FaultResult::Handled) return Error(r == FaultResult::OutOfMemory ? ENOMEM : EFAULT);
         u64* pte = arch::pte_lookup(pml4_, page_va);
         if (!(saved & PROT_WRITE)) *pte &= ~arch::pte::W;  // keep the user's view read-only
@@ -389,48 +521,14 @@ Status AddressSpace::poke(uptr addr, const void* src, usize n) {
 
 Status AddressSpace::poke_zero(uptr addr, usize n) { return poke(addr, nullptr, n); }
 
-FaultResult AddressSpace::fault_locked(uptr addr, bool write, bool exec) {
-    Vma* v = find(addr);
-    if (!v) return FaultResult::MapError;
-    if ((write && !(v->prot & PROT_WRITE)) || (exec && !(v->prot & PROT_EXEC)) ||
-        !(v->prot & (PROT_READ | PROT_WRITE | PROT_EXEC)))
-        return FaultResult::AccessError;
-    uptr page_va = align_down<uptr>(addr, PAGE_SIZE);
-    auto pte_r = arch::pte_create(pml4_, page_va);
-    if (pte_r.is_error()) return FaultResult::OutOfMemory;
-    u64* pte = pte_r.value();
-    if (*pte & arch::pte::P) {
-        if (!write || (*pte & arch::pte::W)) return FaultResult::Handled;  // another thread got here first
-        u64 pa = *pte & arch::pte::ADDR_MASK;
-        if (page_frame(pa).map_count > 1) {
-            // Copy on write: this space gets its own copy.
-            auto copy = alloc_page_zeroed();
-            if (copy.is_error()) return FaultResult::OutOfMemory;
-            __builtin_memcpy(copy.value(), phys_to_virt(pa), PAGE_SIZE);
-            u64 npa = virt_to_phys(copy.value());
-            page_frame(npa).map_count = 1;
-            *pte = npa | pte_flags(*v, true);
-            release_user_page(pa);
-        } else {
-            *pte |= arch::pte::W;
-        }
-        flush(page_va, 1);
-        return FaultResult::Handled;
-    }
-    if (v->fixed_phys) {
-        *pte = (v->fixed_phys + (page_va - v->start)) | pte_flags(*v, false);
-        return FaultResult::Handled;
-    }
-    auto page = alloc_page_zeroed();
-    if (page.is_error()) return FaultResult::OutOfMemory;
-    if (v->backing && v->backing->read_page(v->offset + (page_va - v->start), page.value()).is_error()) {
-        free_page(page.value());
-        return FaultResult::BusError;
-    }
-    u64 pa = virt_to_phys(page.value());
-    page_frame(pa).map_count = 1;
-    *pte = pa | pte_flags(*v, true);
-    return FaultResult::Handled;
+bool AddressSpace::file_info(const Vma& v, VmaFileInfo& out) const {
+    if (!v.file) return false;
+    fs::Inode& inode = v.file->inode();
+    out.file = v.file;
+    out.offset = v.offset;
+    out.dev = fs::encode_dev(inode.sb().dev());
+    out.ino = inode.ino();
+    return true;
 }
 
 }  // namespace keel::mm

@@ -79,6 +79,9 @@ Status setattr_locked(Inode& inode, SetAttr& at, const Cred& cred) {
     bool update_mtime = false;
     if ((valid & ATTR_SIZE) && inode.is_reg()) {
         if (at.size != a.size) {
+            u32 seals = inode.seals_locked();
+            if ((at.size < a.size && (seals & F_SEAL_SHRINK)) || (at.size > a.size && (seals & F_SEAL_GROW)))
+                return Error(EPERM);
             TRY(inode.truncate(at.size));
             update_mtime = true;
         } else {

@@ -18,7 +18,9 @@ Result<usize> read_at(File& f, DataBuffer& buf, u64 off) {
     if (inode.is_dir()) return Error(EISDIR);
     if (!inode.is_reg()) return Error(EINVAL);
     usize n = 0;
-    {
+    if (inode.generated()) {
+        if (buf.size()) n = TRY(inode.read(off, buf, 0, buf.size()));
+    } else {
         FsLockGuard g(inode.lock());
         u64 size = inode.attr_locked().size;
         if (off < size && buf.size()) n = TRY(inode.read(off, buf, 0, static_cast<usize>(min<u64>(buf.size(), size - off))));
@@ -37,6 +39,18 @@ Result<usize> write_at(File& f, DataBuffer& buf, u64* pos, bool append, const Cr
     u64 max = inode.sb().max_file_size();
     if (off >= max) return Error(EFBIG);
     usize count = static_cast<usize>(min<u64>(buf.size(), max - off));
+    if (u32 seals = inode.seals_locked()) {
+        if (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) return Error(EPERM);
+        // Sealed against growth: Linux 6.12 writes tmpfs files in pieces of
+        // up to 2 MiB (its largest folio); pieces ending within the file
+        // are written, the one that would extend it fails (a short write).
+        if ((seals & F_SEAL_GROW) && off + count > a.size) {
+            constexpr u64 piece = 2 * 1024 * 1024;
+            u64 first_end = min<u64>(off + count, align_down<u64>(off, piece) + piece);
+            if (first_end > a.size) return Error(EPERM);
+            count = static_cast<usize>(align_down<u64>(a.size, piece) - off);
+        }
+    }
     // file_remove_privs, then file_update_time.
     if (u32 kill = kill_privs_locked(inode, cred)) {
         SetAttr at;
@@ -250,6 +264,11 @@ Status fallocate(File& f, int mode, i64 off, i64 len, const Cred& cred) {
     if (end > inode.sb().max_file_size()) return Error(EFBIG);
     if (!inode.is_reg()) return Error(EOPNOTSUPP);
     FsLockGuard g(inode.lock());
+    if (u32 seals = inode.seals_locked()) {
+        if ((mode & FALLOC_FL_PUNCH_HOLE) && (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE))) return Error(EPERM);
+        if (!(mode & FALLOC_FL_PUNCH_HOLE) && (seals & F_SEAL_GROW) && end > inode.attr_locked().size)
+            return Error(EPERM);
+    }
     TRY(inode.fallocate(mode, static_cast<u64>(off), static_cast<u64>(len)));
     // file_modified: drop privileges, update the times.
     if (u32 kill = kill_privs_locked(inode, cred)) {

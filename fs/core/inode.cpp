@@ -9,7 +9,9 @@ Inode::Inode(Superblock& sb, u64 ino, u32 mode) : sb_(&sb), ino_(ino), type_(mod
     attr_.mode = mode;
 }
 
-Inode::~Inode() = default;
+Inode::~Inode() {
+    if (page_map_) page_map_->release();
+}
 
 InodeAttr Inode::attr() const {
     FsLockGuard g(lock_);

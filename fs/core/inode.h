@@ -58,6 +58,21 @@ protected:
     ~DirEmitter() = default;
 };
 
+// The memory manager's record of where an inode's pages are mapped
+// (mm/file_map.h); the VFS only tells it before pages go away. Owned by the
+// inode, released with it.
+class PageMapHook {
+public:
+    // Pages [first, end) are about to be freed (truncate, hole punch);
+    // `private_copies` says whether private copy-on-write copies of them go
+    // too (truncate) or stay (hole punch). Inode lock held.
+    virtual void unmap_pages(u64 first, u64 end, bool private_copies) = 0;
+    virtual void release() = 0;
+
+protected:
+    ~PageMapHook() = default;
+};
+
 class Inode : public RefCounted {
 public:
     Inode(Superblock& sb, u64 ino, u32 mode);
@@ -82,6 +97,14 @@ public:
     // zero (Linux's I_LINKABLE). Inode lock.
     bool linkable_locked() const { return linkable_; }
     void set_linkable_locked(bool v) { linkable_ = v; }
+
+    // mmap's reverse map (see PageMapHook). Inode lock.
+    PageMapHook* page_map_locked() const { return page_map_; }
+    void set_page_map_locked(PageMapHook* h) { page_map_ = h; }
+    // memfd seals (F_SEAL_*), enforced by write, truncate and fallocate.
+    // Inode lock.
+    u32 seals_locked() const { return seals_; }
+    void set_seals_locked(u32 s) { seals_ = s; }
 
     // A removed directory: nothing may be created in it (Linux's S_DEAD).
     // Namespace lock.
@@ -128,6 +151,10 @@ public:
     // Magic links (/proc/<pid>/fd/N) jump straight to a path instead of
     // being read as text when followed.
     virtual bool is_magic_link() const { return false; }
+    // Files whose text is generated when read (procfs, sysfs): read() runs
+    // without the inode lock (generating takes other subsystems' locks) and
+    // is not bounded by attr.size, which stays 0 as stat(2) shows on Linux.
+    virtual bool generated() const { return false; }
     virtual Result<Path> jump_link(void* task);
 
     // ---- Data (inode lock held) ----
@@ -162,6 +189,8 @@ private:
     InodeAttr attr_;
     bool linkable_ = false;
     bool dead_ = false;
+    PageMapHook* page_map_ = nullptr;
+    u32 seals_ = 0;
 };
 
 // ---- Permission rules (inode(7), path_resolution(7)) ----

@@ -133,7 +133,9 @@ Result<usize> TmpfsInode::write(u64 off, DataBuffer& in, usize at, usize n) {
 Status TmpfsInode::truncate(u64 new_size) {
     InodeAttr& a = attr_locked();
     if (new_size < a.size) {
-        free_pages_from(align_up(new_size, TMPFS_PAGE) / TMPFS_PAGE);
+        u64 first = align_up(new_size, TMPFS_PAGE) / TMPFS_PAGE;
+        if (PageMapHook* h = page_map_locked()) h->unmap_pages(first, ~0ull, true);
+        free_pages_from(first);
         // The rest of the last page must read as zeros if the file grows.
         zero_range(new_size, align_up(new_size, TMPFS_PAGE));
     }
@@ -150,6 +152,7 @@ Status TmpfsInode::fallocate(int mode, u64 off, u64 len) {
         u64 first_full = align_up(off, TMPFS_PAGE) / TMPFS_PAGE;
         u64 end_full = end / TMPFS_PAGE;
         if (first_full < end_full) {
+            if (PageMapHook* h = page_map_locked()) h->unmap_pages(first_full, end_full, false);
             for (TmpfsPage* p = lower_bound(pages_, first_full); p && p->index < end_full;) {
                 TmpfsPage* next = Pages::next(*p);
                 free_page(p);

@@ -8,6 +8,7 @@
 #include "kernel/process/process.h"
 #include "kernel/syscall/syscall.h"
 #include "kernel/uaccess.h"
+#include "mm/shmem.h"
 
 namespace keel {
 
@@ -110,6 +111,9 @@ SYSCALL(fcntl) {
     case F_SETFL:
         f->flags = (f->flags & ~SETFL_MASK) | (static_cast<u32>(args.a2) & SETFL_MASK);
         return 0;
+    case F_ADD_SEALS:
+    case F_GET_SEALS:
+        return mm::fcntl_seals(*f, cmd, args.a2);
     default:
         return f->fcntl(cmd, args.a2);
     }
