@@ -4,6 +4,7 @@
 #include "kernel/spinlock.h"
 #include "kernel/time.h"
 #include "lib/format.h"
+#include "lib/log_ring.h"
 
 namespace keel {
 
@@ -11,20 +12,15 @@ namespace {
 
 constexpr usize LOG_BUF_SIZE = 128 * 1024;
 
-struct LogState {
-    char buf[LOG_BUF_SIZE];
-    u64 head = 0;  // total bytes ever written; buf holds the last LOG_BUF_SIZE
-};
+// The log keeps records (for dmesg and /dev/kmsg); the console gets each
+// as a "[seconds] text" line.
+alignas(8) u8 log_buf[LOG_BUF_SIZE];
+LogRing log_ring(log_buf, LOG_BUF_SIZE);
+u64 log_clear_seq = 0;  // SYSLOG_ACTION_CLEAR: READ_ALL starts here
 
 constinit Spinlock log_lock(LockRank::Console);
-LogState log_state;
 int console_level = 7;
 bool panic_mode = false;
-
-void log_append(const char* s, usize n) {
-    for (usize i = 0; i < n; ++i) log_state.buf[(log_state.head + i) % LOG_BUF_SIZE] = s[i];
-    log_state.head += n;
-}
 
 }  // namespace
 
@@ -51,7 +47,7 @@ void vprintk(int level, const char* fmt, va_list ap) {
     }
 
     bool irq = log_lock.lock();
-    log_append(line, len);
+    log_ring.append(static_cast<u8>(level & 7), 0, ns, StringView(line + prefix, len - 1 - prefix));
     if (level < console_level || panic_mode) drivers::com1().write(line, len);
     log_lock.unlock(irq);
 }
@@ -64,17 +60,57 @@ void printk(int level, const char* fmt, ...) {
 }
 
 usize log_read_tail(char* out, usize n) {
+    // Whole newest records in syslog format, oldest first, that fit in n.
     SpinlockGuard g(log_lock);
-    usize avail = min<u64>(log_state.head, LOG_BUF_SIZE);
-    usize take = min(avail, n);
-    u64 start = log_state.head - take;
-    for (usize i = 0; i < take; ++i) out[i] = log_state.buf[(start + i) % LOG_BUF_SIZE];
-    return take;
+    u64 seq = log_ring.next_seq();
+    usize total = 0;
+    LogRecord r;
+    while (seq > log_ring.first_seq() && log_ring.get(seq - 1, r)) {
+        usize len = render_syslog(r, nullptr, 0);
+        if (total + len > n) break;
+        total += len;
+        --seq;
+    }
+    usize at = 0;
+    for (; at < total && log_ring.get(seq, r); ++seq) at += render_syslog(r, out + at, total - at);
+    return at;
+}
+
+void log_bounds(u64* first, u64* next, u64* cleared) {
+    SpinlockGuard g(log_lock);
+    *first = log_ring.first_seq();
+    *next = log_ring.next_seq();
+    if (cleared) *cleared = max(log_clear_seq, *first);
+}
+
+usize log_render(u64 seq, bool kmsg, char* out, usize cap) {
+    SpinlockGuard g(log_lock);
+    LogRecord r;
+    if (!log_ring.get(seq, r)) return 0;
+    return kmsg ? render_kmsg(r, out, cap) : render_syslog(r, out, cap);
+}
+
+void log_clear() {
+    SpinlockGuard g(log_lock);
+    log_clear_seq = log_ring.next_seq();
+}
+
+void log_user_record(int facility, int level, const char* text, usize n) {
+    u64 ns = time::monotonic_ns();
+    char prefix[32];
+    int plen = format(prefix, sizeof(prefix), "[%5llu.%06llu] ", static_cast<unsigned long long>(ns / 1000000000),
+                      static_cast<unsigned long long>(ns % 1000000000 / 1000));
+    SpinlockGuard g(log_lock);
+    log_ring.append(static_cast<u8>(level & 7), static_cast<u8>(facility & 0xff), ns, StringView(text, n));
+    if (level < console_level) {
+        drivers::com1().write(prefix, static_cast<usize>(plen));
+        drivers::com1().write(text, n);
+        drivers::com1().write("\n", 1);
+    }
 }
 
 void console_write(const char* s, usize n) {
     bool irq = log_lock.lock();
-    log_append(s, n);
     drivers::com1().write(s, n);
     log_lock.unlock(irq);
 }

@@ -26,15 +26,27 @@ void vprintk(int level, const char* fmt, va_list ap);
 void set_console_loglevel(int level);
 int console_loglevel();
 
-// Writes text as is (no timestamp or level) to the log and the console.
+// Writes text as is (no timestamp or level) to the console only.
 void console_write(const char* s, usize n);
 // Unformatted, unlocked console output for the panic path.
 void console_emergency_write(const char* s, usize n);
 // Makes printk usable from a CPU that may have interrupted a printk holder.
 void printk_enter_panic_mode();
 
-// Copies the newest log text (up to n bytes) into buf; returns the length.
+// Copies the newest whole log records, rendered as syslog(2) lines, that
+// fit in n bytes into buf; returns the length.
 usize log_read_tail(char* buf, usize n);
+
+// The log's records (dmesg, /dev/kmsg): sequence numbers of the oldest
+// held and the next to come, and where SYSLOG_ACTION_CLEAR left reads.
+void log_bounds(u64* first, u64* next, u64* cleared);
+// Renders record `seq` as a syslog(2) line or a /dev/kmsg record into out
+// (at most cap bytes); returns its full length, 0 if it is gone.
+usize log_render(u64 seq, bool kmsg, char* out, usize cap);
+// SYSLOG_ACTION_CLEAR.
+void log_clear();
+// A record written by user space (/dev/kmsg).
+void log_user_record(int facility, int level, const char* text, usize n);
 
 }  // namespace keel
 

@@ -43,7 +43,10 @@ protected:
     RefPtr<File> file_;
 };
 
-// The mem devices (null, zero, full, random, urandom): registered at boot.
+// The mem devices (null, zero, full, random, urandom, kmsg): registered at
+// boot.
 void register_mem_devices();
+// /dev/kmsg (fs/dev/kmsg.cpp).
+Result<OpenFile*> open_kmsg(RefPtr<File> file);
 
 }  // namespace keel::fs

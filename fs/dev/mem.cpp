@@ -12,7 +12,7 @@ namespace keel::fs {
 namespace {
 
 constexpr u32 kMemMajor = 1;
-enum : u32 { kNull = 3, kZero = 5, kFull = 7, kRandom = 8, kURandom = 9 };
+enum : u32 { kNull = 3, kZero = 5, kFull = 7, kRandom = 8, kURandom = 9, kKmsg = 11 };
 
 // Fills a read buffer chunk by chunk from a generator; a fault after some
 // bytes returns the count so far, and a long read stops early for a
@@ -67,6 +67,7 @@ private:
 };
 
 Result<OpenFile*> open_mem(RefPtr<File> file, u32 minor) {
+    if (minor == kKmsg) return open_kmsg(move(file));
     if (minor != kNull && minor != kZero && minor != kFull && minor != kRandom && minor != kURandom)
         return Error(ENXIO);
     MemFile* f = TRY(make<MemFile>(move(file), minor));
