@@ -1,15 +1,15 @@
-// /dev/console until the tty layer exists: writes go to the serial port,
-// reads take what the serial port has received.
+// pid 1's console: the serial tty (drivers/tty) opened as /dev/console.
 #pragma once
 
 #include "fs/file.h"
 
 namespace keel::fs {
 
-// Routes the UART's receive interrupt to the console's input buffer.
+// Starts serial input: the UART's receive interrupt feeds the console's
+// line discipline.
 void console_init_input();
 
-// A new reference to the console's open file description.
+// A new description of /dev/console (one reference).
 OpenFile* console_open();
 
 }  // namespace keel::fs

@@ -4,6 +4,7 @@
 #include "fs/core/tmpfs.h"
 #include "fs/core/vfs.h"
 #include "fs/dev/devtmpfs.h"
+#include "drivers/tty/devpts.h"
 #include "kernel/initramfs.h"
 #include "kernel/printk.h"
 #include "kernel/time.h"
@@ -44,6 +45,7 @@ Status mount_root() {
     set_clock(now);
     register_fs_type(tmpfs_type());
     register_fs_type(devtmpfs_type());
+    register_fs_type(tty::devpts_type());
     TmpfsOptions opts;
     opts.mode = 0755;  // Linux's rootfs
     auto sb = TRY(tmpfs_create(opts));

@@ -5,6 +5,7 @@
 #include "kernel/boot_info.h"
 #include "kernel/cmdline.h"
 #include "kernel/crashtest.h"
+#include "drivers/tty/tty.h"
 #include "fs/dev/chrdev.h"
 #include "kernel/ktest.h"
 #include "kernel/panic.h"
@@ -80,6 +81,7 @@ void kinit(void*) {
     }
     check_initramfs();
     fs::register_mem_devices();
+    tty::register_tty_devices();
     if (Status st = fs::mount_root(); st.is_error())
         panic("VFS: Unable to mount root fs (error %d)", st.error().code());
     pr_info("boot: ready to start init at %llu ns since reset", since_reset_ns());

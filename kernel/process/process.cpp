@@ -3,6 +3,7 @@
 
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/paging.h"
+#include "drivers/tty/tty.h"
 #include "kernel/panic.h"
 #include "kernel/percpu.h"
 #include "kernel/printk.h"
@@ -143,6 +144,7 @@ sched::Thread* tid_table[PID_MAX];
     if (p->vfork_done) p->vfork_done->complete();
     p->vfork_done = nullptr;
     timer_cancel(p->alarm_timer);
+    tty::exit_ctty(*p);  // a session leader's exit hangs up its terminal
     {
         sched::MutexGuard g(tree_lock);
         // Orphans go to init, zombies included (init reaps them).

@@ -12,6 +12,9 @@
 namespace keel::mm {
 class AddressSpace;
 }
+namespace keel::tty {
+class Tty;
+}
 
 namespace keel::proc {
 
@@ -80,6 +83,9 @@ struct Process {
     int stop_signal = 0;
     bool report_stopped = false;    // for wait(WUNTRACED)
     bool report_continued = false;  // for wait(WCONTINUED)
+
+    // The controlling terminal, with a reference (drivers/tty/ctty.cpp's lock).
+    tty::Tty* ctty = nullptr;
 
     // vfork: the parent sleeps until the child execs or exits.
     sched::Completion* vfork_done = nullptr;

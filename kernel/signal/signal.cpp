@@ -322,6 +322,32 @@ Status send_to_thread(sched::Thread& t, int sig, const siginfo_t* info) {
     return generate(*p, &t, sig, i);
 }
 
+namespace {
+siginfo_t kernel_info(int sig) {
+    siginfo_t info{};
+    info.si_signo = sig;
+    info.si_code = SI_KERNEL;
+    return info;
+}
+}  // namespace
+
+bool kill_pgrp(int pgid, int sig) {
+    if (pgid <= 0 || sig <= 0 || sig > NSIG_ALL) return false;
+    siginfo_t info = kernel_info(sig);
+    bool found = false;
+    proc::for_each_process([&](proc::Process& p) {
+        if (p.pgid != pgid) return;
+        found = true;
+        (void)generate(p, nullptr, sig, info);
+    });
+    return found;
+}
+
+void send_from_kernel(proc::Process& p, int sig) {
+    if (sig <= 0 || sig > NSIG_ALL || p.state != proc::ProcessState::Running) return;
+    (void)generate(p, nullptr, sig, kernel_info(sig));
+}
+
 void force_fault_signal(int sig, int code, u64 addr) {
     proc::Process& p = self_process();
     Handlers& h = *p.sighand;

@@ -64,6 +64,13 @@ struct ThreadSignals {
 // then a kernel-made siginfo of SI_USER from the current process is used.
 Status send_to_process(proc::Process& p, int sig, const siginfo_t* info);
 Status send_to_thread(sched::Thread& t, int sig, const siginfo_t* info);
+// Sends sig from the kernel (SI_KERNEL, no permission check) to every live
+// process of group `pgid`, as Linux's kill_pgrp(..., priv=1) does for the
+// terminal's signals. False when the group has no member.
+bool kill_pgrp(int pgid, int sig);
+// The same for one process (a terminal's session leader on hangup).
+void send_from_kernel(proc::Process& p, int sig);
+
 // A synchronous fault signal (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP) for
 // the current thread: unblocked and not ignorable, as Linux forces it.
 void force_fault_signal(int sig, int code, u64 addr);

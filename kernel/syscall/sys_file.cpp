@@ -35,6 +35,8 @@ Result<u64> do_openat(int dirfd, uptr upath, u32 oflags, u32 mode, u64 resolve =
     // Device nodes get their driver's description; O_PATH never opens
     // the device.
     bool chr = (file->inode().type() == S_IFCHR) && !(oflags & O_PATH);
+    // O_NOCTTY reaches the driver through the file's flags (ttys read and clear it).
+    if (chr && (oflags & O_NOCTTY)) file->set_flags(file->flags() | O_NOCTTY);
     fs::OpenFile* of = chr ? TRY(fs::open_chrdev(move(file))) : TRY(fs::wrap_vfs_file(move(file)));
     of->flags = oflags & ~static_cast<u32>(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC);
     auto fd = me().fds->install(of, 0, oflags & O_CLOEXEC);

@@ -4,6 +4,7 @@
 
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/fpu.h"
+#include "drivers/tty/tty.h"
 #include "kernel/signal/handlers.h"
 #include "kernel/printk.h"
 #include "kernel/process/process.h"
@@ -167,6 +168,7 @@ Result<u64> do_clone(u64 flags, uptr stack, uptr parent_tid, uptr child_tid, u64
 
     sched::Completion vfork_done;
     if (flags & CLONE_VFORK) child->vfork_done = &vfork_done;
+    tty::fork_ctty(*child, *parent);
     proc::attach_child(parent, child);
     sched::start_thread(t);
     if (flags & CLONE_VFORK) vfork_done.wait();

@@ -1,4 +1,5 @@
 // ioctl: the generic requests here, the rest to the file.
+#include <asm-generic/fcntl.h>
 #include <asm-generic/ioctls.h>
 
 #include "kernel/process/process.h"
@@ -20,6 +21,12 @@ SYSCALL(ioctl) {
     case FIONCLEX:
         fds.cloexec[fd / 64] &= ~(1ull << (fd % 64));
         return 0;
+    case FIONBIO: {
+        int on = TRY(UserIn<int>(args.a2).read());
+        if (on) f->flags |= O_NONBLOCK;
+        else f->flags &= ~static_cast<u32>(O_NONBLOCK);
+        return 0;
+    }
     default:
         return f->ioctl(cmd, args.a2);
     }

@@ -7,6 +7,7 @@
 #include <linux/resource.h>
 #include <linux/times.h>
 
+#include "drivers/tty/tty.h"
 #include "kernel/signal/handlers.h"
 #include "kernel/percpu.h"
 #include "kernel/process/process.h"
@@ -203,20 +204,44 @@ SYSCALL(getsid) {
 
 SYSCALL(setsid) {
     proc::Process* p = current_process();
-    if (p->pgid == p->pid) return Error(EPERM);  // already a group leader
+    // EPERM while any process group has the caller's pid as its id.
+    bool group_exists = false;
+    proc::for_each_process([&](proc::Process& q) { group_exists |= q.pgid == p->pid; });
+    if (group_exists) return Error(EPERM);
     p->sid = p->pgid = p->pid;
+    tty::setsid_ctty(*p);  // a new session starts without a terminal
     return static_cast<u64>(p->sid);
 }
 
+// Linux's rules: the caller or one of its children, in the caller's
+// session, not a session leader, into a group of that session.
 SYSCALL(setpgid) {
     int pid = static_cast<int>(args.a0);
     int pgid = static_cast<int>(args.a1);
-    proc::Process* p = current_process();
+    proc::Process* self = current_process();
     if (pgid < 0) return Error(EINVAL);
-    if (pid != 0 && pid != p->pid) return Error(ESRCH);  // children: with the process table
-    if (p->sid == p->pid) return Error(EPERM);            // a session leader cannot move
-    p->pgid = pgid ? pgid : p->pid;
-    return 0;
+    if (pid == 0) pid = self->pid;
+    if (pgid == 0) pgid = pid;
+    proc::lock_tree();
+    Result<u64> r = [&]() -> Result<u64> {
+        proc::Process* p = proc::process_slot(pid);
+        if (!p || p->state != proc::ProcessState::Running) return Error(ESRCH);
+        if (p != self && p->parent != self) return Error(ESRCH);
+        if (p != self && p->sid != self->sid) return Error(EPERM);
+        if (p->sid == p->pid) return Error(EPERM);  // a session leader cannot move
+        if (pgid != pid) {
+            bool found = false;
+            for (int i = 1; i < 32768 && !found; ++i) {
+                proc::Process* q = proc::process_slot(i);
+                found = q && q->state == proc::ProcessState::Running && q->pgid == pgid && q->sid == self->sid;
+            }
+            if (!found) return Error(EPERM);
+        }
+        p->pgid = pgid;
+        return 0;
+    }();
+    proc::unlock_tree();
+    return r;
 }
 
 }  // namespace keel
