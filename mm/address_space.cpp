@@ -271,11 +271,14 @@ Result<uptr> AddressSpace::map(uptr addr, usize len, u32 prot, u32 flags, VmBack
         }
         v->start = addr;
         v->end = addr + size;
-        if ((flags & MAP_LOCKED) || (def_lock & VM_LOCKED)) v->vm |= (flags & MAP_LOCKED) ? VM_LOCKED : def_lock;
+        v->vm |= ((flags & MAP_LOCKED) ? u32{VM_LOCKED} : 0u) | def_lock;
+        vm = v->vm;  // v may go as soon as the lock does
         attach(v);
         insert(v);
     }
-    if ((flags & MAP_POPULATE) || ((v->vm & VM_LOCKED) && !(v->vm & VM_LOCKONFAULT))) populate(addr, size);
+    // MAP_NONBLOCK turns MAP_POPULATE off, as in Linux.
+    if ((flags & (MAP_POPULATE | MAP_NONBLOCK)) == MAP_POPULATE || ((vm & VM_LOCKED) && !(vm & VM_LOCKONFAULT)))
+        populate(addr, size);
     return addr;
 }
 

@@ -158,13 +158,17 @@ FaultResult AddressSpace::handle_fault(uptr addr, bool write, bool exec) {
         void* page = nullptr;
         u64 gen = 0;
         {
-            fs::FsLockGuard ig(inode.lock());
+            // read(2) and write(2) copy with the inode lock held; a fault
+            // on a mapping of the same file then already has it.
+            bool own = inode.lock().held_by_current();
+            if (!own) inode.lock().lock();
             u64 size = inode.attr_locked().size;
-            if (ff.index >= align_up<u64>(size, PAGE_SIZE) / PAGE_SIZE) return FaultResult::BusError;
-            auto p = inode.get_page(ff.index, true);
+            bool in_file = ff.index < align_up<u64>(size, PAGE_SIZE) / PAGE_SIZE;
+            Result<void*> p = in_file ? inode.get_page(ff.index, true) : Result<void*>(Error(EFAULT));
+            gen = static_cast<FileMap*>(inode.page_map_locked())->generation();
+            if (!own) inode.lock().unlock();
             if (p.is_error()) return p.error().code() == ENOMEM ? FaultResult::OutOfMemory : FaultResult::BusError;
             page = p.value();
-            gen = static_cast<FileMap*>(inode.page_map_locked())->generation();
         }
         sched::MutexGuard g(lock_);
         bool retry = false;

@@ -72,6 +72,8 @@ Status setattr_locked(Inode& inode, SetAttr& at, const Cred& cred) {
             return Error(EPERM);
     }
     if ((valid & ATTR_SIZE) && at.size > a.size && at.size > inode.sb().max_file_size()) return Error(EFBIG);
+    // F_SEAL_EXEC (0x20, newer than these uapi headers) freezes the exec bits.
+    if ((inode.seals_locked() & 0x20) && (valid & ATTR_MODE) && ((a.mode ^ at.mode) & 0111)) return Error(EPERM);
 
     // tmpfs: any change updates ctime, except a truncate to the same size;
     // a size change also updates mtime.

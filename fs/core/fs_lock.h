@@ -20,6 +20,7 @@ public:
     void lock() { m_.lock(); }
     void unlock() { m_.unlock(); }
     bool try_lock() { return m_.try_lock(); }
+    bool held_by_current() const { return false; }
 
 private:
     std::mutex m_;
@@ -27,12 +28,26 @@ private:
 #else
 class FsMutex {
 public:
-    void lock() { m_.lock(); }
-    void unlock() { m_.unlock(); }
-    bool try_lock() { return m_.try_lock(); }
+    void lock() {
+        m_.lock();
+        owner_ = sched::current();
+    }
+    void unlock() {
+        owner_ = nullptr;
+        m_.unlock();
+    }
+    bool try_lock() {
+        if (!m_.try_lock()) return false;
+        owner_ = sched::current();
+        return true;
+    }
+    // Whether the calling thread holds it: a page fault on a mapping of a
+    // file taken while read(2) or write(2) copies that file's data.
+    bool held_by_current() const { return __atomic_load_n(&owner_, __ATOMIC_RELAXED) == sched::current(); }
 
 private:
     sched::Mutex m_;
+    sched::Thread* owner_ = nullptr;
 };
 #endif
 

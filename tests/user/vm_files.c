@@ -150,6 +150,17 @@ static void shared_maps(void) {
     munmap(m, 2 * PG);
     munmap(m2, 2 * PG);
     close(fd);
+    // Copies between a file and a mapping of that same file.
+    fd = make_file("/f3", 2 * PG);
+    m = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    SHOW("pread into own mapping", pread(fd, m + PG, 100, 0));
+    SHOW("pwrite from own mapping", pwrite(fd, m + 50, 10, PG + 200));
+    char* pm = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    SHOW("pread into own private mapping", pread(fd, pm, 10, PG + 200));
+    printf("copies: %c %c %c\n", m[PG], m[PG + 200], pm[0]);
+    munmap(m, 2 * PG);
+    munmap(pm, 2 * PG);
+    close(fd);
 }
 
 static void map_errors(void) {
