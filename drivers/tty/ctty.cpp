@@ -46,13 +46,18 @@ bool pgrp_orphaned(int pgid) {
 }
 
 // session_of_pgrp: the session of the group's members, or of the process
-// with that pid; 0 when neither exists.
+// with that pid; 0 when neither exists. Zombies count: a pid stays in its
+// group until it is reaped (the first stage of a pipeline that exited).
 int session_of(int pgid) {
     int sid = 0, pid_sid = 0;
-    proc::for_each_process([&](proc::Process& p) {
-        if (p.pgid == pgid) sid = p.sid;
-        if (p.pid == pgid) pid_sid = p.sid;
-    });
+    proc::lock_tree();
+    for (int pid = 1; pid < 32768; ++pid) {
+        proc::Process* p = proc::process_slot(pid);
+        if (!p) continue;
+        if (p->pgid == pgid) sid = p->sid;
+        if (p->pid == pgid) pid_sid = p->sid;
+    }
+    proc::unlock_tree();
     return sid ? sid : pid_sid;
 }
 
@@ -251,9 +256,60 @@ void fork_ctty(proc::Process& child, const proc::Process& parent) {
 
 void setsid_ctty(proc::Process& p) { clear_own_ctty(p); }
 
+namespace {
+
+// will_become_orphaned_pgrp with `gone` already out of the tree: no live
+// member other than `gone` has a parent outside the group but in the same
+// session (init and `gone` do not count as parents). Tree lock held.
+bool orphaned_without(int pgid, const proc::Process& gone) {
+    for (int pid = 1; pid < 32768; ++pid) {
+        proc::Process* q = proc::process_slot(pid);
+        if (!q || q == &gone || q->pgid != pgid || q->state != proc::ProcessState::Running) continue;
+        proc::Process* parent = q->parent;
+        if (!parent || parent == &gone || parent->pid == 1) continue;
+        if (parent->pgid != pgid && parent->sid == q->sid) return false;
+    }
+    return true;
+}
+
+bool has_stopped(int pgid) {
+    for (int pid = 1; pid < 32768; ++pid) {
+        proc::Process* q = proc::process_slot(pid);
+        if (q && q->pgid == pgid && q->state == proc::ProcessState::Running && q->stopped) return true;
+    }
+    return false;
+}
+
+// kill_orphaned_pgrp for an exit: the exiting process's group, and each
+// child's group, may lose their last link to a parent in the session;
+// stopped members would then never be continued by job control, so they
+// get SIGHUP and SIGCONT (POSIX).
+void orphan_groups_on_exit(proc::Process& p) {
+    int victims[8];
+    usize n = 0;
+    auto consider = [&](int pgid) {
+        for (usize i = 0; i < n; ++i)
+            if (victims[i] == pgid) return;
+        if (n < 8 && orphaned_without(pgid, p) && has_stopped(pgid)) victims[n++] = pgid;
+    };
+    proc::lock_tree();
+    proc::Process* parent = p.parent;
+    if (parent && parent->pgid != p.pgid && parent->sid == p.sid) consider(p.pgid);
+    for (proc::Process* c = p.children.front(); c; c = p.children.next(*c))
+        if (c->state == proc::ProcessState::Running && c->pgid != p.pgid && c->sid == p.sid) consider(c->pgid);
+    proc::unlock_tree();
+    for (usize i = 0; i < n; ++i) {
+        signal_pgrp(victims[i], SIGHUP);
+        signal_pgrp(victims[i], SIGCONT);
+    }
+}
+
+}  // namespace
+
 void exit_ctty(proc::Process& p) {
     if (is_leader(p)) disassociate(true);
     clear_own_ctty(p);
+    orphan_groups_on_exit(p);
 }
 
 }  // namespace keel::tty

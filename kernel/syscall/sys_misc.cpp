@@ -230,10 +230,11 @@ SYSCALL(setpgid) {
         if (p != self && p->sid != self->sid) return Error(EPERM);
         if (p->sid == p->pid) return Error(EPERM);  // a session leader cannot move
         if (pgid != pid) {
+            // Zombies are still members until reaped (a pipeline's first stage).
             bool found = false;
             for (int i = 1; i < 32768 && !found; ++i) {
                 proc::Process* q = proc::process_slot(i);
-                found = q && q->state == proc::ProcessState::Running && q->pgid == pgid && q->sid == self->sid;
+                found = q && q->pgid == pgid && q->sid == self->sid;
             }
             if (!found) return Error(EPERM);
         }

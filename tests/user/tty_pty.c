@@ -250,6 +250,40 @@ static void job_control(int m, int s) {
     background(s, "bg tcgetpgrp is the parent's group", 5);
 }
 
+// A stopped group whose last parent in the session exits is orphaned: it
+// gets SIGHUP and SIGCONT, and its reads from the terminal fail with EIO.
+static void orphaned(int s) {
+    say("-- orphaned group\n");
+    int fds[2];
+    pipe(fds);
+    pid_t mid = fork();
+    if (mid == 0) {
+        pid_t b = fork();
+        if (b == 0) {
+            setpgid(0, 0);
+            signal(SIGHUP, on_hup);
+            kill(getpid(), SIGSTOP);
+            char buf[8];
+            int r = read(s, buf, 1);
+            char msg[64];
+            int n = snprintf(msg, sizeof(msg), "hup %d read %d errno %s", hup_count, r, strerrorname_np(errno));
+            write(fds[1], msg, n);
+            _exit(0);
+        }
+        setpgid(b, b);
+        int status;
+        waitpid(b, &status, WUNTRACED);
+        _exit(WIFSTOPPED(status) ? 0 : 1);
+    }
+    close(fds[1]);
+    int status;
+    waitpid(mid, &status, 0);
+    char msg[64];
+    int n = read(fds[0], msg, sizeof(msg));
+    say("orphan: %s\n", n > 0 ? esc(msg, n) : "nothing");
+    close(fds[0]);
+}
+
 static void hangup(void) {
     say("-- hangup\n");
     int m = posix_openpt(O_RDWR | O_NOCTTY);
@@ -366,6 +400,7 @@ static void session(void) {
     raw_mode(m, s);
     window(m, s);
     job_control(m, s);
+    orphaned(s);
     other_closed();
     hangup();
     say("TIOCNOTTY: %s\n", err(ioctl(s, TIOCNOTTY)));
