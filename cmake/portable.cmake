@@ -5,6 +5,7 @@ file(GLOB KEEL_PORTABLE_GLOBBED CONFIGURE_DEPENDS
   ${CMAKE_SOURCE_DIR}/lib/*.cpp
   ${CMAKE_SOURCE_DIR}/fs/core/*.cpp)
 set(KEEL_PORTABLE_LISTED
+  fs/proc/seq.cpp
   kernel/cmdline.cpp
   kernel/sched/eevdf.cpp
   kernel/exec/elf.cpp

@@ -62,6 +62,11 @@ public:
     // The VFS file behind this description (regular files, directories,
     // device nodes), or nullptr for anonymous files (pipes, eventfds...).
     virtual File* vfs_file() { return nullptr; }
+    // What /proc/<pid>/fd shows for a file with no VFS path ("pipe:[ino]",
+    // "anon_inode:[eventfd]"): writes it NUL-terminated into buf and
+    // returns its length (0: none; /proc then names pipes and event files
+    // by their kind).
+    virtual usize anon_name(char* /*buf*/, usize /*size*/) { return 0; }
 
     u32 flags = 0;   // O_* status flags (O_APPEND, O_NONBLOCK, access mode...)
     u64 offset = 0;

@@ -3,6 +3,8 @@
 #include "fs/core/initramfs.h"
 #include "fs/core/tmpfs.h"
 #include "fs/core/vfs.h"
+#include "fs/proc/procfs.h"
+#include "fs/sysfs/sysfs.h"
 #include "fs/dev/devtmpfs.h"
 #include "drivers/tty/devpts.h"
 #include "kernel/initramfs.h"
@@ -41,9 +43,13 @@ const Cred& kernel_cred() { return full_cred; }
 
 Path root_path() { return root_ns->root(); }
 
+MountNamespace& root_namespace() { return *root_ns; }
+
 Status mount_root() {
     set_clock(now);
     register_fs_type(tmpfs_type());
+    register_fs_type(proc_fs_type());
+    register_fs_type(sysfs_type());
     register_fs_type(devtmpfs_type());
     register_fs_type(tty::devpts_type());
     TmpfsOptions opts;

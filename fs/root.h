@@ -9,6 +9,8 @@ namespace keel::fs {
 Status mount_root();
 // The root of the initial mount namespace (every process's root so far).
 Path root_path();
+// The initial mount namespace itself (/proc/mounts lists it).
+MountNamespace& root_namespace();
 // Full privileges, for the kernel's own file system work.
 const Cred& kernel_cred();
 

@@ -94,8 +94,16 @@ Status exec_elf(Process& p, const ExecFile& file, const exec::ExecArgs& args, ar
     as->stack_top = mm::USER_TOP;
 
     // Point of no return.
+    const exec::LoadPlan& lp = plan.value();
+    const exec::UserStack& stk = us.value();
+    p.layout = ExecLayout{lp.start_code, lp.end_code, lp.start_data, lp.end_data, lp.brk, stk.sp,
+                          stk.arg_start, stk.arg_end, stk.env_start, stk.env_end};
     mm::AddressSpace* old = p.mm;
+    fs::Path old_exe = file.path;  // the previous one is dropped unlocked
+    lock_tree();  // /proc takes its references under it (proc_info.cpp)
+    swap(p.exe, old_exe);
     p.mm = as;
+    unlock_tree();
     as->activate();
     if (old) old->put();
     if (p.vfork_done) {

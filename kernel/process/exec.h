@@ -2,6 +2,7 @@
 #pragma once
 
 #include "arch/x86_64/trapframe.h"
+#include "fs/core/mount.h"
 #include "kernel/exec/user_stack.h"
 #include "lib/result.h"
 #include "lib/string_view.h"
@@ -18,6 +19,7 @@ struct ExecFile {
     usize head_size = 0;       // covers the ELF and program headers
     u64 size = 0;              // the whole file's size
     mm::VmBacking* backing = nullptr;  // owns `data`
+    fs::Path path;                     // what /proc/<pid>/exe shows
 };
 
 // Finds an executable by path; the caller puts file.backing when done.

@@ -73,7 +73,7 @@ Result<ExecFile> open_exec(StringView path) {
             mm::kfree(head);
             return b.error();
         }
-        return ExecFile{head, got, size, b.value()};
+        return ExecFile{head, got, size, b.value(), target};
     }
 }
 

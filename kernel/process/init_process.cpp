@@ -9,6 +9,7 @@
 #include "kernel/process/exec.h"
 #include "kernel/process/process.h"
 #include "kernel/sched/scheduler.h"
+#include "kernel/time.h"
 #include "lib/alloc.h"
 #include "lib/cpio.h"
 #include "lib/string.h"
@@ -26,6 +27,7 @@ Status run_init(const char* path, const char* const* argv, const char* const* en
     p->sighand = TRY(make<sig::Handlers>());
     p->root = fs::root_path();
     p->cwd = fs::root_path();
+    p->start_time_ns = time::monotonic_ns();
     attach_child(nullptr, p);
     p->fds = TRY(make<FdTable>());
     fs::console_init_input();

@@ -81,12 +81,11 @@ void free_process(Process* p) {
 
 void notify_parent_locked(Process* parent) { notify_waiters(parent); }
 
-void release_files(Process* p) {
-    if (!p->fds) return;
+void release_files(FdTable* fds) {
+    if (!fds) return;
     for (int fd = 0; fd < MAX_FDS; ++fd)
-        if (p->fds->files[fd]) (void)p->fds->close(fd);
-    destroy(p->fds);
-    p->fds = nullptr;
+        if (fds->files[fd]) (void)fds->close(fd);
+    destroy(fds);
 }
 
 // `wstatus` is encoded as wait(2) reports it.
@@ -135,12 +134,27 @@ sched::Thread* tid_table[PID_MAX];
         sched::exit_current();
     }
     if (p->group_exit) wstatus = p->group_exit_status;
-    release_files(p);
-    p->cwd = fs::Path();
-    p->root = fs::Path();
+    // Detached under the tree lock, where /proc (proc_info.cpp) takes its
+    // references to them, and let go of outside it.
+    FdTable* fds;
+    mm::AddressSpace* mm;
+    fs::Path cwd, root, exe;
+    {
+        sched::MutexGuard g(tree_lock);
+        fds = p->fds;
+        p->fds = nullptr;
+        mm = p->mm;
+        p->mm = nullptr;
+        swap(cwd, p->cwd);
+        swap(root, p->root);
+        swap(exe, p->exe);
+    }
+    release_files(fds);
+    cwd = fs::Path();
+    root = fs::Path();
+    exe = fs::Path();
     arch::write_cr3(arch::kernel_pml4());
-    if (p->mm) p->mm->put();
-    p->mm = nullptr;
+    if (mm) mm->put();
     if (p->vfork_done) p->vfork_done->complete();
     p->vfork_done = nullptr;
     timer_cancel(p->alarm_timer);
@@ -185,6 +199,11 @@ bool matches(const Process& c, int pid, const Process& waiter) {
 
 void notify_waiters(Process* parent) {
     parent->child_wait.update_and_wake([&] { ++parent->child_events; }, true);
+}
+
+int last_pid_allocated() {
+    sched::MutexGuard g(tree_lock);
+    return last_pid;
 }
 
 void lock_tree() { tree_lock.lock(); }

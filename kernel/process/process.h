@@ -42,6 +42,14 @@ struct Cred {
 struct RLimit {
     u64 cur, max;
 };
+
+// Where exec put the program's pieces, for /proc/<pid>/{stat,cmdline,
+// environ,maps} (Linux keeps these in mm_struct).
+struct ExecLayout {
+    u64 start_code = 0, end_code = 0, start_data = 0, end_data = 0;
+    u64 start_brk = 0, start_stack = 0;
+    u64 arg_start = 0, arg_end = 0, env_start = 0, env_end = 0;
+};
 constexpr int RLIMIT_COUNT = 16;  // RLIM_NLIMITS
 
 struct Process {
@@ -65,6 +73,11 @@ struct Process {
     int pdeath_signal = 0;
     bool child_subreaper = false;
     bool no_new_privs = false;
+    // For /proc/<pid> (fs/proc): exec sets exe and layout, fork copies
+    // them; start_time_ns is the monotonic time of the fork.
+    fs::Path exe;
+    ExecLayout layout;
+    u64 start_time_ns = 0;
 
     // Guarded by the process-tree lock (process.cpp).
     ProcessState state = ProcessState::Running;
@@ -110,6 +123,7 @@ template <typename F>
 void for_each_process(F&& f);
 void lock_tree();
 void unlock_tree();
+int last_pid_allocated();  // /proc/loadavg, /proc/stat
 Process* process_slot(int pid);  // lock held
 // Wakes the parent's wait4 (a child stopped, continued or exited).
 void notify_waiters(Process* parent);

@@ -11,6 +11,7 @@
 #include "kernel/sched/scheduler.h"
 #include "kernel/signal/signal.h"
 #include "kernel/syscall/syscall.h"
+#include "kernel/time.h"
 #include "kernel/uaccess.h"
 #include "lib/alloc.h"
 #include "lib/string.h"
@@ -130,6 +131,9 @@ Result<u64> do_clone(u64 flags, uptr stack, uptr parent_tid, uptr child_tid, u64
     child->cwd = parent->cwd;
     for (int i = 0; i < proc::RLIMIT_COUNT; ++i) child->rlimits[i] = parent->rlimits[i];
     child->no_new_privs = parent->no_new_privs;
+    child->exe = parent->exe;
+    child->layout = parent->layout;
+    child->start_time_ns = time::monotonic_ns();
     child->exit_signal = static_cast<int>(flags & CSIGNAL);
     str_lcpy(child->comm, parent->comm, sizeof(child->comm));
 

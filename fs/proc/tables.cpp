@@ -1,0 +1,168 @@
+// The layout of /proc: which names each directory has and what they are.
+// /proc/sys holds the few read-only settings programs look at.
+#include "fs/proc/procfs_internal.h"
+#include "kernel/random.h"
+#include "kernel/uts.h"
+
+namespace keel::fs::procfs {
+
+namespace {
+
+Status link_self(SeqBuf& out, const Target&) {
+    out.printf("%d", reader_tgid());
+    return {};
+}
+
+Status link_thread_self(SeqBuf& out, const Target&) {
+    out.printf("%d/task/%d", reader_tgid(), reader_tid());
+    return {};
+}
+
+Status link_mounts(SeqBuf& out, const Target&) {
+    out.puts("self/mounts");
+    return {};
+}
+
+Status show_ostype(SeqBuf& out, const Target&) {
+    out.printf("%s\n", uts::snapshot().sysname);
+    return {};
+}
+
+Status show_osrelease(SeqBuf& out, const Target&) {
+    out.printf("%s\n", uts::snapshot().release);
+    return {};
+}
+
+Status show_kversion(SeqBuf& out, const Target&) {
+    out.printf("%s\n", uts::snapshot().version);
+    return {};
+}
+
+Status show_hostname(SeqBuf& out, const Target&) {
+    out.printf("%s\n", uts::snapshot().nodename);
+    return {};
+}
+
+Status show_domainname(SeqBuf& out, const Target&) {
+    out.printf("%s\n", uts::snapshot().domainname);
+    return {};
+}
+
+Status show_pid_max(SeqBuf& out, const Target&) {
+    out.puts("32768\n");
+    return {};
+}
+
+Status show_boot_id(SeqBuf& out, const Target&) {
+    // Chosen once, on first read; racing first readers agree through the
+    // compare-and-swap on `state`.
+    static u8 id[16];
+    static u32 state;  // 0 unset, 1 being set, 2 set
+    u32 expected = 0;
+    if (__atomic_compare_exchange_n(&state, &expected, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        random_bytes(id, sizeof(id));
+        __atomic_store_n(&state, 2, __ATOMIC_RELEASE);
+    }
+    while (__atomic_load_n(&state, __ATOMIC_ACQUIRE) != 2) __builtin_ia32_pause();
+    put_uuid(out, id);
+    out.putc('\n');
+    return {};
+}
+
+Status show_uuid(SeqBuf& out, const Target&) {
+    u8 id[16];
+    random_bytes(id, sizeof(id));
+    put_uuid(out, id);
+    out.putc('\n');
+    return {};
+}
+
+Status show_file_max(SeqBuf& out, const Target&) {
+    out.puts("9223372036854775807\n");
+    return {};
+}
+
+Status show_zero(SeqBuf& out, const Target&) {
+    out.puts("0\n");
+    return {};
+}
+
+constexpr u32 REG = S_IFREG | 0444;
+constexpr u32 DIR = S_IFDIR | 0555;
+constexpr u32 LNK = S_IFLNK | 0777;
+
+const ProcEntry RANDOM_ENTRIES[] = {
+    {"boot_id", REG, show_boot_id},
+    {"uuid", REG, show_uuid},
+};
+
+const ProcEntry KERNEL_ENTRIES[] = {
+    {"domainname", REG, show_domainname},
+    {"hostname", REG, show_hostname},
+    {"osrelease", REG, show_osrelease},
+    {"ostype", REG, show_ostype},
+    {"pid_max", REG, show_pid_max},
+    {"random", DIR, nullptr, nullptr, nullptr, RANDOM_ENTRIES, count_of(RANDOM_ENTRIES)},
+    {"version", REG, show_kversion},
+};
+
+const ProcEntry FS_ENTRIES[] = {
+    {"file-max", REG, show_file_max},
+};
+
+const ProcEntry VM_ENTRIES[] = {
+    {"overcommit_memory", REG, show_zero},
+};
+
+const ProcEntry SYSCTL_ENTRIES[] = {
+    {"fs", DIR, nullptr, nullptr, nullptr, FS_ENTRIES, count_of(FS_ENTRIES)},
+    {"kernel", DIR, nullptr, nullptr, nullptr, KERNEL_ENTRIES, count_of(KERNEL_ENTRIES)},
+    {"vm", DIR, nullptr, nullptr, nullptr, VM_ENTRIES, count_of(VM_ENTRIES)},
+};
+
+}  // namespace
+
+const ProcEntry ROOT_ENTRIES[] = {
+    {"cmdline", REG, show_cmdline_sys},
+    {"cpuinfo", REG, show_cpuinfo},
+    {"devices", REG, show_devices},
+    {"filesystems", REG, show_filesystems},
+    {"loadavg", REG, show_loadavg},
+    {"meminfo", REG, show_meminfo},
+    {"mounts", LNK, nullptr, link_mounts},
+    {"self", LNK, nullptr, link_self},
+    {"stat", REG, show_stat_sys},
+    {"sys", DIR, nullptr, nullptr, nullptr, SYSCTL_ENTRIES, count_of(SYSCTL_ENTRIES)},
+    {"thread-self", LNK, nullptr, link_thread_self},
+    {"uptime", REG, show_uptime},
+    {"version", REG, show_version},
+};
+const usize ROOT_COUNT = count_of(ROOT_ENTRIES);
+
+#define PID_COMMON                                                               \
+    {"cmdline", REG, show_cmdline},                                              \
+    {"comm", S_IFREG | 0644, show_comm},                                         \
+    {"cwd", LNK, nullptr, link_cwd, jump_cwd},                                   \
+    {"environ", S_IFREG | 0400, show_environ},                                   \
+    {"exe", LNK, nullptr, link_exe, jump_exe},                                   \
+    {"fd", S_IFDIR | 0500, nullptr, nullptr, nullptr, nullptr, 0, DirKind::Fd},  \
+    {"fdinfo", DIR, nullptr, nullptr, nullptr, nullptr, 0, DirKind::FdInfo},     \
+    {"limits", REG, show_limits},                                                \
+    {"maps", REG, show_maps},                                                    \
+    {"mountinfo", REG, show_mountinfo},                                          \
+    {"mounts", REG, show_mounts},                                                \
+    {"root", LNK, nullptr, link_root, jump_root},                                \
+    {"stat", REG, show_stat},                                                    \
+    {"statm", REG, show_statm},                                                  \
+    {"status", REG, show_status}
+
+const ProcEntry PID_ENTRIES[] = {
+    PID_COMMON,
+    {"task", DIR, nullptr, nullptr, nullptr, nullptr, 0, DirKind::Task},
+};
+const usize PID_COUNT = count_of(PID_ENTRIES);
+
+const ProcEntry TID_ENTRIES[] = {PID_COMMON};
+const usize TID_COUNT = count_of(TID_ENTRIES);
+
+}  // namespace keel::fs::procfs
