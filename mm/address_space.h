@@ -166,6 +166,9 @@ public:
         }
     }
     bool file_info(const Vma& v, VmaFileInfo& out) const;
+    // The heap ("[heap]" in maps): from the program's end to the break.
+    uptr brk_start() const { return brk_start_; }
+    uptr brk_end() const { return align_up<uptr>(brk_, 4096); }
 
     // Drops the page-cache pages [first, end) of `fmap`'s file from this
     // space (and private copies of them when asked). FileMap's zap pass.
