@@ -29,7 +29,14 @@ protected:
 
 // What an open file is, for the few calls that only work on one kind
 // (timerfd_settime on a timerfd, signalfd's mask update). No RTTI in Keel.
-enum class FileKind : u8 { Other, Pipe, EventFd, TimerFd, SignalFd, Vfs };
+enum class FileKind : u8 { Other, Pipe, EventFd, TimerFd, SignalFd, Vfs, Epoll };
+
+class OpenFile;
+// fs/epoll.cpp: removes the epoll items that watch a file whose last
+// reference went (Linux keys them by open file description, not fd).
+void epoll_file_released(OpenFile& f);
+// fs/locks.cpp: drops the flock(2) and OFD locks a description holds.
+void locks_file_released(OpenFile& f);
 
 class OpenFile {
 public:
@@ -37,7 +44,11 @@ public:
 
     void get() { __atomic_fetch_add(&refs_, 1, __ATOMIC_RELAXED); }
     void put() {
-        if (__atomic_sub_fetch(&refs_, 1, __ATOMIC_ACQ_REL) == 0) release();
+        if (__atomic_sub_fetch(&refs_, 1, __ATOMIC_ACQ_REL) == 0) {
+            if (__atomic_load_n(&epoll_items, __ATOMIC_ACQUIRE)) epoll_file_released(*this);
+            if (__atomic_load_n(&has_locks, __ATOMIC_ACQUIRE)) locks_file_released(*this);
+            release();
+        }
     }
 
     // Default behaviour is Linux's for a file without the operation.
@@ -70,6 +81,10 @@ public:
 
     u32 flags = 0;   // O_* status flags (O_APPEND, O_NONBLOCK, access mode...)
     u64 offset = 0;
+    // The epoll items watching this description (fs/epoll.cpp, under its
+    // lock), and whether it ever held a flock or OFD lock (fs/locks.cpp).
+    void* epoll_items = nullptr;
+    bool has_locks = false;
 
 protected:
     virtual ~OpenFile() = default;

@@ -42,6 +42,7 @@ public:
     FileKind kind() const override { return FileKind::Pipe; }
 
     Pipe* pipe() const { return pipe_; }
+    bool write_end() const { return write_end_; }
 
     Result<usize> read(const IoBuffer& out, u64*) override {
         if (write_end_) return Error(EBADF);
@@ -196,6 +197,82 @@ private:
 };
 
 }  // namespace
+
+namespace {
+
+Result<Pipe*> pipe_of(OpenFile& f, bool want_write_end) {
+    if (f.kind() != FileKind::Pipe) return Error(EINVAL);
+    auto& end = static_cast<PipeEnd&>(f);
+    if (end.write_end() != want_write_end) return Error(EBADF);
+    return end.pipe();
+}
+
+}  // namespace
+
+bool pipe_same(OpenFile& a, OpenFile& b) {
+    return a.kind() == FileKind::Pipe && b.kind() == FileKind::Pipe &&
+           static_cast<PipeEnd&>(a).pipe() == static_cast<PipeEnd&>(b).pipe();
+}
+
+Result<usize> pipe_wait_data(OpenFile& read_end, bool nonblock) {
+    Pipe& p = *TRY(pipe_of(read_end, false));
+    for (;;) {
+        {
+            sched::MutexGuard g(p.lock);
+            if (p.count) return p.count;
+            if (p.writers == 0) return usize(0);
+            if (nonblock) return Error(EAGAIN);
+        }
+        if (!p.readable.wait_until_interruptible([&] {
+                return __atomic_load_n(&p.count, __ATOMIC_ACQUIRE) > 0 ||
+                       __atomic_load_n(&p.writers, __ATOMIC_ACQUIRE) == 0;
+            }))
+            return Error(sig::ERESTARTSYS);
+    }
+}
+
+Result<usize> pipe_wait_room(OpenFile& write_end, bool nonblock) {
+    Pipe& p = *TRY(pipe_of(write_end, true));
+    for (;;) {
+        {
+            sched::MutexGuard g(p.lock);
+            if (p.readers == 0) {
+                (void)sig::send_to_thread(*sched::current(), SIGPIPE, nullptr);
+                return Error(EPIPE);
+            }
+            if (p.room()) return p.room();
+            if (nonblock) return Error(EAGAIN);
+        }
+        if (!p.writable.wait_until_interruptible([&] {
+                return p.capacity - __atomic_load_n(&p.count, __ATOMIC_ACQUIRE) > 0 ||
+                       __atomic_load_n(&p.readers, __ATOMIC_ACQUIRE) == 0;
+            }))
+            return Error(sig::ERESTARTSYS);
+    }
+}
+
+Result<usize> pipe_peek(OpenFile& read_end, const IoBuffer& out, usize skip) {
+    Pipe& p = *TRY(pipe_of(read_end, false));
+    sched::MutexGuard g(p.lock);
+    if (skip >= p.count) return usize(0);
+    usize n = min(out.size(), p.count - skip);
+    usize start = (p.head + skip) % p.capacity;
+    usize first = min(n, p.capacity - start);
+    TRY(out.write_to(0, p.buf + start, first));
+    if (n > first) TRY(out.write_to(first, p.buf, n - first));
+    return n;
+}
+
+void pipe_consume(OpenFile& read_end, usize n) {
+    auto r = pipe_of(read_end, false);
+    if (r.is_error()) return;
+    Pipe& p = *r.value();
+    sched::MutexGuard g(p.lock);
+    n = min(n, p.count);
+    p.head = (p.head + n) % p.capacity;
+    p.count -= n;
+    p.writable.wake_all();
+}
 
 Status pipe_create(OpenFile* (&ends)[2], u32 fl) {
     Pipe* p = TRY(make<Pipe>());

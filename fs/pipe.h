@@ -11,4 +11,18 @@ namespace keel::fs {
 // O_NONBLOCK (both ends).
 Status pipe_create(OpenFile* (&ends)[2], u32 flags);
 
+// For splice(2), tee(2) and sendfile(2), on pipe ends (FileKind::Pipe).
+// EBADF when `end` is the wrong end.
+bool pipe_same(OpenFile& a, OpenFile& b);
+// Waits until the pipe holds data or has no writer left: the bytes
+// buffered (0 for EOF). EAGAIN if `nonblock` and empty; ERESTARTSYS.
+Result<usize> pipe_wait_data(OpenFile& read_end, bool nonblock);
+// Waits until the pipe has room: how much. EAGAIN if `nonblock` and full;
+// EPIPE (and SIGPIPE) without readers; ERESTARTSYS.
+Result<usize> pipe_wait_room(OpenFile& write_end, bool nonblock);
+// Copies buffered bytes from `skip` on into `out` without consuming them.
+Result<usize> pipe_peek(OpenFile& read_end, const IoBuffer& out, usize skip);
+// Drops the first n buffered bytes (after a peek) and wakes writers.
+void pipe_consume(OpenFile& read_end, usize n);
+
 }  // namespace keel::fs

@@ -1,6 +1,8 @@
 #include "kernel/signal/handlers.h"
 #include "kernel/process/process.h"
 
+#include "fs/locks.h"
+
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/paging.h"
 #include "drivers/tty/tty.h"
@@ -39,6 +41,7 @@ Status FdTable::close(int fd) {
     fs::OpenFile* f = get(fd);
     if (!f) return Error(EBADF);
     files[fd] = nullptr;
+    fs::locks_remove_posix(*f, this);  // any close drops the process's record locks on the file
     f->put();
     return {};
 }

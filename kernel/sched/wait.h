@@ -14,10 +14,23 @@ struct WaitEntry {
     ListNode node;
     Thread* thread = nullptr;
     bool woken = false;  // set by the waker before it wakes the thread
+    // Callback entries (epoll): a wake-up calls func(entry, key) under the
+    // queue's lock instead of waking `thread`, and the entry stays queued.
+    // `key` holds the POLL* events the waker announced (0: unknown). func
+    // returns true if it woke a waiter of its own; an `exclusive` entry
+    // that did so stops the wake-up for the exclusive entries after it
+    // (EPOLLEXCLUSIVE).
+    bool (*func)(WaitEntry& e, u32 key) = nullptr;
+    bool exclusive = false;
 };
 
 class WaitQueue {
 public:
+    WaitQueue() : lock_(LockRank::WaitQueue) {}
+    // Queues woken under another wait queue's lock (an epoll file's own
+    // queues, woken from its callbacks) need a different rank.
+    explicit WaitQueue(LockRank rank) : lock_(rank) {}
+
     // Sleeps until cond() holds. cond is evaluated under the queue's lock,
     // and wakers change the state it reads before calling wake_*.
     template <typename F>
@@ -34,13 +47,16 @@ public:
     // Runs f() under the queue's lock (to change what waiters test), then
     // wakes one or all waiters.
     template <typename F>
-    void update_and_wake(F&& f, bool all) {
+    void update_and_wake(F&& f, bool all, u32 key = 0) {
         SpinlockGuard g(lock_);
         f();
-        wake_locked(all);
+        wake_locked(all, key);
     }
     void wake_one() { update_and_wake([] {}, false); }
     void wake_all() { update_and_wake([] {}, true); }
+    // wake_all announcing which POLL* events happened, for callback
+    // entries that filter on them.
+    void wake_all(u32 key) { update_and_wake([] {}, true, key); }
     usize waiters() {
         SpinlockGuard g(lock_);
         return waiters_.size();
@@ -85,18 +101,27 @@ private:
         }
     }
 
-    void wake_locked(bool all) {
-        while (WaitEntry* e = waiters_.pop_front()) {
+    void wake_locked(bool all, u32 key = 0) {
+        bool exclusive_done = false;
+        for (WaitEntry* e = waiters_.front(); e;) {
+            WaitEntry* next = waiters_.next(*e);
+            if (e->func) {
+                if (!(e->exclusive && exclusive_done) && e->func(*e, key) && e->exclusive) exclusive_done = true;
+                e = next;
+                continue;
+            }
+            waiters_.remove(*e);
             // The entry may vanish once `woken` is seen (its owner holds
             // our lock to remove it, but read the thread first anyway).
             Thread* t = e->thread;
             __atomic_store_n(&e->woken, true, __ATOMIC_SEQ_CST);
             wake(t);
             if (!all) break;
+            e = next;
         }
     }
 
-    Spinlock lock_{LockRank::WaitQueue};
+    Spinlock lock_;
     IntrusiveList<WaitEntry, &WaitEntry::node> waiters_;
 };
 

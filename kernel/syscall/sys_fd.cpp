@@ -4,6 +4,7 @@
 #include <linux/resource.h>
 #include <linux/watch_queue.h>
 
+#include "fs/locks.h"
 #include "fs/pipe.h"
 #include "kernel/process/process.h"
 #include "kernel/syscall/syscall.h"
@@ -40,7 +41,10 @@ Result<u64> dup_to(fs::OpenFile* f, int newfd, bool cloexec) {
     fs::OpenFile* old = fds().files[newfd];
     fds().files[newfd] = f;
     set_cloexec(newfd, cloexec);
-    if (old) old->put();
+    if (old) {
+        fs::locks_remove_posix(*old, &fds());  // closing any descriptor drops the process's record locks
+        old->put();
+    }
     return static_cast<u64>(newfd);
 }
 
@@ -111,6 +115,13 @@ SYSCALL(fcntl) {
     case F_SETFL:
         f->flags = (f->flags & ~SETFL_MASK) | (static_cast<u32>(args.a2) & SETFL_MASK);
         return 0;
+    case F_GETLK:
+    case F_SETLK:
+    case F_SETLKW:
+    case F_OFD_GETLK:
+    case F_OFD_SETLK:
+    case F_OFD_SETLKW:
+        return fs::fcntl_lock(*f, cmd, args.a2);
     case F_ADD_SEALS:
     case F_GET_SEALS:
         return mm::fcntl_seals(*f, cmd, args.a2);
