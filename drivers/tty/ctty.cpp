@@ -248,6 +248,17 @@ Result<u64> ctty_ioctl(TtyFile* f, Tty& real, u32 cmd, u64 arg) {
     }
 }
 
+void ctty_info(const proc::Process& p, u32* tty_nr, int* tpgid) {
+    SpinlockGuard g(g_ctrl);
+    const Tty* t = p.ctty;
+    *tty_nr = 0;
+    *tpgid = -1;
+    if (!t) return;
+    u32 minor = t->minor();
+    *tty_nr = (minor & 0xff) | (t->major() << 8) | ((minor & ~0xffu) << 12);
+    if (t->pgrp) *tpgid = t->pgrp;
+}
+
 void fork_ctty(proc::Process& child, const proc::Process& parent) {
     SpinlockGuard g(g_ctrl);
     child.ctty = parent.ctty;

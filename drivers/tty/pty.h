@@ -18,7 +18,10 @@ public:
     Status init();
 
     u32 index() const { return index_; }
-    void set_index(u32 index) { index_ = index; }
+    void set_index(u32 index) {
+        index_ = index;
+        set_minor(index);
+    }
     DevptsInstance& instance() const { return inst_; }
 
     // --- the master's side (MasterFile) ---

@@ -39,6 +39,7 @@ public:
 
     u32 major() const { return major_; }
     u32 minor() const { return minor_; }
+    void set_minor(u32 minor) { minor_ = minor; }  // a pty learns its number after creation
 
     // --- file operations (TtyFile forwards here) ---
     Result<usize> read(TtyFile& f, const IoBuffer& buf);
@@ -168,6 +169,10 @@ void hangup_session(Tty& tty, bool exit_session);
 // Clears `tty` as the controlling terminal of every process of its
 // session and forgets the session; returns the old session.
 int session_clear_tty(Tty& tty);
+
+// For /proc/<pid>/stat: the controlling terminal's device number as stat
+// encodes it (0 without one) and its foreground group (-1 without one).
+void ctty_info(const proc::Process& p, u32* tty_nr, int* tpgid);
 
 // Process hooks: fork inherits the terminal, setsid drops it, and the
 // exit of a session leader hangs it up.
