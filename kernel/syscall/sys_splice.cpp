@@ -1,4 +1,4 @@
-// sendfile, splice, tee and copy_file_range. Data moves through a kernel
+// sendfile, splice, tee, vmsplice and copy_file_range. Data moves through a kernel
 // bounce buffer rather than by sharing pages, which programs cannot tell
 // apart; the rules about which ends must be pipes, offsets and errno order
 // follow Linux 6.12.
@@ -9,6 +9,7 @@
 #include "fs/core/superblock.h"
 #include "fs/pipe.h"
 #include "kernel/process/process.h"
+#include "kernel/syscall/iovec.h"
 #include "kernel/syscall/syscall.h"
 #include "kernel/uaccess.h"
 #include "mm/slab.h"
@@ -51,6 +52,7 @@ public:
         return {};
     }
     IoBuffer io(usize n) const { return IoBuffer::kernel(p_, n); }
+    u8* data() const { return p_; }
 
 private:
     u8* p_ = nullptr;
@@ -234,6 +236,39 @@ SYSCALL(tee) {
     if (!is_pipe(*in) || !is_pipe(*out) || fs::pipe_same(*in, *out)) return Error(EINVAL);
     bool nonblock = (flags & SPLICE_F_NONBLOCK) || ((in->flags | out->flags) & O_NONBLOCK);
     return TRY(pipe_to_pipe(*in, *out, min(len, MAX_RW_COUNT), nonblock, false));
+}
+
+// vmsplice: user memory into a pipe's write end (what fits, after one
+// wait for room) or out of its read end (what it holds, after one wait
+// for data). Pages are copied, not gifted.
+SYSCALL(vmsplice) {
+    u32 flags = static_cast<u32>(args.a3);
+    if (flags & ~SPLICE_F_ALL) return Error(EINVAL);
+    fs::OpenFile* f = lookup(args.a0);
+    if (!f) return Error(EBADF);
+    bool write = can_write(*f);
+    if (!write && !can_read(*f)) return Error(EBADF);
+    IoVecs iov;
+    TRY(iov.import(args.a1, args.a2));
+    if (iov.total() == 0) return 0;
+    if (!is_pipe(*f)) return Error(EBADF);
+    bool nonblock = flags & SPLICE_F_NONBLOCK;
+    Bounce b;
+    if (write) {
+        usize room = TRY(fs::pipe_wait_room(*f, nonblock));
+        usize n = min(min(iov.total(), room), CHUNK);
+        TRY(b.alloc(n));
+        TRY(iov.gather(b.data(), 0, n));
+        return TRY(f->write(b.io(n), nullptr));
+    }
+    usize avail = TRY(fs::pipe_wait_data(*f, nonblock));
+    if (avail == 0) return 0;
+    usize n = min(min(iov.total(), avail), CHUNK);
+    TRY(b.alloc(n));
+    n = TRY(fs::pipe_peek(*f, b.io(n), 0));
+    TRY(iov.scatter(b.data(), n));
+    fs::pipe_consume(*f, n);
+    return n;
 }
 
 SYSCALL(copy_file_range) {

@@ -239,6 +239,28 @@ static void splice_cases(void) {
     close(out);
 }
 
+static void vmsplice_cases(void) {
+    int p[2];
+    pipe(p);
+    struct iovec w[2] = {{"vm", 2}, {"splice", 6}};
+    SHOW("vmsplice into the write end", vmsplice(p[1], w, 2, 0));
+    char a[3] = {0}, b[10] = {0};
+    struct iovec r[2] = {{a, 3}, {b, 10}};
+    SHOW("vmsplice out of the read end", vmsplice(p[0], r, 2, 0));
+    printf("pieces \"%.3s\" \"%s\"\n", a, b);
+    SHOW("vmsplice nonblock empty", vmsplice(p[0], r, 2, SPLICE_F_NONBLOCK));
+    SHOW("vmsplice bad flags", vmsplice(p[1], w, 2, 0x100));
+    SHOW("vmsplice no segments", vmsplice(p[1], w, 0, 0));
+    int fd = open("/sio", O_RDWR);
+    SHOW("vmsplice on a file", vmsplice(fd, w, 2, 0));
+    SHOW("vmsplice bad fd", vmsplice(99, w, 2, 0));
+    SHOW("vmsplice null vector", vmsplice(p[1], NULL, 2, 0));
+    close(p[1]);
+    SHOW("vmsplice empty pipe without writers", vmsplice(p[0], r, 2, 0));
+    close(fd);
+    close(p[0]);
+}
+
 static void copy_range_cases(void) {
     int in = make_file("/cf_in", "ABCDEFGHIJ");
     int out = open("/cf_out", O_CREAT | O_TRUNC | O_RDWR, 0644);
@@ -289,6 +311,7 @@ int main(void) {
     vectored();
     sendfile_cases();
     splice_cases();
+    vmsplice_cases();
     copy_range_cases();
     printf("done\n");
     return 0;
