@@ -12,6 +12,7 @@
 #include "kernel/timer.h"
 #include "lib/alloc.h"
 #include "lib/format.h"
+#include "lib/rbtree.h"
 
 namespace keel::fs {
 
@@ -30,7 +31,7 @@ struct EpHook {
 };
 
 struct EpItem : EpollReadyItem {
-    ListNode ep_node;                // Eventpoll::items
+    RbNode ep_node;                  // Eventpoll::items, keyed by (file, fd)
     EpItem* next_in_file = nullptr;  // OpenFile::epoll_items chain (epoll_global)
     Eventpoll* ep = nullptr;
     OpenFile* file = nullptr;        // not referenced: the item goes with the file
@@ -38,6 +39,15 @@ struct EpItem : EpollReadyItem {
     u64 data = 0;
     EpHook* hooks = nullptr;
     bool hook_failed = false;
+};
+
+// Linux keys items by file and descriptor number (one file may be added
+// under several descriptors).
+struct ItemOrder {
+    static bool before(const OpenFile* fa, int fda, const OpenFile* fb, int fdb) {
+        return fa != fb ? reinterpret_cast<uptr>(fa) < reinterpret_cast<uptr>(fb) : fda < fdb;
+    }
+    static bool less(const EpItem& a, const EpItem& b) { return before(a.file, a.fd, b.file, b.fd); }
 };
 
 // Serialises epoll_ctl, every item list and per-file chain, and the loop
@@ -100,8 +110,10 @@ public:
     }
 
     EpItem* find(OpenFile* f, int fd) {
-        for (EpItem* it = items.front(); it; it = items.next(*it))
+        for (EpItem* it = items.root(); it;) {
             if (it->file == f && it->fd == fd) return it;
+            it = ItemOrder::before(f, fd, it->file, it->fd) ? items.left(*it) : items.right(*it);
+        }
         return nullptr;
     }
 
@@ -117,7 +129,7 @@ public:
     sched::Mutex mtx;                        // items, scans
     Spinlock lock{LockRank::Epoll};          // ready, item states
     EpollReadyList ready;
-    IntrusiveList<EpItem, &EpItem::ep_node> items;
+    RbTree<EpItem, &EpItem::ep_node, ItemOrder> items;
     sched::WaitQueue waiters{LockRank::EpollWait};  // epoll_wait sleepers
     // poll(2) and outer epoll instances watching this one. Woken from
     // callbacks under other queues' locks, possibly an inner instance's
@@ -131,7 +143,7 @@ protected:
         {
             sched::MutexGuard g(epoll_global);
             sched::MutexGuard m(mtx);
-            while (EpItem* it = items.front()) remove(*it);
+            while (EpItem* it = items.first()) remove(*it);
         }
         destroy(this);
     }
@@ -202,7 +214,7 @@ Status Eventpoll::insert(OpenFile& f, int fd, u32 events, u64 data) {
     it->fd = fd;
     it->events = events;
     it->data = data;
-    items.push_back(*it);
+    items.insert(*it);
     it->next_in_file = static_cast<EpItem*>(f.epoll_items);
     __atomic_store_n(&f.epoll_items, static_cast<void*>(it), __ATOMIC_RELEASE);
     HookTable pt(*it);
@@ -238,7 +250,7 @@ void Eventpoll::remove(EpItem& it) {
         SpinlockGuard g(lock);
         ready.remove(it);
     }
-    items.remove(it);
+    items.erase(it);
     OpenFile& f = *it.file;
     auto** link = reinterpret_cast<EpItem**>(&f.epoll_items);
     while (*link && *link != &it) link = &(*link)->next_in_file;
@@ -326,7 +338,7 @@ int depth_below(Eventpoll& ep, Eventpoll& into, int depth) {
     if (ep.gen == loop_gen) return ep.check_depth;
     ep.gen = loop_gen;
     int result = 0;
-    for (EpItem* it = ep.items.front(); it; it = ep.items.next(*it)) {
+    for (EpItem* it = ep.items.first(); it; it = ep.items.next(*it)) {
         if (it->file->kind() != FileKind::Epoll) continue;
         auto& to = static_cast<Eventpoll&>(*it->file);
         if (&to == &into || depth > EP_MAX_NESTS) result = EP_MAX_NESTS + 1;

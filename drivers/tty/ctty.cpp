@@ -292,16 +292,13 @@ bool has_stopped(int pgid) {
 }
 
 // kill_orphaned_pgrp for an exit: the exiting process's group, and each
-// child's group, may lose their last link to a parent in the session;
-// stopped members would then never be continued by job control, so they
-// get SIGHUP and SIGCONT (POSIX).
-void orphan_groups_on_exit(proc::Process& p) {
-    int victims[8];
-    usize n = 0;
+// child's group, may lose their last link to a parent in the session.
+OrphanedGroups orphan_groups_on_exit(proc::Process& p) {
+    OrphanedGroups out;
     auto consider = [&](int pgid) {
-        for (usize i = 0; i < n; ++i)
-            if (victims[i] == pgid) return;
-        if (n < 8 && orphaned_without(pgid, p) && has_stopped(pgid)) victims[n++] = pgid;
+        for (usize i = 0; i < out.count; ++i)
+            if (out.pgids[i] == pgid) return;
+        if (out.count < 8 && orphaned_without(pgid, p) && has_stopped(pgid)) out.pgids[out.count++] = pgid;
     };
     proc::lock_tree();
     proc::Process* parent = p.parent;
@@ -309,18 +306,22 @@ void orphan_groups_on_exit(proc::Process& p) {
     for (proc::Process* c = p.children.front(); c; c = p.children.next(*c))
         if (c->state == proc::ProcessState::Running && c->pgid != p.pgid && c->sid == p.sid) consider(c->pgid);
     proc::unlock_tree();
-    for (usize i = 0; i < n; ++i) {
-        signal_pgrp(victims[i], SIGHUP);
-        signal_pgrp(victims[i], SIGCONT);
-    }
+    return out;
 }
 
 }  // namespace
 
-void exit_ctty(proc::Process& p) {
+OrphanedGroups exit_ctty(proc::Process& p) {
     if (is_leader(p)) disassociate(true);
     clear_own_ctty(p);
-    orphan_groups_on_exit(p);
+    return orphan_groups_on_exit(p);
+}
+
+void signal_orphaned(const OrphanedGroups& groups) {
+    for (usize i = 0; i < groups.count; ++i) {
+        signal_pgrp(groups.pgids[i], SIGHUP);
+        signal_pgrp(groups.pgids[i], SIGCONT);
+    }
 }
 
 }  // namespace keel::tty

@@ -178,7 +178,16 @@ void ctty_info(const proc::Process& p, u32* tty_nr, int* tpgid);
 // exit of a session leader hangs it up.
 void fork_ctty(proc::Process& child, const proc::Process& parent);
 void setsid_ctty(proc::Process& p);
-void exit_ctty(proc::Process& p);
+// Process groups that an exit leaves orphaned with stopped members: they
+// get SIGHUP and SIGCONT once the exiting process's children have their
+// new parent (signal_orphaned), so that what they do next sees the group
+// orphaned (kill_orphaned_pgrp in Linux's exit_notify).
+struct OrphanedGroups {
+    int pgids[8];
+    usize count = 0;
+};
+OrphanedGroups exit_ctty(proc::Process& p);
+void signal_orphaned(const OrphanedGroups& groups);
 
 // Boot: the console, /dev/tty, ptmx and pts drivers.
 void register_tty_devices();

@@ -161,7 +161,9 @@ sched::Thread* tid_table[PID_MAX];
     if (p->vfork_done) p->vfork_done->complete();
     p->vfork_done = nullptr;
     timer_cancel(p->alarm_timer);
-    tty::exit_ctty(*p);  // a session leader's exit hangs up its terminal
+    // A session leader's exit hangs up its terminal; groups it orphans are
+    // signalled once its children have been given to init.
+    tty::OrphanedGroups orphans = tty::exit_ctty(*p);
     {
         sched::MutexGuard g(tree_lock);
         // Orphans go to init, zombies included (init reaps them).
@@ -184,6 +186,7 @@ sched::Thread* tid_table[PID_MAX];
             notify_parent_locked(p->parent);
         }
     }
+    tty::signal_orphaned(orphans);
     if (self->fpu) arch::fpu_state_free(self->fpu);
     self->fpu = nullptr;
     sched::exit_current();

@@ -16,6 +16,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
@@ -284,6 +285,31 @@ static void orphaned(int s) {
     close(fds[0]);
 }
 
+static void on_alarm(int sig) { (void)sig; }
+
+// A blocked read ends with EINTR for a handler without SA_RESTART; an
+// unprivileged TIOCSTI fails (dev.tty.legacy_tiocsti is 0).
+static void interrupts(int s) {
+    say("-- interrupted read\n");
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_alarm;
+    sigaction(SIGALRM, &sa, NULL);
+    struct itimerval it = {{0, 0}, {0, 100000}};
+    setitimer(ITIMER_REAL, &it, NULL);
+    char buf[8];
+    say("read with SIGALRM: %s\n", err(read(s, buf, sizeof(buf))));
+    pid_t c = fork();
+    if (c == 0) {
+        setuid(1000);
+        char ch = 'x';
+        _exit(ioctl(s, TIOCSTI, &ch) < 0 ? errno : 0);
+    }
+    int status;
+    waitpid(c, &status, 0);
+    say("TIOCSTI as uid 1000: errno %d\n", WEXITSTATUS(status));
+}
+
 static void hangup(void) {
     say("-- hangup\n");
     int m = posix_openpt(O_RDWR | O_NOCTTY);
@@ -401,6 +427,7 @@ static void session(void) {
     window(m, s);
     job_control(m, s);
     orphaned(s);
+    interrupts(s);
     other_closed();
     hangup();
     say("TIOCNOTTY: %s\n", err(ioctl(s, TIOCNOTTY)));
