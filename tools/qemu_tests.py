@@ -88,6 +88,16 @@ def user_program_initrd(tmp, name):
     return cpio
 
 
+def stress_initrd(tmp):
+    exe = os.path.join(tmp, "sysfuzz")
+    subprocess.run(["gcc", "-O2", "-static", "-o", exe,
+                    os.path.join(USER_DIR, "..", "stress", "sysfuzz.c")], check=True)
+    cpio = os.path.join(tmp, "sysfuzz.cpio")
+    with open(cpio, "wb") as f:
+        f.write(newc_cpio({"init": open(exe, "rb").read()}))
+    return cpio
+
+
 KERNEL_LOG = re.compile(r"\[\s*\d+\.\d{6}\].*$")
 
 
@@ -169,6 +179,12 @@ def cases(tmp):
                     ["Attempted to kill init!"], 0, initrd=user_program_initrd(tmp, name), forbid=())
         case.expect_output = expected
         c.append(case)
+    # Random system calls from unprivileged children for 60 s (tests/stress/sysfuzz.c):
+    # no panic, no hang, and the health check at the end passes. Power-off
+    # halts the VM (no ACPI power-off yet), so the case ends at its timeout.
+    c.append(Case("stress-sysfuzz-60s", "microvm", 2, "console=ttyS0 panic=-1 quiet -- 60",
+                  ["sysfuzz: health ok", "reboot: Power down"], None, initrd=stress_initrd(tmp), timeout=100,
+                  expect_hang=True))
     # The panic path names what broke and where (keel.crashtest= breaks it on purpose).
     crashes = {
         "pagefault": ["page fault at 0000000000000010", "RIP: 0010:", "crash_pagefault", "Call Trace"],

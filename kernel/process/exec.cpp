@@ -104,7 +104,12 @@ Status exec_elf(Process& p, const ExecFile& file, const exec::ExecArgs& args, ar
     swap(p.exe, old_exe);
     p.mm = as;
     unlock_tree();
+    sched::Thread* self = sched::current();
+    mm::AddressSpace* old_mine = self->mm;
+    as->get();
+    __atomic_store_n(&self->mm, as, __ATOMIC_RELEASE);
     as->activate();
+    if (old_mine) old_mine->put();
     if (old) old->put();
     if (p.vfork_done) {
         // The vfork parent may run again: the child no longer uses its memory.

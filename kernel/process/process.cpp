@@ -46,7 +46,10 @@ Status FdTable::close(int fd) {
     return {};
 }
 
-u64 page_table_of(const Process& p) { return p.mm ? p.mm->page_table() : arch::kernel_pml4(); }
+u64 page_table_of(const sched::Thread& t) {
+    mm::AddressSpace* as = __atomic_load_n(&t.mm, __ATOMIC_ACQUIRE);
+    return as ? as->page_table() : arch::kernel_pml4();
+}
 
 Process* current_process() { return sched::current()->process; }
 
@@ -97,6 +100,15 @@ sched::Thread* tid_table[PID_MAX];
 // The calling thread leaves its process; the last one out tears the
 // process down. `group` (exit_group, fatal signals) makes every other
 // thread leave too, with `wstatus` as the process's status.
+// The exiting thread lets go of its page tables: first so that no switch
+// back to it loads them again, then off the CPU, then the reference.
+void drop_thread_mm(sched::Thread* self) {
+    mm::AddressSpace* mine = self->mm;
+    __atomic_store_n(&self->mm, nullptr, __ATOMIC_RELEASE);
+    arch::write_cr3(arch::kernel_pml4());
+    if (mine) mine->put();
+}
+
 [[noreturn]] void leave(int wstatus, bool group) {
     sched::Thread* self = sched::current();
     Process* p = self->process;
@@ -130,7 +142,7 @@ sched::Thread* tid_table[PID_MAX];
         }
     }
     if (!last) {
-        arch::write_cr3(arch::kernel_pml4());
+        drop_thread_mm(self);
         self->process = nullptr;
         if (self->fpu) arch::fpu_state_free(self->fpu);
         self->fpu = nullptr;
@@ -156,7 +168,7 @@ sched::Thread* tid_table[PID_MAX];
     cwd = fs::Path();
     root = fs::Path();
     exe = fs::Path();
-    arch::write_cr3(arch::kernel_pml4());
+    drop_thread_mm(self);
     if (mm) mm->put();
     if (p->vfork_done) p->vfork_done->complete();
     p->vfork_done = nullptr;
@@ -300,6 +312,10 @@ Status add_thread(Process& p, sched::Thread& t, int tid) {
     if (p.group_exit) return Error(EINTR);  // the process is going away
     t.user_tid = tid;
     t.process = &p;
+    if (p.mm && !t.mm) {
+        p.mm->get();
+        t.mm = p.mm;
+    }
     SpinlockGuard sg(p.sighand->lock);
     p.threads.push_back(t);
     ++p.nthreads;

@@ -104,7 +104,9 @@ struct Process {
     sched::Completion* vfork_done = nullptr;
 };
 
-u64 page_table_of(const Process& p);
+// The page tables a CPU switching to `t` loads (the kernel's for kernel
+// threads and exiting ones).
+u64 page_table_of(const sched::Thread& t);
 Process* current_process();
 
 // Linux's limits for init (inherited from there by everyone).

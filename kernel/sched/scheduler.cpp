@@ -213,7 +213,7 @@ void switch_user_state(Thread* prev, Thread* next) {
         arch::wrmsr(arch::msr::FS_BASE, next->fs_base);
         arch::wrmsr(arch::msr::KERNEL_GS_BASE, next->gs_base);
     }
-    u64 want = next->process ? proc::page_table_of(*next->process) : arch::kernel_pml4();
+    u64 want = proc::page_table_of(*next);
     if ((arch::read_cr3() & arch::pte::ADDR_MASK) != want) arch::write_cr3(want);
 }
 

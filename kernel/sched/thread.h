@@ -10,6 +10,9 @@
 namespace keel::proc {
 struct Process;
 }
+namespace keel::mm {
+class AddressSpace;
+}
 
 namespace keel::sched {
 
@@ -41,6 +44,10 @@ struct Thread {
 
     // User threads only.
     proc::Process* process = nullptr;
+    // The page tables this thread runs on, with a reference of its own: a
+    // CPU switching to the thread loads them, so they must outlive every
+    // switch, not just the process's use (see proc::leave()).
+    mm::AddressSpace* mm = nullptr;
     int user_tid = 0;             // gettid(): from the pid space, as in Linux
     ListNode group_node;          // in process->threads
     void* fpu = nullptr;          // FPU/SSE/AVX state while switched out
