@@ -77,6 +77,36 @@ static void* reader(void* arg) {
     return NULL;
 }
 
+// EPOLLEXCLUSIVE: two instances, each with a sleeper, watch one eventfd;
+// one write wakes one of them when both items are exclusive, both when not.
+static int ex_ep[2];
+static int ex_got[2];
+
+static void* ex_waiter(void* arg) {
+    int i = (int)(intptr_t)arg;
+    struct epoll_event ev;
+    ex_got[i] = epoll_wait(ex_ep[i], &ev, 1, 300);
+    return NULL;
+}
+
+static void exclusive_round(const char* label, unsigned flags) {
+    int e = eventfd(0, EFD_NONBLOCK);
+    pthread_t t[2];
+    for (int i = 0; i < 2; ++i) {
+        ex_ep[i] = epoll_create1(0);
+        struct epoll_event ev = {.events = EPOLLIN | flags, .data.u32 = i};
+        epoll_ctl(ex_ep[i], EPOLL_CTL_ADD, e, &ev);
+        pthread_create(&t[i], NULL, ex_waiter, (void*)(intptr_t)i);
+    }
+    usleep(100000);  // both asleep in epoll_wait
+    uint64_t one = 1;
+    write(e, &one, 8);
+    for (int i = 0; i < 2; ++i) pthread_join(t[i], NULL);
+    printf("%s: %d of 2 woke with the event\n", label, (ex_got[0] == 1) + (ex_got[1] == 1));
+    for (int i = 0; i < 2; ++i) close(ex_ep[i]);
+    close(e);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     inner = epoll_create1(0);
@@ -110,6 +140,8 @@ int main(void) {
     close(p[1]);
     struct epoll_event out[2];
     printf("after close: %d\n", epoll_wait(ep, out, 2, 20));
+    exclusive_round("EPOLLEXCLUSIVE", EPOLLEXCLUSIVE);
+    exclusive_round("shared", 0);
     printf("done\n");
     return 0;
 }
