@@ -27,6 +27,7 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t tmpfs tmpfs /tmp
 hostname keel
+cd /root
 echo "Keel: busybox shell (quit: poweroff -f, or Ctrl-A X in QEMU)"
 while true; do
     setsid cttyhack sh -l
