@@ -1,5 +1,6 @@
 #include "arch/x86_64/firmware_tables.h"
 
+#include "arch/x86_64/cpu.h"
 #include "kernel/printk.h"
 #include "mm/ioremap.h"
 
@@ -67,6 +68,35 @@ void parse_madt(u64 phys) {
     topo.source = "ACPI MADT";
 }
 
+// The FADT's ways to enter S5 (power off): the sleep control register of
+// a hardware-reduced platform (microvm's GED), else PM1a's control block.
+struct PowerOff {
+    u64 sleep_ctl = 0;
+    u8 sleep_ctl_space = 0;  // ACPI address space: 0 memory, 1 I/O
+    volatile u8* sleep_ctl_mmio = nullptr;  // mapped at boot: power-off runs with IRQs off
+    u16 pm1a_cnt = 0;
+} power;
+
+void parse_fadt(u64 phys) {
+    const u8* h = map(phys, 8);
+    if (!h) return;
+    u32 len = rd<u32>(h + 4);
+    if (len < 116 || len > 64 * 1024) return;
+    const u8* t = map(phys, len);
+    if (!t || !checksum_ok(t, len)) return;
+    power.pm1a_cnt = static_cast<u16>(rd<u32>(t + 64));
+    constexpr u32 kHwReduced = 1u << 20;
+    if ((rd<u32>(t + 112) & kHwReduced) && len >= 256) {
+        // Generic address structure: space, width, offset, access size, address.
+        power.sleep_ctl_space = t[244];
+        power.sleep_ctl = rd<u64>(t + 248);
+        if (power.sleep_ctl && power.sleep_ctl_space == 0) {
+            auto r = ioremap(power.sleep_ctl, 1);
+            if (r.is_ok()) power.sleep_ctl_mmio = static_cast<volatile u8*>(r.value());
+        }
+    }
+}
+
 bool parse_acpi(u64 rsdp) {
     if (!rsdp) rsdp = scan(0xe0000, 0x20000, "RSD PTR ", 8, 16);
     if (!rsdp) return false;
@@ -83,12 +113,10 @@ bool parse_acpi(u64 rsdp) {
     for (u32 off = 36; off + esz <= len; off += esz) {
         u64 p = xsdt ? rd<u64>(t + off) : rd<u32>(t + off);
         const u8* sig = map(p, 4);
-        if (sig && __builtin_memcmp(sig, "APIC", 4) == 0) {
-            parse_madt(p);
-            return topo.ncpus > 0;
-        }
+        if (sig && __builtin_memcmp(sig, "APIC", 4) == 0) parse_madt(p);
+        if (sig && __builtin_memcmp(sig, "FACP", 4) == 0) parse_fadt(p);
     }
-    return false;
+    return topo.ncpus > 0;
 }
 
 bool parse_mptable() {
@@ -149,6 +177,23 @@ const PlatformTopology& platform_topology(u64 rsdp_hint) {
     }
     pr_info("smp: %u CPUs described by %s", topo.ncpus, topo.source);
     return topo;
+}
+
+bool acpi_power_off() {
+    // QEMU's tables: S5 is sleep type 5 on the GED of hardware-reduced
+    // platforms and sleep type 0 in PM1a_CNT (its \_S5 package).
+    constexpr u8 kSleepEnable = 1 << 5;
+    if (power.sleep_ctl) {
+        u8 v = static_cast<u8>((5 << 2) | kSleepEnable);
+        if (power.sleep_ctl_space == 1) {
+            outb(static_cast<u16>(power.sleep_ctl), v);
+        } else if (power.sleep_ctl_mmio) {
+            *power.sleep_ctl_mmio = v;
+        }
+    } else if (power.pm1a_cnt) {
+        outw(power.pm1a_cnt, static_cast<u16>((0 << 10) | (1 << 13)));
+    }
+    return false;  // still here: it did not work
 }
 
 }  // namespace keel::arch

@@ -22,4 +22,8 @@ struct PlatformTopology {
 // Reads the tables once; rsdp_hint may be 0.
 const PlatformTopology& platform_topology(u64 rsdp_hint);
 
+// Enters ACPI S5 through what the FADT described; returns only if that
+// failed (no ACPI, or the platform ignored it).
+bool acpi_power_off();
+
 }  // namespace keel::arch

@@ -2,6 +2,7 @@
 #include <linux/reboot.h>
 
 #include "arch/x86_64/cpu.h"
+#include "arch/x86_64/firmware_tables.h"
 #include "kernel/panic.h"
 #include "kernel/printk.h"
 #include "kernel/process/process.h"
@@ -36,8 +37,12 @@ SYSCALL(reboot) {
     case LINUX_REBOOT_CMD_HALT:
         stop_machine("System halted");
     case LINUX_REBOOT_CMD_POWER_OFF:
-        // No power-off device on microvm: halting is what is left.
-        stop_machine("Power down");
+        pr_emerg("reboot: Power down");
+        arch::irq_disable();
+        smp_stop_others();
+        arch::acpi_power_off();
+        // Without ACPI (microvm,acpi=off) halting is what is left.
+        arch::halt_forever();
     case LINUX_REBOOT_CMD_CAD_ON:
     case LINUX_REBOOT_CMD_CAD_OFF:
         return 0;
