@@ -21,7 +21,8 @@ Status run_init(const char* path, const char* const* argv, const char* const* en
     ExecFile file = TRY(open_exec(StringView(path)));
     Process* p = TRY(make<Process>());
     p->pid = TRY(alloc_pid());
-    p->pgid = p->sid = p->pid;
+    // Linux's init runs in the kernel's session and group, 0.
+    p->pgid = p->sid = 0;
     p->thread = sched::current();
     default_rlimits(p->rlimits);
     p->sighand = TRY(make<sig::Handlers>());

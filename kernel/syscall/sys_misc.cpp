@@ -186,21 +186,25 @@ SYSCALL(times) {
     return time::monotonic_ns() / (1000000000 / USER_HZ);
 }
 
-SYSCALL(getpgid) {
-    int pid = static_cast<int>(args.a0);
-    proc::Process* p = current_process();
-    if (pid != 0 && pid != p->pid) return Error(ESRCH);
-    return static_cast<u64>(p->pgid);
+namespace {
+// getpgid/getsid of any process, zombies included (as Linux: until reaped).
+Result<u64> id_of(int pid, bool session) {
+    proc::Process* self = current_process();
+    if (pid == 0) return static_cast<u64>(session ? self->sid : self->pgid);
+    if (pid < 0) return Error(ESRCH);
+    proc::lock_tree();
+    proc::Process* p = proc::process_slot(pid);
+    Result<u64> r = p ? Result<u64>(static_cast<u64>(session ? p->sid : p->pgid)) : Result<u64>(Error(ESRCH));
+    proc::unlock_tree();
+    return r;
 }
+}  // namespace
+
+SYSCALL(getpgid) { return id_of(static_cast<int>(args.a0), false); }
 
 SYSCALL(getpgrp) { return static_cast<u64>(current_process()->pgid); }
 
-SYSCALL(getsid) {
-    int pid = static_cast<int>(args.a0);
-    proc::Process* p = current_process();
-    if (pid != 0 && pid != p->pid) return Error(ESRCH);
-    return static_cast<u64>(p->sid);
-}
+SYSCALL(getsid) { return id_of(static_cast<int>(args.a0), true); }
 
 SYSCALL(setsid) {
     proc::Process* p = current_process();
