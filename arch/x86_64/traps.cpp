@@ -8,6 +8,7 @@
 #include "kernel/sched/scheduler.h"
 #include "kernel/sched/thread.h"
 #include "kernel/smp.h"
+#include "kernel/process/cputime.h"
 #include "kernel/process/process.h"
 #include "kernel/signal/signal.h"
 #include "kernel/process/fault.h"
@@ -112,6 +113,7 @@ using namespace keel::arch;
 
 extern "C" void trap_dispatch(TrapFrame* frame) {
     TrapFrame& f = *frame;
+    if (f.from_user()) cputime::enter_kernel();
     if (f.vector < 32) {
         // NMIs from smp_stop_others land here too.
         if (f.vector == 2 && smp_stop_requested()) halt_forever();

@@ -40,12 +40,11 @@ Status show_stat(SeqBuf& out, const Target& t) {
     bool show_mm = m.has_mm;
     u64 pending = i.sig_pending | i.sig_shared;
     u64 rsslim = i.rlimits[5].cur;  // RLIMIT_RSS
-    // Keel does not split CPU time into user and system: all of it is
-    // reported as user time.
-    u64 utime = i.runtime_ns / NS_PER_TICK;
     out.printf("%d (%s) %c %d %d %d %d %d %u ", t.tid ? t.tid : t.tgid, i.comm, i.state, i.ppid, i.pgid, i.sid,
                0 /* tty_nr */, -1 /* tpgid */, 0x400000u /* PF_RANDOMIZE */);
-    out.printf("%llu %llu %llu %llu %llu %llu %lld %lld ", 0ull, 0ull, 0ull, 0ull, ull(utime), 0ull, 0ll, 0ll);
+    out.printf("%llu %llu %llu %llu %llu %llu %lld %lld ", 0ull, 0ull, 0ull, 0ull, ull(i.utime_ns / NS_PER_TICK),
+               ull(i.stime_ns / NS_PER_TICK), static_cast<long long>(i.cutime_ns / NS_PER_TICK),
+               static_cast<long long>(i.cstime_ns / NS_PER_TICK));
     out.printf("%d %d %d %d %llu ", 20 + i.nice, i.nice, i.zombie ? 0 : i.nthreads, 0,
                ull(i.start_time_ns / NS_PER_TICK));
     out.printf("%llu %llu %llu ", ull(m.vm_size), ull(m.rss() / PAGE), ull(rsslim));

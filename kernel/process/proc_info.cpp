@@ -1,5 +1,6 @@
 #include "kernel/process/proc_info.h"
 
+#include "kernel/process/cputime.h"
 #include "kernel/sched/scheduler.h"
 #include "kernel/signal/handlers.h"
 #include "lib/string.h"
@@ -67,7 +68,12 @@ Status task_info(int tgid, int tid, TaskInfo& out) {
     out.no_new_privs = p->no_new_privs;
     out.layout = p->layout;
     for (int i = 0; i < RLIMIT_COUNT; ++i) out.rlimits[i] = p->rlimits[i];
+    cputime::Times children = cputime::children_times(*p);
+    out.cutime_ns = children.user_ns;
+    out.cstime_ns = children.system_ns;
     if (p->state == ProcessState::Zombie) {
+        out.utime_ns = p->dead_utime_ns;
+        out.stime_ns = p->dead_runtime_ns > p->dead_utime_ns ? p->dead_runtime_ns - p->dead_utime_ns : 0;
         if (tid && tid != tgid) return Error(ESRCH);
         out.tid = tgid;
         out.zombie = true;
@@ -95,6 +101,9 @@ Status task_info(int tgid, int tid, TaskInfo& out) {
             out.nivcsw += u->nivcsw;
         }
     }
+    cputime::Times ct = tid ? cputime::thread_times(*t) : cputime::process_times(*p);
+    out.utime_ns = ct.user_ns;
+    out.stime_ns = ct.system_ns;
     if (p->sighand) {
         SpinlockGuard sg(p->sighand->lock);
         out.sig_shared = p->sighand->shared.set;

@@ -21,6 +21,8 @@ struct TaskInfo {
     u64 affinity = 0;
     u64 start_time_ns = 0;   // monotonic
     u64 runtime_ns = 0;      // CPU time (threads summed for a process)
+    u64 utime_ns = 0, stime_ns = 0;    // its user/system split (kernel/process/cputime.h)
+    u64 cutime_ns = 0, cstime_ns = 0;  // reaped children's
     u64 nvcsw = 0, nivcsw = 0;
     sig::SigSet sig_pending = 0, sig_shared = 0, sig_blocked = 0, sig_ignored = 0, sig_caught = 0;
     bool no_new_privs = false;
@@ -62,8 +64,8 @@ int last_pid_allocated();
 Result<mm::AddressSpace*> get_mm(int tgid);  // put() when done
 enum class PathKind { Cwd, Root, Exe };
 Result<fs::Path> get_path(int tgid, PathKind which);
-// The open file at `fd` with a reference (put() when done); EBADF/ENOENT.
-Result<fs::OpenFile*> get_fd(int tgid, int fd, bool* cloexec = nullptr);
+// The open file at `fd`, referenced; ENOENT.
+Result<fs::FileRef> get_fd(int tgid, int fd, bool* cloexec = nullptr);
 // The smallest open descriptor >= from, or -1.
 int next_fd(int tgid, int from);
 // The number of slots in the descriptor table (status's FDSize).

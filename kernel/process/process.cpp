@@ -9,6 +9,9 @@
 #include "kernel/panic.h"
 #include "kernel/percpu.h"
 #include "kernel/printk.h"
+#include "kernel/process/cputime.h"
+#include "kernel/process/posix_timers.h"
+#include "kernel/process/rseq.h"
 #include "kernel/sched/scheduler.h"
 #include "kernel/signal/signal.h"
 #include "kernel/uaccess.h"
@@ -62,7 +65,11 @@ void exit_to_user(arch::TrapFrame& frame) {
     if (c->need_resched && c->preempt_count == 0) sched::schedule();
     Process* p = current_process();
     if (p && p->group_exit) leave(p->group_exit_status, true);
+    sched::Thread* self = sched::current();
+    if (p && ptimer::cpu_timers_armed(*p)) ptimer::check_cpu_timers(*p, *self);
     sig::deliver(frame);
+    if (self->rseq_resume) rseq::notify_resume(frame);
+    cputime::enter_user();
 }
 
 namespace {
@@ -119,6 +126,8 @@ void drop_thread_mm(sched::Thread* self) {
     if (uptr ctid = self->clear_child_tid) {
         if (UserOut<u32>(ctid).write(0u).is_ok()) futex_wake_address(ctid);
     }
+    ptimer::thread_exiting(*p, *self);
+    cputime::thread_exited(*p, *self);
     bool last;
     {
         sched::MutexGuard g(tree_lock);
@@ -172,7 +181,7 @@ void drop_thread_mm(sched::Thread* self) {
     if (mm) mm->put();
     if (p->vfork_done) p->vfork_done->complete();
     p->vfork_done = nullptr;
-    timer_cancel(p->alarm_timer);
+    ptimer::exit(*p);
     // A session leader's exit hangs up its terminal; groups it orphans are
     // signalled once its children have been given to init.
     tty::OrphanedGroups orphans = tty::exit_ctty(*p);
@@ -290,6 +299,7 @@ Result<int> wait_child(int pid, int options, int* wstatus) {
             if (!any) return Error(ECHILD);
             if (zombie) {
                 self->children.remove(*zombie);
+                cputime::child_reaped(*self, *zombie);
                 int reaped = zombie->pid;
                 *wstatus = zombie->exit_status;
                 free_process(zombie);
@@ -332,6 +342,9 @@ void enter_user(const arch::TrapFrame& frame) {
     IrqsOffProof proof;
     Cpu& cpu = this_cpu(proof);
     cpu.user_entry = frame;
+    sched::Thread* self = sched::current();
+    if (self->rseq_resume) rseq::notify_resume(cpu.user_entry);
+    cputime::enter_user();
     enter_user_asm(&cpu.user_entry, sched::current()->stack_top);
 }
 

@@ -15,6 +15,9 @@ class AddressSpace;
 namespace keel::tty {
 class Tty;
 }
+namespace keel::ptimer {
+struct ProcessTimers;
+}
 
 namespace keel::proc {
 
@@ -89,6 +92,12 @@ struct Process {
     sched::WaitQueue child_wait;  // wait4 sleeps here
 
     sig::Handlers* sighand = nullptr;
+    // CPU time of threads that have left, and of reaped children (with
+    // what they reaped), for times(2), getrusage(2) and /proc (cputime.cpp).
+    u64 dead_runtime_ns = 0, dead_utime_ns = 0;
+    u64 children_utime_ns = 0, children_stime_ns = 0;
+    // POSIX timers and ITIMER_VIRTUAL/PROF (posix_timers.cpp); made on first use.
+    ptimer::ProcessTimers* timers = nullptr;
     Timer alarm_timer;            // ITIMER_REAL / alarm
     u64 alarm_interval_ns = 0;
     // Job control: a stopped process's thread sleeps until SIGCONT.

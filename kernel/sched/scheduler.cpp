@@ -292,6 +292,9 @@ void schedule() {
         return;
     }
     if (prev != rq.idle && load_state(prev) == ThreadState::Runnable && prev->se.on_rq) ++prev->nivcsw;
+    // rseq: a thread switched out must abort a critical section it was in
+    // and learn its CPU again before it returns to user mode.
+    if (prev->rseq_area) prev->rseq_event = prev->rseq_resume = true;
     // A thread still switching out elsewhere cannot be resumed yet.
     while (__atomic_load_n(&next->on_cpu, __ATOMIC_ACQUIRE)) arch::cpu_relax();
     next->on_cpu = true;
@@ -477,6 +480,22 @@ Status set_affinity(Thread* t, u64 mask) {
     __atomic_store_n(&t->affinity, mask & online, __ATOMIC_RELEASE);
     if (t == current() && !t->may_run_on(self_id())) schedule();  // moves itself
     return {};
+}
+
+u64 runtime_ns(const Thread& t) {
+    for (;;) {
+        u32 c = __atomic_load_n(&t.cpu, __ATOMIC_ACQUIRE);
+        CpuRunQueue& rq = runqueues[c];
+        SpinlockGuard g(rq.lock);
+        if (t.cpu != c) continue;
+        u64 sum = t.se.sum_exec_runtime;
+        // The running thread's time since its last charge is not in the sum yet.
+        if (rq.curr == &t && rq.curr != rq.idle) {
+            u64 now = time::monotonic_ns();
+            if (now > rq.clock) sum += now - rq.clock;
+        }
+        return sum;
+    }
 }
 
 u32 nr_running(u32 cpu) { return __atomic_load_n(&runqueues[cpu].nr, __ATOMIC_RELAXED); }

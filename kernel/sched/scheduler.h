@@ -37,6 +37,9 @@ bool sleep_ns_interruptible(u64 ns, u64* remaining);
 void set_nice(Thread* t, int nice);
 Status set_affinity(Thread* t, u64 mask);
 
+// CPU time t has run, up to now if it is running.
+u64 runtime_ns(const Thread& t);
+
 // Observability for tests and /proc.
 u32 nr_running(u32 cpu);
 u64 context_switches(u32 cpu);

@@ -57,6 +57,20 @@ struct Thread {
     uptr robust_list = 0;         // set_robust_list
     sig::ThreadSignals signals;
     bool interruptible = false;   // asleep in a wait a signal may end
+    // The user/system split of this thread's CPU time (kernel/process/
+    // cputime.cpp): user time so far, and when it last entered user mode
+    // (0 while in the kernel); readers on other CPUs retry on utime_seq.
+    u64 utime_ns = 0;
+    u64 user_since_ns = 0;
+    u32 utime_seq = 0;
+    // rseq registration (kernel/process/rseq.cpp). rseq_resume: cpu_id is
+    // to be rewritten before user mode; rseq_event: preempted, migrated or
+    // signalled since, so a critical section in progress must abort.
+    uptr rseq_area = 0;
+    u32 rseq_len = 0;
+    u32 rseq_sig = 0;
+    bool rseq_resume = false;
+    bool rseq_event = false;
 
     bool may_run_on(u32 c) const { return c < 64 && (affinity >> c) & 1; }
 };

@@ -10,7 +10,9 @@
 #include "arch/x86_64/segments.h"
 #include "kernel/percpu.h"
 #include "kernel/printk.h"
+#include "kernel/process/posix_timers.h"
 #include "kernel/process/process.h"
+#include "kernel/process/rseq.h"
 #include "kernel/sched/scheduler.h"
 #include "kernel/smp.h"
 #include "kernel/uaccess.h"
@@ -348,6 +350,21 @@ void send_from_kernel(proc::Process& p, int sig) {
     (void)generate(p, nullptr, sig, kernel_info(sig));
 }
 
+bool send_timer_signal(proc::Process& p, sched::Thread* t, const siginfo_t& info) {
+    int sig = info.si_signo;
+    if (sig <= 0 || sig > NSIG_ALL || p.state != proc::ProcessState::Running) return false;
+    {
+        Handlers& h = *p.sighand;
+        SpinlockGuard g(h.lock);
+        bool blocked = (t ? t : p.thread) && ((t ? t : p.thread)->signals.blocked & bit(sig));
+        if (!blocked && ignored_at_generation(h, sig)) return false;
+        if (p.pid == 1 && !blocked && h.actions[sig - 1].handler == SIG_DFL_HANDLER) return false;
+        const Pending& pd = t ? t->signals.pending : h.shared;
+        if (sig < SIGRTMIN && (pd.set & bit(sig))) return false;
+    }
+    return generate(p, t, sig, info).is_ok();
+}
+
 void force_fault_signal(int sig, int code, u64 addr) {
     proc::Process& p = self_process();
     Handlers& h = *p.sighand;
@@ -376,13 +393,17 @@ bool interrupt_pending() {
 
 int dequeue_from(SigSet set, siginfo_t* info) {
     proc::Process& p = self_process();
-    SpinlockGuard g(p.sighand->lock);
-    ThreadSignals& ts = self().signals;
-    SigSet ready = (ts.pending.set | p.sighand->shared.set) & set;
-    if (!ready) return 0;
-    int sig = __builtin_ctzll(ready) + 1;
-    Pending& from = (ts.pending.set & bit(sig)) ? ts.pending : p.sighand->shared;
-    *info = take(from, sig);
+    int sig;
+    {
+        SpinlockGuard g(p.sighand->lock);
+        ThreadSignals& ts = self().signals;
+        SigSet ready = (ts.pending.set | p.sighand->shared.set) & set;
+        if (!ready) return 0;
+        sig = __builtin_ctzll(ready) + 1;
+        Pending& from = (ts.pending.set & bit(sig)) ? ts.pending : p.sighand->shared;
+        *info = take(from, sig);
+    }
+    if (info->si_code == SI_TIMER || sig == SIGALRM) ptimer::signal_dequeued(p, *info);
     return sig;
 }
 
@@ -409,6 +430,7 @@ void deliver(arch::TrapFrame& f) {
                 p.sighand->actions[sig - 1].flags &= ~SA_SIGINFO;
             }
         }
+        if (info.si_code == SI_TIMER || sig == SIGALRM) ptimer::signal_dequeued(p, info);
         if (act.handler == SIG_IGN_HANDLER) continue;
         if (act.handler == SIG_DFL_HANDLER) {
             Default d = default_action(sig);
@@ -434,6 +456,7 @@ void deliver(arch::TrapFrame& f) {
         }
         SigSet old_mask = t.signals.restore_mask ? t.signals.saved_mask : t.signals.blocked;
         t.signals.restore_mask = false;
+        rseq::signal_deliver(f);  // a critical section aborts before the handler's frame saves it
         if (!setup_frame(f, sig, info, act, old_mask)) {
             pr_info("%s[%d]: cannot deliver signal %d (bad stack or no restorer)", p.comm, p.pid, sig);
             die(SIGSEGV);

@@ -71,6 +71,10 @@ bool kill_pgrp(int pgid, int sig);
 // The same for one process (a terminal's session leader on hangup).
 void send_from_kernel(proc::Process& p, int sig);
 
+// A POSIX timer's signal (no permission check). False when it was not
+// queued: ignored, or a standard signal already pending.
+bool send_timer_signal(proc::Process& p, sched::Thread* t, const siginfo_t& info);
+
 // A synchronous fault signal (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP) for
 // the current thread: unblocked and not ignorable, as Linux forces it.
 void force_fault_signal(int sig, int code, u64 addr);

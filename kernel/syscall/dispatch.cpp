@@ -1,6 +1,7 @@
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/segments.h"
 #include "kernel/printk.h"
+#include "kernel/process/cputime.h"
 #include "kernel/process/process.h"
 #include "kernel/syscall/syscall.h"
 
@@ -51,6 +52,7 @@ void init_syscall_msrs() {
 using namespace keel;
 
 extern "C" void syscall_dispatch(arch::TrapFrame* frame) {
+    cputime::enter_kernel();
     u64 nr = frame->rax;
     sys::SyscallArgs args{frame->rdi, frame->rsi, frame->rdx, frame->r10, frame->r8, frame->r9, frame};
     sys::SyscallHandler fn = nr < KEEL_SYSCALL_COUNT ? sys::table[nr] : nullptr;

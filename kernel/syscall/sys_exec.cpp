@@ -5,6 +5,9 @@
 #include "kernel/process/exec.h"
 #include "kernel/process/process.h"
 #include "kernel/signal/signal.h"
+#include "kernel/process/posix_timers.h"
+#include "kernel/process/rseq.h"
+#include "kernel/sched/scheduler.h"
 #include "kernel/syscall/syscall.h"
 #include "kernel/uaccess.h"
 #include "lib/string.h"
@@ -114,6 +117,8 @@ SYSCALL(execve) {
     // Past the point of no return: handlers reset, descriptors marked
     // close-on-exec go.
     sig::exec_reset_handlers(p);
+    ptimer::exec(p);
+    rseq::exec(*sched::current());
     for (int fd = 0; fd < proc::MAX_FDS; ++fd)
         if (p.fds->cloexec[fd / 64] & (1ull << (fd % 64))) {
             (void)p.fds->close(fd);

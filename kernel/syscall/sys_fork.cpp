@@ -8,6 +8,7 @@
 #include "kernel/signal/handlers.h"
 #include "kernel/printk.h"
 #include "kernel/process/process.h"
+#include "kernel/process/rseq.h"
 #include "kernel/sched/scheduler.h"
 #include "kernel/signal/signal.h"
 #include "kernel/syscall/syscall.h"
@@ -163,6 +164,7 @@ Result<u64> do_clone(u64 flags, uptr stack, uptr parent_tid, uptr child_tid, u64
     t->signals.altstack_sp = self->signals.altstack_sp;
     t->signals.altstack_size = self->signals.altstack_size;
     t->signals.altstack_flags = self->signals.altstack_flags;
+    if (!(flags & CLONE_VM)) rseq::fork(*t, *self);
     child->thread = t;
     MUST(proc::add_thread(*child, *t, child->pid));  // a new process cannot be exiting
 

@@ -10,6 +10,7 @@
 #include "drivers/tty/tty.h"
 #include "kernel/signal/handlers.h"
 #include "kernel/percpu.h"
+#include "kernel/process/cputime.h"
 #include "kernel/process/process.h"
 #include "kernel/random.h"
 #include "kernel/sched/scheduler.h"
@@ -164,11 +165,14 @@ SYSCALL(getrusage) {
     int who = static_cast<int>(args.a0);
     if (who != RUSAGE_SELF && who != RUSAGE_CHILDREN && who != RUSAGE_THREAD) return Error(EINVAL);
     rusage ru{};
+    cputime::Times t = who == RUSAGE_CHILDREN ? cputime::children_times(*current_process())
+                       : who == RUSAGE_THREAD ? cputime::thread_times(*sched::current())
+                                              : cputime::process_times(*current_process());
+    ru.ru_utime.tv_sec = static_cast<long>(t.user_ns / 1000000000);
+    ru.ru_utime.tv_usec = static_cast<long>(t.user_ns % 1000000000 / 1000);
+    ru.ru_stime.tv_sec = static_cast<long>(t.system_ns / 1000000000);
+    ru.ru_stime.tv_usec = static_cast<long>(t.system_ns % 1000000000 / 1000);
     if (who != RUSAGE_CHILDREN) {
-        // No user/system split is kept yet: all CPU time counts as user time.
-        u64 ns = sched::current()->se.sum_exec_runtime;
-        ru.ru_utime.tv_sec = static_cast<long>(ns / 1000000000);
-        ru.ru_utime.tv_usec = static_cast<long>(ns % 1000000000 / 1000);
         ru.ru_nvcsw = static_cast<long>(sched::current()->nvcsw);
         ru.ru_nivcsw = static_cast<long>(sched::current()->nivcsw);
     }
@@ -180,7 +184,13 @@ SYSCALL(times) {
     constexpr u64 USER_HZ = 100;
     if (args.a0) {
         tms t{};
-        t.tms_utime = static_cast<long>(sched::current()->se.sum_exec_runtime / (1000000000 / USER_HZ));
+        cputime::Times self = cputime::process_times(*current_process());
+        cputime::Times children = cputime::children_times(*current_process());
+        constexpr u64 TICK = 1000000000 / USER_HZ;
+        t.tms_utime = static_cast<long>(self.user_ns / TICK);
+        t.tms_stime = static_cast<long>(self.system_ns / TICK);
+        t.tms_cutime = static_cast<long>(children.user_ns / TICK);
+        t.tms_cstime = static_cast<long>(children.system_ns / TICK);
         TRY(UserOut<tms>(args.a0).write(t));
     }
     return time::monotonic_ns() / (1000000000 / USER_HZ);

@@ -3,6 +3,7 @@
 #include <linux/time.h>
 
 #include "kernel/signal/handlers.h"
+#include "kernel/process/posix_timers.h"
 #include "kernel/process/process.h"
 #include "kernel/sched/scheduler.h"
 #include "kernel/signal/signal.h"
@@ -228,73 +229,51 @@ SYSCALL(rt_sigqueueinfo) {
 
 namespace {
 
-void alarm_fired(Timer* t) {
-    auto* p = static_cast<proc::Process*>(t->data);
-    siginfo_t info{};
-    info.si_signo = SIGALRM;
-    info.si_code = SI_TIMER;
-    (void)sig::send_to_process(*p, SIGALRM, &info);
-    if (p->alarm_interval_ns) timer_arm(*t, t->deadline_ns + p->alarm_interval_ns);
-}
-
+// setitimer's struct (timevals) and the nanosecond setting it stands for.
 struct KItimerval {
     struct {
         i64 sec, usec;
     } interval, value;
 };
 
-u64 remaining_ns(proc::Process& p) {
-    if (!p.alarm_timer.armed) return 0;
-    u64 now = time::monotonic_ns();
-    return p.alarm_timer.deadline_ns > now ? p.alarm_timer.deadline_ns - now : 1;
-}
-
-void arm_alarm(proc::Process& p, u64 value_ns, u64 interval_ns) {
-    timer_cancel(p.alarm_timer);
-    p.alarm_interval_ns = interval_ns;
-    if (!value_ns) return;
-    p.alarm_timer.fn = alarm_fired;
-    p.alarm_timer.data = &p;
-    timer_arm(p.alarm_timer, time::monotonic_ns() + value_ns);
+KItimerval to_itimerval(const ptimer::Setting& s) {
+    KItimerval v{};
+    v.interval = {static_cast<i64>(s.interval / 1000000000), static_cast<i64>(s.interval % 1000000000 / 1000)};
+    v.value = {static_cast<i64>(s.value / 1000000000), static_cast<i64>(s.value % 1000000000 / 1000)};
+    return v;
 }
 
 }  // namespace
 
 SYSCALL(alarm) {
-    proc::Process& p = me();
-    u64 left = remaining_ns(p);
-    arm_alarm(p, args.a0 * 1000000000ull, 0);
+    ptimer::Setting old;
+    ptimer::Setting s{static_cast<u32>(args.a0) * 1000000000ull, 0};
+    TRY(ptimer::set_itimer(me(), ITIMER_REAL, s, &old));
     // Seconds left, rounded to nearest, and never 0 for a pending alarm.
-    u64 secs = (left + 500000000) / 1000000000;
-    return left && !secs ? 1 : secs;
+    u64 secs = old.value / 1000000000;
+    if ((!secs && old.value) || old.value % 1000000000 >= 500000000) ++secs;
+    return secs;
 }
 
 SYSCALL(getitimer) {
-    if (args.a0 != ITIMER_REAL) return Error(EINVAL);  // virtual and profiling timers: later
-    proc::Process& p = me();
-    u64 left = remaining_ns(p);
-    KItimerval v{{static_cast<i64>(p.alarm_interval_ns / 1000000000), static_cast<i64>(p.alarm_interval_ns % 1000000000 / 1000)},
-                 {static_cast<i64>(left / 1000000000), static_cast<i64>(left % 1000000000 / 1000)}};
-    TRY(UserOut<KItimerval>(args.a1).write(v));
+    ptimer::Setting s = TRY(ptimer::get_itimer(me(), static_cast<int>(args.a0)));
+    TRY(UserOut<KItimerval>(args.a1).write(to_itimerval(s)));
     return 0;
 }
 
 SYSCALL(setitimer) {
-    if (args.a0 != ITIMER_REAL) return Error(EINVAL);  // virtual and profiling timers: later
-    proc::Process& p = me();
-    KItimerval old{};
-    u64 left = remaining_ns(p);
-    old.interval = {static_cast<i64>(p.alarm_interval_ns / 1000000000), static_cast<i64>(p.alarm_interval_ns % 1000000000 / 1000)};
-    old.value = {static_cast<i64>(left / 1000000000), static_cast<i64>(left % 1000000000 / 1000)};
-    if (args.a1) {
+    ptimer::Setting s;
+    if (args.a1) {  // a null value disarms, as Linux still allows
         KItimerval v = TRY(UserIn<KItimerval>(args.a1).read());
         if (v.value.usec < 0 || v.value.usec >= 1000000 || v.interval.usec < 0 || v.interval.usec >= 1000000 ||
             v.value.sec < 0 || v.interval.sec < 0)
             return Error(EINVAL);
-        arm_alarm(p, static_cast<u64>(v.value.sec) * 1000000000 + static_cast<u64>(v.value.usec) * 1000,
-                  static_cast<u64>(v.interval.sec) * 1000000000 + static_cast<u64>(v.interval.usec) * 1000);
+        s.value = static_cast<u64>(v.value.sec) * 1000000000 + static_cast<u64>(v.value.usec) * 1000;
+        s.interval = static_cast<u64>(v.interval.sec) * 1000000000 + static_cast<u64>(v.interval.usec) * 1000;
     }
-    if (args.a2) TRY(UserOut<KItimerval>(args.a2).write(old));
+    ptimer::Setting old;
+    TRY(ptimer::set_itimer(me(), static_cast<int>(args.a0), s, args.a2 ? &old : nullptr));
+    if (args.a2) TRY(UserOut<KItimerval>(args.a2).write(to_itimerval(old)));
     return 0;
 }
 

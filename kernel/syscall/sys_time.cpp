@@ -2,6 +2,7 @@
 // nanosleep, clock_nanosleep.
 #include <linux/time.h>
 
+#include "kernel/process/cputime.h"
 #include "kernel/process/process.h"
 #include "kernel/sched/scheduler.h"
 #include "kernel/syscall/syscall.h"
@@ -23,10 +24,9 @@ static_assert(sizeof(KTimespec) == sizeof(__kernel_timespec));
 
 KTimespec to_ts(u64 ns) { return {static_cast<i64>(ns / NSEC), static_cast<i64>(ns % NSEC)}; }
 
-u64 thread_cpu_ns() { return sched::current()->se.sum_exec_runtime; }
-
 // Nanoseconds on `clock`, or EINVAL for clocks Keel does not have.
 Result<u64> read_clock(__kernel_clockid_t clock) {
+    if (cputime::is_cpu_clock(clock)) return cputime::read(TRY(cputime::resolve(clock, true)));
     switch (clock) {
     case CLOCK_REALTIME:
     case CLOCK_TAI:
@@ -39,9 +39,6 @@ Result<u64> read_clock(__kernel_clockid_t clock) {
         return time::monotonic_ns();
     case CLOCK_MONOTONIC_COARSE:
         return time::monotonic_ns() / TICK_NS * TICK_NS;
-    case CLOCK_PROCESS_CPUTIME_ID:
-    case CLOCK_THREAD_CPUTIME_ID:
-        return thread_cpu_ns();  // one thread per process so far
     default:
         return Error(EINVAL);
     }
@@ -67,7 +64,9 @@ SYSCALL(clock_getres) {
     __kernel_clockid_t clock = static_cast<__kernel_clockid_t>(args.a0);
     TRY(read_clock(clock));
     if (!args.a1) return 0;
-    bool coarse = clock == CLOCK_REALTIME_COARSE || clock == CLOCK_MONOTONIC_COARSE;
+    // CPU clocks sampled from user/system time tick in Linux (HZ=250).
+    bool coarse = clock == CLOCK_REALTIME_COARSE || clock == CLOCK_MONOTONIC_COARSE ||
+                  (clock < 0 && (clock & 3) != cputime::SCHED);
     TRY(UserOut<KTimespec>(args.a1).write(to_ts(coarse ? TICK_NS : 1)));
     return 0;
 }
@@ -121,9 +120,9 @@ SYSCALL(nanosleep) {
 
 SYSCALL(clock_nanosleep) {
     __kernel_clockid_t clock = static_cast<__kernel_clockid_t>(args.a0);
-    if (clock == CLOCK_THREAD_CPUTIME_ID) return Error(EINVAL);
+    if (clock == CLOCK_THREAD_CPUTIME_ID || (clock < 0 && (clock & 4))) return Error(EINVAL);
     u64 now = TRY(read_clock(clock));
-    if (clock == CLOCK_PROCESS_CPUTIME_ID) return Error(EOPNOTSUPP);
+    if (cputime::is_cpu_clock(clock)) return Error(EOPNOTSUPP);  // sleeping on CPU time: not yet
     if (args.a1 & ~static_cast<u64>(TIMER_ABSTIME)) return Error(EINVAL);
     u64 t = TRY(read_timespec(args.a2));
     bool abs = args.a1 & TIMER_ABSTIME;

@@ -1,0 +1,56 @@
+// The user/system split of CPU time. The scheduler charges each thread its
+// total running time; the kernel's entry and exit stamp the clock so that
+// the part spent in user mode is known too, and system time is the rest.
+#pragma once
+
+#include "lib/result.h"
+
+namespace keel::sched {
+struct Thread;
+}
+namespace keel::proc {
+struct Process;
+}
+
+namespace keel::cputime {
+
+struct Times {
+    u64 user_ns = 0;
+    u64 system_ns = 0;
+    u64 total() const { return user_ns + system_ns; }
+};
+
+// The current thread leaves user mode (system call, interrupt or fault
+// from user mode), or is about to return to it.
+void enter_kernel();
+void enter_user();
+
+Times thread_times(const sched::Thread& t);
+// Every live thread of p plus those that have left. Takes p's signal lock.
+Times process_times(proc::Process& p);
+// Reaped children, with what they had reaped themselves.
+Times children_times(const proc::Process& p);
+
+// The calling thread is leaving p: its time stays with the process.
+void thread_exited(proc::Process& p, sched::Thread& t);
+// parent reaped child: the child's time and its children's go to parent.
+void child_reaped(proc::Process& parent, proc::Process& child);
+
+// CPU-time clocks: CLOCK_PROCESS/THREAD_CPUTIME_ID and the clock ids glibc's
+// clock_getcpuclockid/pthread_getcpuclockid make from a pid or tid
+// (negative: ~id << 3, bit 2 for a thread, the low bits PROF/VIRT/SCHED).
+enum Which : int { PROF = 0, VIRT = 1, SCHED = 2 };
+struct CpuClock {
+    proc::Process* process = nullptr;  // the process clock, or the thread's process
+    sched::Thread* thread = nullptr;   // a thread clock
+    int which = SCHED;
+};
+bool is_cpu_clock(int clock);
+// EINVAL for a malformed id, an unknown process or a thread of another
+// process. gettime: the caller's own tid also names its process, as in Linux.
+Result<CpuClock> resolve(int clock, bool gettime);
+u64 read(const CpuClock& c);
+// Nanoseconds of one of the samples from user/system times.
+inline u64 sample(const Times& t, int which) { return which == VIRT ? t.user_ns : t.total(); }
+
+}  // namespace keel::cputime
