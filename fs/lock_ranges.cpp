@@ -32,7 +32,7 @@ Result<LockRange> lock_range(short whence, i64 start, i64 len, u64 pos, u64 size
     i64 e;
     if (len > 0) {
         if (len - 1 > MAX - s) return Error(EOVERFLOW);
-        e = s + len - 1;
+        e = s + (len - 1);  // s + len may overflow
     } else if (len < 0) {
         if (s + len < 0) return Error(EINVAL);
         e = s - 1;
