@@ -6,6 +6,8 @@
 #include <linux/futex.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +144,23 @@ int main(int argc, char** argv) {
     t1 = tsc();
     report("anon_page_fault", t0, t1, (long)(len / 4096));
     munmap(m, len);
+
+    // 4 KiB reads and writes of a tmpfs file (page already allocated).
+    mkdir("/tmp", 01777);
+    mount("tmpfs", "/tmp", "tmpfs", 0, NULL);
+    int fd = open("/tmp/bench", O_RDWR | O_CREAT | O_TRUNC, 0600);
+    static char page[4096];
+    pwrite(fd, page, sizeof(page), 0);
+    n = 20000;
+    t0 = tsc();
+    for (long i = 0; i < n; ++i) pwrite(fd, page, sizeof(page), 0);
+    t1 = tsc();
+    report("tmpfs_write_4k", t0, t1, n);
+    t0 = tsc();
+    for (long i = 0; i < n; ++i) pread(fd, page, sizeof(page), 0);
+    t1 = tsc();
+    report("tmpfs_read_4k", t0, t1, n);
+    close(fd);
 
     printf("bench done\n");
     fflush(stdout);

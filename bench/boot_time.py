@@ -5,7 +5,8 @@ under -icount shift=0,sleep=off -smp 1 (one virtual ns per guest instruction).
 usage: boot_time.py KEEL.elf
 Keel reports the virtual time (TSC, which counts virtual ns under icount)
 from reset to its first kernel thread and to the point where it would start
-init. Linux's figure is the TSC read by a static /init as its first act.
+init. For both kernels the headline figure is the TSC read by a static /init
+as its first act (boot to /init).
 Linux is Debian's linux-image-6.12.*-cloud-amd64-unsigned, fetched with
 apt-get download and cached in ~/.cache/keel/linux.
 """
@@ -32,7 +33,7 @@ INIT_C = r"""
 int main(void) {
     unsigned lo, hi;
     __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-    printf("linux-bench: init_tsc=%llu\n", ((unsigned long long)hi << 32) | lo);
+    printf("bench: init_tsc=%llu\n", ((unsigned long long)hi << 32) | lo);
     fflush(stdout);
     if (ioperm(0xf4, 4, 1) == 0) outl(0x10, 0xf4);
     reboot(RB_AUTOBOOT);
@@ -69,12 +70,19 @@ def main():
             if not m:
                 sys.exit("bench: Keel did not report its boot times:\n" + out[-2000:])
             keel_runs.append((int(m.group(2)), int(m.group(3)), wall, int(m.group(1))))
+        keel_init = []
+        for _ in range(3):
+            out, wall = run(QEMU + ["-kernel", keel, "-initrd", initrd, "-append", "console=ttyS0 quiet panic=-1"])
+            m = re.search(r"bench: init_tsc=(\d+)", out)
+            if not m:
+                sys.exit("bench: /init did not report on Keel:\n" + out[-2000:])
+            keel_init.append((int(m.group(1)), wall))
         vmlinuz = linux_kernel()
         linux = None
         if vmlinuz:
             out, wall = run(QEMU + ["-kernel", vmlinuz, "-initrd", initrd,
                                     "-append", "console=ttyS0 quiet panic=-1"])
-            m = re.search(r"linux-bench: init_tsc=(\d+)", out)
+            m = re.search(r"bench: init_tsc=(\d+)", out)
             if m:
                 linux = (int(m.group(1)), wall)
     first = min(r[0] for r in keel_runs)
@@ -85,12 +93,14 @@ def main():
     print("%-34s %11.3f ms %12s" % ("Keel: kmain entered", min(r[3] for r in keel_runs) / 1e6, ""))
     print("%-34s %11.3f ms %12s" % ("Keel: first kernel thread", first / 1e6, ""))
     print("%-34s %11.3f ms %12.2f" % ("Keel: ready to start init", ready / 1e6, wall))
+    kinit = min(r[0] for r in keel_init)
+    print("%-34s %11.3f ms %12.2f" % ("Keel: /init starts", kinit / 1e6, min(r[1] for r in keel_init)))
     if linux:
         print("%-34s %11.3f ms %12.2f" % ("Linux 6.12: /init starts", linux[0] / 1e6, linux[1]))
-        print("ratio Keel/Linux (to init): %.4f  (Linux %.0fx slower)" % (ready / linux[0], linux[0] / ready))
+        print("ratio Keel/Linux (boot to /init): %.4f  (Linux %.0fx slower)" % (kinit / linux[0], linux[0] / kinit))
     else:
         print("Linux 6.12: not available (apt-get download failed); no ratio")
-    print("target: Keel ready in under 20 ms of virtual time: %s" % ("met" if ready < 20e6 else "NOT met"))
+    print("target: Keel boots to /init in under 50 ms of virtual time: %s" % ("met" if kinit < 50e6 else "NOT met"))
 
 
 if __name__ == "__main__":
