@@ -248,10 +248,10 @@ Result<u64> signalfd_open(int fd, sig::SigSet mask, u32 fl) {
     mask &= ~sig::UNBLOCKABLE;
     if (fd != -1) {
         // Changing the mask of an existing signalfd.
-        OpenFile* f = proc::current_process()->fds->get(fd);
+        FileRef f = proc::current_process()->fds->get(fd);
         if (!f) return Error(EBADF);
         if (f->kind() != FileKind::SignalFd) return Error(EINVAL);
-        static_cast<SignalFd*>(f)->set_mask(mask);
+        static_cast<SignalFd*>(f.get())->set_mask(mask);
         return static_cast<u64>(fd);
     }
     OpenFile* f = TRY(make<SignalFd>(mask));

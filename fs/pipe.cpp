@@ -30,6 +30,9 @@ struct Pipe {
     int readers = 1;
     int writers = 1;
     u64 ino = 0;
+    // Ends not yet released: the last one frees the pipe once its wake-ups
+    // are done (the other end may be released at the same time).
+    u32 ends = 2;
 
     usize room() const { return capacity - count; }
 };
@@ -175,16 +178,14 @@ public:
 protected:
     void release() override {
         Pipe* p = pipe_;
-        bool last;
         {
             sched::MutexGuard g(p->lock);
             if (write_end_) --p->writers;
             else --p->readers;
-            last = p->readers == 0 && p->writers == 0;
         }
         p->readable.wake_all();
         p->writable.wake_all();
-        if (last) {
+        if (__atomic_sub_fetch(&p->ends, 1, __ATOMIC_ACQ_REL) == 0) {
             mm::kfree(p->buf);
             destroy(p);
         }

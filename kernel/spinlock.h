@@ -12,10 +12,10 @@ namespace keel {
 
 enum class LockRank : u8 {
     None = 0,        // unranked: not checked
+    PosixTimer = 9,  // a process's POSIX and CPU timers: firing sends signals under it
     WaitQueue = 10,  // wake-ups take the run-queue lock inside it
     Epoll = 11,      // an epoll's ready list, taken by its callbacks under a file's wait queue
     EpollWait = 12,  // an epoll's epoll_wait sleepers, woken under its ready-list lock
-    PosixTimer = 14, // a process's POSIX and CPU timers: firing sends signals under it
     Signal = 15,     // a process's signal state; sending wakes the target
     Scheduler = 20,  // a CPU's run queue
     Zombie = 25,     // dead threads waiting to be freed

@@ -129,7 +129,8 @@ Result<DevptsInstance*> devpts_for_ptmx(const fs::File& ptmx) {
     if (!parent) return Error(ENODEV);
     fs::Path dir(path.mnt, RefPtr<fs::Dentry>(parent));
     proc::Process* p = proc::current_process();
-    fs::LookupRequest at{fs::kernel_cred(), p->root, dir, "pts", fs::LOOKUP_FOLLOW};
+    fs::Path root = p->root();
+    fs::LookupRequest at{fs::kernel_cred(), root, dir, "pts", fs::LOOKUP_FOLLOW};
     fs::Path pts = TRY(fs::lookup(at));
     DevptsInstance* inst = instance_of(pts.mnt->sb());
     if (!inst || pts.dentry.get() != &pts.mnt->root()) return Error(ENODEV);

@@ -10,14 +10,6 @@ namespace keel::fs::procfs {
 
 namespace {
 
-// Drops an OpenFile reference when the scope ends.
-struct FileRef {
-    OpenFile* f;
-    ~FileRef() {
-        if (f) f->put();
-    }
-};
-
 Status link_path(SeqBuf& out, const Target& t, proc::PathKind which) {
     Path p = TRY(proc::get_path(t.tgid, which));
     return put_path(out, p);
@@ -26,19 +18,19 @@ Status link_path(SeqBuf& out, const Target& t, proc::PathKind which) {
 }  // namespace
 
 Status link_fd(SeqBuf& out, const Target& t) {
-    FileRef ref{TRY(proc::get_fd(t.tgid, t.fd))};
-    if (File* vf = ref.f->vfs_file()) return put_path(out, vf->path());
+    FileRef ref = TRY(proc::get_fd(t.tgid, t.fd));
+    if (File* vf = ref->vfs_file()) return put_path(out, vf->path());
     char name[64];
-    usize n = ref.f->anon_name(name, sizeof(name));
+    usize n = ref->anon_name(name, sizeof(name));
     if (n) {
         out.puts(StringView(name, min(n, sizeof(name) - 1)));
         return {};
     }
     // Files without a path: what Linux shows for the same kinds.
-    switch (ref.f->kind()) {
+    switch (ref->kind()) {
     case FileKind::Pipe: {
         struct stat st {};
-        TRY(ref.f->stat(st));
+        TRY(ref->stat(st));
         out.printf("pipe:[%llu]", static_cast<unsigned long long>(st.st_ino));
         return {};
     }
@@ -50,8 +42,8 @@ Status link_fd(SeqBuf& out, const Target& t) {
 }
 
 Result<Path> jump_fd(const Target& t) {
-    FileRef ref{TRY(proc::get_fd(t.tgid, t.fd))};
-    if (File* vf = ref.f->vfs_file()) return vf->path();
+    FileRef ref = TRY(proc::get_fd(t.tgid, t.fd));
+    if (File* vf = ref->vfs_file()) return vf->path();
     // Pipes and anonymous inodes have no path Keel could hand back yet
     // (Linux reopens the object itself).
     return Error(ENXIO);
@@ -66,8 +58,8 @@ Result<Path> jump_exe(const Target& t) { return proc::get_path(t.tgid, proc::Pat
 
 Status show_fdinfo(SeqBuf& out, const Target& t) {
     bool cloexec = false;
-    FileRef ref{TRY(proc::get_fd(t.tgid, t.fd, &cloexec))};
-    OpenFile& f = *ref.f;
+    FileRef ref = TRY(proc::get_fd(t.tgid, t.fd, &cloexec));
+    OpenFile& f = *ref;
     u64 pos = f.offset;
     u32 flags = f.flags;
     int mnt_id = 0;

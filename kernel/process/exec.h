@@ -3,6 +3,7 @@
 
 #include "arch/x86_64/trapframe.h"
 #include "fs/core/mount.h"
+#include "fs/core/vfs.h"
 #include "kernel/exec/user_stack.h"
 #include "lib/result.h"
 #include "lib/string_view.h"
@@ -22,8 +23,13 @@ struct ExecFile {
     fs::Path path;                     // what /proc/<pid>/exe shows
 };
 
-// Finds an executable by path; the caller puts file.backing when done.
-Result<ExecFile> open_exec(StringView path);
+// Finds an executable by path as the calling process sees it: under its
+// root, relative paths from `base` (its cwd when null; the kernel's root
+// before init exists), with its credentials. `lookup_flags` are LOOKUP_*.
+// The caller puts file.backing when done.
+Result<ExecFile> open_exec(StringView path, const fs::Path* base = nullptr, u32 lookup_flags = fs::LOOKUP_FOLLOW);
+// The same for a path already resolved (execveat with AT_EMPTY_PATH).
+Result<ExecFile> open_exec_path(const fs::Path& target);
 
 // Replaces p's address space with `file` run with `args`, and fills
 // `frame` with the initial user registers. On error p is unchanged (the

@@ -4,6 +4,7 @@
 // copies (there is no shared page cache yet).
 #include "fs/core/file.h"
 #include "fs/root.h"
+#include "fs/vfs_file.h"
 #include "kernel/process/exec.h"
 #include "kernel/process/process.h"
 #include "kernel/exec/elf.h"
@@ -45,11 +46,30 @@ constexpr usize MAX_HEAD = 64 * 1024;
 
 }  // namespace
 
-Result<ExecFile> open_exec(StringView path) {
-    fs::Path root = fs::root_path();
-    fs::LookupRequest req{fs::kernel_cred(), root, root, path, fs::LOOKUP_FOLLOW};
+namespace {
+
+// The caller's credentials, or the kernel's while init is being made.
+fs::Cred exec_cred() {
+    Process* p = current_process();
+    return p ? fs::cred_of(*p) : fs::kernel_cred();
+}
+
+}  // namespace
+
+Result<ExecFile> open_exec(StringView path, const fs::Path* base, u32 lookup_flags) {
+    Process* p = current_process();
+    fs::Path root = p ? p->root() : fs::root_path();
+    fs::Path cwd = base ? fs::Path() : p ? p->cwd() : fs::root_path();
+    fs::Cred cred = exec_cred();
+    fs::LookupRequest req{cred, root, base ? *base : cwd, path, lookup_flags};
     fs::Path target = TRY(fs::lookup(req));
-    RefPtr<fs::File> file = TRY(fs::open_exec(target, fs::kernel_cred()));
+    // AT_SYMLINK_NOFOLLOW: a symlink at the end is refused as O_NOFOLLOW does.
+    if (!(lookup_flags & fs::LOOKUP_FOLLOW) && target.inode()->type() == S_IFLNK) return Error(ELOOP);
+    return open_exec_path(target);
+}
+
+Result<ExecFile> open_exec_path(const fs::Path& target) {
+    RefPtr<fs::File> file = TRY(fs::open_exec(target, exec_cred()));
     u64 size = file->inode().attr().size;  // attr() takes the inode lock
     usize want = static_cast<usize>(min<u64>(size, FIRST_READ));
     for (;;) {

@@ -26,8 +26,8 @@ Status run_init(const char* path, const char* const* argv, const char* const* en
     p->thread = sched::current();
     default_rlimits(p->rlimits);
     p->sighand = TRY(make<sig::Handlers>());
-    p->root = fs::root_path();
-    p->cwd = fs::root_path();
+    p->fs_root = fs::root_path();
+    p->fs_cwd = fs::root_path();
     p->start_time_ns = time::monotonic_ns();
     attach_child(nullptr, p);
     p->fds = TRY(make<FdTable>());

@@ -232,6 +232,7 @@ void destroy_timer(ProcessTimers& pt, PosixTimer* t) {
 }  // namespace
 
 Result<int> create(proc::Process& p, int clock, const sigevent_t* event) {
+    if (clock < 0 && (clock & 7) == 3) return Error(EOPNOTSUPP);  // clocks from descriptors have no timers
     bool cpu = cputime::is_cpu_clock(clock);
     if (!cpu) {
         switch (clock) {
@@ -245,8 +246,6 @@ Result<int> create(proc::Process& p, int clock, const sigevent_t* event) {
         }
         if ((clock == CLOCK_REALTIME_ALARM || clock == CLOCK_BOOTTIME_ALARM) && p.cred.euid != 0)
             return Error(EPERM);  // CAP_WAKE_ALARM
-    } else if ((clock & 7) == 3 && clock < 0) {
-        return Error(EOPNOTSUPP);  // clocks from descriptors have no timers
     }
     ProcessTimers* pt = TRY(timers_of(p));
     PosixTimer* t = TRY(make<PosixTimer>());

@@ -183,20 +183,18 @@ Result<fs::Path> get_path(int tgid, PathKind which) {
         TreeGuard g;
         Process* p = process_slot(tgid);
         if (!p || p->pid != tgid || p->state == ProcessState::Zombie) return Error(ESRCH);
-        out = which == PathKind::Cwd ? p->cwd : which == PathKind::Root ? p->root : p->exe;
+        out = which == PathKind::Cwd ? p->cwd() : which == PathKind::Root ? p->root() : p->exe;
     }
     if (!out) return Error(ENOENT);
     return out;
 }
 
-Result<fs::OpenFile*> get_fd(int tgid, int fd, bool* cloexec) {
+Result<fs::FileRef> get_fd(int tgid, int fd, bool* cloexec) {
     TreeGuard g;
     Process* p = process_slot(tgid);
     if (!p || p->pid != tgid || p->state == ProcessState::Zombie || !p->fds) return Error(ENOENT);
-    fs::OpenFile* f = p->fds->get(fd);
+    fs::FileRef f = p->fds->get(fd, cloexec);
     if (!f) return Error(ENOENT);
-    f->get();
-    if (cloexec) *cloexec = p->fds->cloexec[fd / 64] & (1ull << (fd % 64));
     return f;
 }
 
@@ -204,9 +202,7 @@ int next_fd(int tgid, int from) {
     TreeGuard g;
     Process* p = process_slot(tgid);
     if (!p || p->pid != tgid || p->state == ProcessState::Zombie || !p->fds) return -1;
-    for (int fd = from < 0 ? 0 : from; fd < MAX_FDS; ++fd)
-        if (p->fds->files[fd]) return fd;
-    return -1;
+    return p->fds->next_open(from);
 }
 
 int fd_table_size(int tgid) {

@@ -64,8 +64,8 @@ int last_pid_allocated();
 Result<mm::AddressSpace*> get_mm(int tgid);  // put() when done
 enum class PathKind { Cwd, Root, Exe };
 Result<fs::Path> get_path(int tgid, PathKind which);
-// The open file at `fd` with a reference (put() when done); EBADF/ENOENT.
-Result<fs::OpenFile*> get_fd(int tgid, int fd, bool* cloexec = nullptr);
+// The open file at `fd`, referenced; ENOENT.
+Result<fs::FileRef> get_fd(int tgid, int fd, bool* cloexec = nullptr);
 // The smallest open descriptor >= from, or -1.
 int next_fd(int tgid, int from);
 // The number of slots in the descriptor table (status's FDSize).

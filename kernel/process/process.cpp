@@ -68,7 +68,11 @@ void exit_to_user(arch::TrapFrame& frame) {
     sched::Thread* self = sched::current();
     if (p && ptimer::cpu_timers_armed(*p)) ptimer::check_cpu_timers(*p, *self);
     sig::deliver(frame);
-    if (self->rseq_resume) rseq::notify_resume(frame);
+    if (self->rseq_resume) {
+        rseq::notify_resume(frame);
+        // A bad rseq area costs a SIGSEGV, delivered before user mode.
+        if (sig::interrupt_pending()) sig::deliver(frame);
+    }
     cputime::enter_user();
 }
 

@@ -5,6 +5,8 @@
 #include "arch/x86_64/trapframe.h"
 #include "fs/core/mount.h"
 #include "fs/file.h"
+#include "fs/file_ref.h"
+#include "kernel/spinlock.h"
 #include "kernel/sched/thread.h"
 #include "kernel/sched/wait.h"
 #include "lib/result.h"
@@ -23,14 +25,42 @@ namespace keel::proc {
 
 constexpr int MAX_FDS = 1024;  // the default RLIMIT_NOFILE soft limit
 
-struct FdTable {
-    fs::OpenFile* files[MAX_FDS] = {};
-    u64 cloexec[MAX_FDS / 64] = {};
-
-    // Lowest free descriptor >= from, or EMFILE.
-    Result<int> install(fs::OpenFile* f, int from = 0, bool cloexec_flag = false);
-    fs::OpenFile* get(int fd);  // borrowed reference, nullptr if not open
+// A process's descriptors, shared by its threads. Every operation takes the
+// table's lock, under which only references are taken: files are released
+// (record locks, the last put) after it is dropped.
+class FdTable {
+public:
+    // Lowest free descriptor in [from, limit), or EMFILE. On success the
+    // table owns the caller's reference to f.
+    Result<int> install(fs::OpenFile* f, int from = 0, bool cloexec_flag = false, int limit = MAX_FDS);
+    // A reference to the file open at fd (empty if none), good for the
+    // whole call even if another thread closes fd meanwhile.
+    fs::FileRef get(int fd, bool* cloexec_flag = nullptr);
+    // Removes fd at once (EBADF if not open); the file goes when its last
+    // in-flight user is done. Drops the process's record locks on it.
     Status close(int fd);
+    // dup2/dup3: fd names f (a new reference) afterwards, closing what was there.
+    void replace(int fd, fs::OpenFile* f, bool cloexec_flag);
+    bool cloexec(int fd);
+    void set_cloexec(int fd, bool on);
+    // close_range(2) over [first, last]: closes, or only marks close-on-exec.
+    void close_range(int first, int last, bool cloexec_only);
+    void close_on_exec();
+    void close_all();
+    // fork: a new table with the same descriptors (new references).
+    Result<FdTable*> copy();
+    // The lowest open descriptor >= from, or -1 (/proc/<pid>/fd).
+    int next_open(int from);
+
+private:
+    // Removes the lowest open descriptor in [*fd, last] (only close-on-exec
+    // ones if asked), setting *fd; nullptr when none is left.
+    fs::OpenFile* take_next(int* fd, int last, bool cloexec_only);
+    void release(fs::OpenFile* f);
+
+    Spinlock lock_{LockRank::FdTable};
+    fs::OpenFile* files_[MAX_FDS] = {};
+    u64 cloexec_[MAX_FDS / 64] = {};
 };
 
 enum class ProcessState : u8 { Running, Zombie };
@@ -70,8 +100,16 @@ struct Process {
     int group_exit_status = 0;
     u32 umask = 022;
     Cred cred;
-    fs::Path root;  // chroot(2)
-    fs::Path cwd;
+    // The root (chroot(2)) and working directory: other threads change them
+    // and /proc reads them, so they are copied out and replaced under
+    // fs_lock (the old path is let go of after it).
+    fs::Path root();
+    fs::Path cwd();
+    void set_root(fs::Path p);
+    void set_cwd(fs::Path p);
+    Spinlock fs_lock{LockRank::FsState};
+    fs::Path fs_root;  // fs_lock
+    fs::Path fs_cwd;   // fs_lock
     RLimit rlimits[RLIMIT_COUNT] = {};
     int pdeath_signal = 0;
     bool child_subreaper = false;

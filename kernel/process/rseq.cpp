@@ -109,6 +109,10 @@ Status register_area(uptr area, u32 len, u32 sig) {
         (len != ORIG_SIZE && (area % ALIGNMENT || len < FEATURE_SIZE)))
         return Error(EINVAL);
     if (!user_range_ok(area, len)) return Error(EFAULT);
+    // Linux 6.12 refuses an area it cannot write (EFAULT) rather than
+    // failing on the way out.
+    u32 cpu = this_cpu_id_unstable();
+    TRY(write_ids(area, cpu, cpu, 0, mm_cid(cpu)));
     t.rseq_area = area;
     t.rseq_len = len;
     t.rseq_sig = sig;

@@ -19,10 +19,10 @@ Status copy_path(uptr user, PathArg& out, bool allow_empty) {
 }
 
 Result<fs::Path> base_for(int dirfd) {
-    if (dirfd == AT_FDCWD) return me().cwd;
-    fs::OpenFile* f = me().fds->get(dirfd);
+    if (dirfd == AT_FDCWD) return me().cwd();
+    fs::FileRef f = me().fds->get(dirfd);
     if (!f) return Error(EBADF);
-    fs::File* vf = fs::vfs_file_of(f);
+    fs::File* vf = fs::vfs_file_of(f.get());
     if (!vf) return Error(ENOTDIR);
     return vf->path();
 }
@@ -33,14 +33,15 @@ Result<fs::Path> resolve(int dirfd, uptr upath, u32 flags) {
     fs::Path base = TRY(base_for(dirfd));
     if (path.len == 0 && dirfd != AT_FDCWD) return base;  // AT_EMPTY_PATH on the descriptor itself
     fs::Cred cred = fs::cred_of(me());
-    fs::LookupRequest req{cred, me().root, base, path.view(), flags};
+    fs::Path root = me().root();
+    fs::LookupRequest req{cred, root, base, path.view(), flags};
     return fs::lookup(req);
 }
 
 Result<fs::Path> path_of_fd(u64 fd) {
-    fs::OpenFile* f = me().fds->get(static_cast<int>(fd));
+    fs::FileRef f = me().fds->get(static_cast<int>(fd));
     if (!f) return Error(EBADF);
-    fs::File* vf = fs::vfs_file_of(f);
+    fs::File* vf = fs::vfs_file_of(f.get());
     if (!vf) return Error(EINVAL);
     return vf->path();
 }

@@ -20,25 +20,9 @@ constexpr u64 NO_DEADLINE = ~0ull;
 // Linux's EP_MAX_EVENTS: INT_MAX / sizeof(struct epoll_event).
 constexpr u64 EP_MAX_EVENTS = 0x7fffffff / sizeof(epoll_event);
 
-// A borrowed descriptor made into a reference for the duration of a call
-// (another thread may close the descriptor meanwhile).
-class FileRef {
-public:
-    explicit FileRef(fs::OpenFile* f) : f_(f) {
-        if (f_) f_->get();
-    }
-    ~FileRef() {
-        if (f_) f_->put();
-    }
-    FileRef(const FileRef&) = delete;
-    FileRef& operator=(const FileRef&) = delete;
-    fs::OpenFile* get() const { return f_; }
-
-private:
-    fs::OpenFile* f_;
-};
-
-fs::OpenFile* lookup(u64 fd) { return proc::current_process()->fds->get(static_cast<int>(fd)); }
+// The file stays referenced for the whole call: another thread may close
+// the descriptor meanwhile.
+fs::FileRef lookup(u64 fd) { return proc::current_process()->fds->get(static_cast<int>(fd)); }
 
 Result<u64> create(u32 flags) {
     fs::OpenFile* ep = TRY(fs::epoll_create());
@@ -58,9 +42,9 @@ u64 deadline_after(u64 ns) {
 Result<u64> wait_common(u64 epfd, uptr events, i64 maxevents, u64 deadline) {
     if (maxevents <= 0 || static_cast<u64>(maxevents) > EP_MAX_EVENTS) return Error(EINVAL);
     if (!user_range_ok(events, static_cast<usize>(maxevents) * sizeof(epoll_event))) return Error(EFAULT);
-    FileRef ep(lookup(epfd));
-    if (!ep.get()) return Error(EBADF);
-    return TRY(fs::epoll_wait(*ep.get(), events, static_cast<usize>(maxevents), deadline));
+    fs::FileRef ep = lookup(epfd);
+    if (!ep) return Error(EBADF);
+    return TRY(fs::epoll_wait(*ep, events, static_cast<usize>(maxevents), deadline));
 }
 
 // epoll_pwait's temporary mask: kept until a handler runs when the wait
@@ -115,11 +99,11 @@ SYSCALL(epoll_ctl) {
     int op = static_cast<int>(args.a1);
     epoll_event ev{};
     if (op != EPOLL_CTL_DEL) TRY(copy_from_user(&ev, args.a3, sizeof(ev)));
-    FileRef ep(lookup(args.a0));
-    if (!ep.get()) return Error(EBADF);
-    FileRef target(lookup(args.a2));
-    if (!target.get()) return Error(EBADF);
-    TRY(fs::epoll_ctl(*ep.get(), op, *target.get(), static_cast<int>(args.a2), ev.events, ev.data));
+    fs::FileRef ep = lookup(args.a0);
+    if (!ep) return Error(EBADF);
+    fs::FileRef target = lookup(args.a2);
+    if (!target) return Error(EBADF);
+    TRY(fs::epoll_ctl(*ep, op, *target, static_cast<int>(args.a2), ev.events, ev.data));
     return 0;
 }
 

@@ -24,8 +24,8 @@ KItimerspec from_ns(u64 value, u64 interval) {
             static_cast<i64>(value / 1000000000), static_cast<i64>(value % 1000000000)};
 }
 
-Result<fs::OpenFile*> file_at(u64 fd) {
-    fs::OpenFile* f = proc::current_process()->fds->get(static_cast<int>(fd));
+Result<fs::FileRef> file_at(u64 fd) {
+    fs::FileRef f = proc::current_process()->fds->get(static_cast<int>(fd));
     if (!f) return Error(EBADF);
     return f;
 }
@@ -38,22 +38,22 @@ SYSCALL(eventfd2) { return fs::eventfd_open(static_cast<u32>(args.a0), static_ca
 SYSCALL(timerfd_create) { return fs::timerfd_open(static_cast<int>(args.a0), static_cast<u32>(args.a1)); }
 
 SYSCALL(timerfd_settime) {
-    fs::OpenFile* f = TRY(file_at(args.a0));
+    fs::FileRef f = TRY(file_at(args.a0));
     u32 flags = static_cast<u32>(args.a1);
     if (flags & ~static_cast<u32>(TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET)) return Error(EINVAL);
     KItimerspec in = TRY(UserIn<KItimerspec>(args.a2).read());
     u64 value = TRY(to_ns(in.value_sec, in.value_nsec));
     u64 interval = TRY(to_ns(in.interval_sec, in.interval_nsec));
     u64 old_value, old_interval;
-    TRY(fs::timerfd_settime(f, flags & TFD_TIMER_ABSTIME, value, interval, &old_value, &old_interval));
+    TRY(fs::timerfd_settime(f.get(), flags & TFD_TIMER_ABSTIME, value, interval, &old_value, &old_interval));
     if (args.a3) TRY(UserOut<KItimerspec>(args.a3).write(from_ns(old_value, old_interval)));
     return 0;
 }
 
 SYSCALL(timerfd_gettime) {
-    fs::OpenFile* f = TRY(file_at(args.a0));
+    fs::FileRef f = TRY(file_at(args.a0));
     u64 value, interval;
-    TRY(fs::timerfd_gettime(f, &value, &interval));
+    TRY(fs::timerfd_gettime(f.get(), &value, &interval));
     TRY(UserOut<KItimerspec>(args.a1).write(from_ns(value, interval)));
     return 0;
 }

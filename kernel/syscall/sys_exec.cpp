@@ -1,15 +1,18 @@
-// execve: copying the arguments in, then exec_file.
+// execve and execveat: copying the arguments in, then exec_file.
+#include <linux/fcntl.h>
 #include <linux/limits.h>
 
 #include "kernel/exec/user_stack.h"
 #include "kernel/process/exec.h"
 #include "kernel/process/process.h"
 #include "kernel/signal/signal.h"
+#include "kernel/syscall/path_args.h"
 #include "kernel/process/posix_timers.h"
 #include "kernel/process/rseq.h"
 #include "kernel/sched/scheduler.h"
 #include "kernel/syscall/syscall.h"
 #include "kernel/uaccess.h"
+#include "lib/format.h"
 #include "lib/string.h"
 #include "mm/slab.h"
 
@@ -96,21 +99,54 @@ private:
 
 }  // namespace
 
-SYSCALL(execve) {
-    char path[PATH_MAX];
-    usize path_len = TRY(strncpy_from_user(path, args.a0, sizeof(path), ENAMETOOLONG));
-    if (path_len == 0) return Error(ENOENT);
+namespace {
+
+// execve and execveat: `dirfd` and `flags` (AT_EMPTY_PATH,
+// AT_SYMLINK_NOFOLLOW) as execveat takes them.
+Result<u64> do_exec(int dirfd, uptr upath, uptr uargv, uptr uenvp, u32 flags, arch::TrapFrame& frame) {
+    sysarg::PathArg path;
+    TRY(sysarg::copy_path(upath, path, flags & AT_EMPTY_PATH));
+    if (flags & ~static_cast<u32>(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) return Error(EINVAL);
+    proc::Process& p = *proc::current_process();
+    // The name the new image sees (AT_EXECFN, comm): a path relative to a
+    // descriptor becomes "/dev/fd/N[/path]", as Linux's bprm->filename.
+    char name[PATH_MAX + 32];
+    StringView execfn = path.view();
+    bool by_fd = dirfd != AT_FDCWD && (path.len == 0 || path.buf[0] != '/');
+    if (by_fd) {
+        int n = path.len ? format(name, sizeof(name), "/dev/fd/%d/%s", dirfd, path.buf) : format(name, sizeof(name), "/dev/fd/%d", dirfd);
+        execfn = StringView(name, static_cast<usize>(n));
+    }
 
     ArgCopy copy;
     TRY(copy.grow_arena());
     TRY(copy.grow_views());
-    copy.argc = TRY(copy.copy_vector(args.a1, 0));
-    copy.envc = TRY(copy.copy_vector(args.a2, copy.argc));
-    exec::ExecArgs ea{copy.views, copy.argc, copy.views + copy.argc, copy.envc, StringView(path, path_len)};
+    copy.argc = TRY(copy.copy_vector(uargv, 0));
+    copy.envc = TRY(copy.copy_vector(uenvp, copy.argc));
+    exec::ExecArgs ea{copy.views, copy.argc, copy.views + copy.argc, copy.envc, execfn};
 
-    proc::ExecFile file = TRY(proc::open_exec(StringView(path, path_len)));
-    proc::Process& p = *proc::current_process();
-    Status st = proc::exec_file(p, file, ea, *args.frame);
+    // Relative paths start at the cwd or dirfd; absolute ones ignore dirfd.
+    proc::ExecFile file;
+    if (by_fd) {
+        fs::Path base = TRY(sysarg::base_for(dirfd));
+        if (path.len == 0) {
+            file = TRY(proc::open_exec_path(base));
+        } else {
+            u32 lf = (flags & AT_SYMLINK_NOFOLLOW) ? 0 : fs::LOOKUP_FOLLOW;
+            file = TRY(proc::open_exec(path.view(), &base, lf));
+        }
+    } else {
+        file = TRY(proc::open_exec(path.view(), nullptr, (flags & AT_SYMLINK_NOFOLLOW) ? 0 : fs::LOOKUP_FOLLOW));
+    }
+    // comm is the last part of execfn, except for a descriptor itself
+    // (AT_EMPTY_PATH): then the file's own name (Linux's comm_from_dentry).
+    StringView comm = execfn;
+    char link[PATH_MAX];
+    if (by_fd && path.len == 0) {
+        fs::Path root = p.root();
+        if (auto r = fs::path_for_link(file.path, root, link, sizeof(link)); r.is_ok()) comm = r.value();
+    }
+    Status st = proc::exec_file(p, file, ea, frame);
     file.backing->put();
     TRY(st);
 
@@ -119,18 +155,22 @@ SYSCALL(execve) {
     sig::exec_reset_handlers(p);
     ptimer::exec(p);
     rseq::exec(*sched::current());
-    for (int fd = 0; fd < proc::MAX_FDS; ++fd)
-        if (p.fds->cloexec[fd / 64] & (1ull << (fd % 64))) {
-            (void)p.fds->close(fd);
-            p.fds->cloexec[fd / 64] &= ~(1ull << (fd % 64));
-        }
-    StringView base(path, path_len);
+    p.fds->close_on_exec();
+    StringView base = comm;
     usize slash = base.rfind('/');
     if (slash != StringView::npos) base = base.substr(slash + 1);
     usize n = min<usize>(base.size(), sizeof(p.comm) - 1);
     __builtin_memcpy(p.comm, base.data(), n);
     p.comm[n] = 0;
     return 0;  // rax of the new image
+}
+
+}  // namespace
+
+SYSCALL(execve) { return do_exec(AT_FDCWD, args.a0, args.a1, args.a2, 0, *args.frame); }
+
+SYSCALL(execveat) {
+    return do_exec(static_cast<int>(args.a0), args.a1, args.a2, args.a3, static_cast<u32>(args.a4), *args.frame);
 }
 
 }  // namespace keel

@@ -17,8 +17,8 @@ namespace {
 
 proc::FdTable& fds() { return *proc::current_process()->fds; }
 
-Result<fs::OpenFile*> file_at(u64 fd) {
-    fs::OpenFile* f = fds().get(static_cast<int>(fd));
+Result<fs::FileRef> file_at(u64 fd) {
+    fs::FileRef f = fds().get(static_cast<int>(fd));
     if (!f) return Error(EBADF);
     return f;
 }
@@ -28,35 +28,22 @@ int nofile_limit() {
     return static_cast<int>(min<u64>(cur, proc::MAX_FDS));
 }
 
-bool cloexec_of(int fd) { return fds().cloexec[fd / 64] & (1ull << (fd % 64)); }
-void set_cloexec(int fd, bool on) {
-    if (on) fds().cloexec[fd / 64] |= 1ull << (fd % 64);
-    else fds().cloexec[fd / 64] &= ~(1ull << (fd % 64));
-}
-
 // dup2/dup3: `newfd` refers to f afterwards, whatever was there closed.
 Result<u64> dup_to(fs::OpenFile* f, int newfd, bool cloexec) {
     if (newfd < 0 || newfd >= nofile_limit()) return Error(EBADF);
-    f->get();
-    fs::OpenFile* old = fds().files[newfd];
-    fds().files[newfd] = f;
-    set_cloexec(newfd, cloexec);
-    if (old) {
-        fs::locks_remove_posix(*old, &fds());  // closing any descriptor drops the process's record locks
-        old->put();
-    }
+    fds().replace(newfd, f, cloexec);
     return static_cast<u64>(newfd);
 }
 
 Result<u64> dup_from(fs::OpenFile* f, int from, bool cloexec) {
     if (from < 0 || from >= nofile_limit()) return Error(EINVAL);
-    int fd = TRY(fds().install(f, from, cloexec));
-    if (fd >= nofile_limit()) {
-        fds().files[fd] = nullptr;
-        return Error(EMFILE);
+    f->get();  // the new descriptor's
+    auto fd = fds().install(f, from, cloexec, nofile_limit());
+    if (fd.is_error()) {
+        f->put();
+        return fd.error();
     }
-    f->get();
-    return static_cast<u64>(fd);
+    return static_cast<u64>(fd.value());
 }
 
 // Status flags fcntl(F_SETFL) may change.
@@ -73,42 +60,40 @@ SYSCALL(close_range) {
     u32 first = static_cast<u32>(args.a0), last = static_cast<u32>(args.a1), flags = static_cast<u32>(args.a2);
     if (flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)) return Error(EINVAL);
     if (first > last) return Error(EINVAL);
-    for (u64 fd = first; fd <= last && fd < proc::MAX_FDS; ++fd) {
-        if (!fds().files[fd]) continue;
-        if (flags & CLOSE_RANGE_CLOEXEC) set_cloexec(static_cast<int>(fd), true);
-        else (void)fds().close(static_cast<int>(fd));
-    }
+    if (first >= static_cast<u32>(proc::MAX_FDS)) return 0;
+    int top = static_cast<int>(min<u32>(last, proc::MAX_FDS - 1));
+    fds().close_range(static_cast<int>(first), top, flags & CLOSE_RANGE_CLOEXEC);
     return 0;
 }
 
-SYSCALL(dup) { return dup_from(TRY(file_at(args.a0)), 0, false); }
+SYSCALL(dup) { return dup_from(TRY(file_at(args.a0)).get(), 0, false); }
 
 SYSCALL(dup2) {
-    fs::OpenFile* f = TRY(file_at(args.a0));
+    fs::FileRef f = TRY(file_at(args.a0));
     if (args.a0 == args.a1) return args.a1;  // valid oldfd: nothing to do
-    return dup_to(f, static_cast<int>(args.a1), false);
+    return dup_to(f.get(), static_cast<int>(args.a1), false);
 }
 
 SYSCALL(dup3) {
     if (args.a2 & ~static_cast<u64>(O_CLOEXEC)) return Error(EINVAL);
     if (args.a0 == args.a1) return Error(EINVAL);
-    fs::OpenFile* f = TRY(file_at(args.a0));
-    return dup_to(f, static_cast<int>(args.a1), args.a2 & O_CLOEXEC);
+    fs::FileRef f = TRY(file_at(args.a0));
+    return dup_to(f.get(), static_cast<int>(args.a1), args.a2 & O_CLOEXEC);
 }
 
 SYSCALL(fcntl) {
     int fd = static_cast<int>(args.a0);
-    fs::OpenFile* f = TRY(file_at(args.a0));
+    fs::FileRef f = TRY(file_at(args.a0));
     int cmd = static_cast<int>(args.a1);
     switch (cmd) {
     case F_DUPFD:
-        return dup_from(f, static_cast<int>(args.a2), false);
+        return dup_from(f.get(), static_cast<int>(args.a2), false);
     case F_DUPFD_CLOEXEC:
-        return dup_from(f, static_cast<int>(args.a2), true);
+        return dup_from(f.get(), static_cast<int>(args.a2), true);
     case F_GETFD:
-        return cloexec_of(fd) ? FD_CLOEXEC : 0;
+        return fds().cloexec(fd) ? FD_CLOEXEC : 0;
     case F_SETFD:
-        set_cloexec(fd, args.a2 & FD_CLOEXEC);
+        fds().set_cloexec(fd, args.a2 & FD_CLOEXEC);
         return 0;
     case F_GETFL:
         return f->flags;

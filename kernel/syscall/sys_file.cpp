@@ -29,7 +29,8 @@ Result<u64> do_openat(int dirfd, uptr upath, u32 oflags, u32 mode, u64 resolve =
     TRY(copy_path(upath, path));
     fs::Path base = TRY(base_for(dirfd));
     fs::Cred cred = fs::cred_of(me());
-    fs::LookupRequest req{cred, me().root, base, path.view()};
+    fs::Path root = me().root();
+    fs::LookupRequest req{cred, root, base, path.view()};
     req.resolve = resolve;
     RefPtr<fs::File> file = TRY(fs::open(req, oflags, mode & 07777 & ~me().umask));
     // Device nodes get their driver's description; O_PATH never opens
@@ -53,15 +54,16 @@ Result<u64> stat_at(int dirfd, uptr upath, uptr out, u32 flags) {
     TRY(copy_path(upath, path, flags & AT_EMPTY_PATH));
     struct stat st;
     if (path.len == 0) {
-        fs::OpenFile* f = me().fds->get(dirfd);
-        if (dirfd == AT_FDCWD) TRY(fs::stat_path(me().cwd, st));
+        fs::FileRef f = me().fds->get(dirfd);
+        if (dirfd == AT_FDCWD) TRY(fs::stat_path(me().cwd(), st));
         else if (!f) return Error(EBADF);
         else TRY(f->stat(st));
     } else {
         fs::Path base = TRY(base_for(dirfd));
         fs::Cred cred = fs::cred_of(me());
         u32 lf = (flags & AT_SYMLINK_NOFOLLOW) ? 0 : fs::LOOKUP_FOLLOW;
-        fs::LookupRequest req{cred, me().root, base, path.view(), lf};
+        fs::Path root = me().root();
+        fs::LookupRequest req{cred, root, base, path.view(), lf};
         fs::Path target = TRY(fs::lookup(req));
         TRY(fs::stat_path(target, st));
     }
@@ -75,15 +77,16 @@ Result<u64> with_request(int dirfd, uptr upath, Op&& op) {
     TRY(copy_path(upath, path));
     fs::Path base = TRY(base_for(dirfd));
     fs::Cred cred = fs::cred_of(me());
-    fs::LookupRequest req{cred, me().root, base, path.view()};
+    fs::Path root = me().root();
+    fs::LookupRequest req{cred, root, base, path.view()};
     TRY(op(req));
     return 0;
 }
 
 // The VFS file at fd for the positioned calls: ESPIPE for pipes and other
 // unseekable files.
-Result<fs::OpenFile*> file_at(u64 fd) {
-    fs::OpenFile* f = me().fds->get(static_cast<int>(fd));
+Result<fs::FileRef> file_at(u64 fd) {
+    fs::FileRef f = me().fds->get(static_cast<int>(fd));
     if (!f) return Error(EBADF);
     return f;
 }
@@ -164,23 +167,25 @@ SYSCALL(chdir) {
     PathArg path;
     TRY(copy_path(args.a0, path));
     fs::Cred cred = fs::cred_of(me());
-    fs::LookupRequest req{cred, me().root, me().cwd, path.view(), fs::LOOKUP_FOLLOW | fs::LOOKUP_DIRECTORY};
-    me().cwd = TRY(fs::lookup(req));
+    fs::Path root = me().root();
+    fs::Path cwd = me().cwd();
+    fs::LookupRequest req{cred, root, cwd, path.view(), fs::LOOKUP_FOLLOW | fs::LOOKUP_DIRECTORY};
+    me().set_cwd(TRY(fs::lookup(req)));
     return 0;
 }
 
 SYSCALL(fchdir) {
-    fs::OpenFile* f = me().fds->get(static_cast<int>(args.a0));
+    fs::FileRef f = me().fds->get(static_cast<int>(args.a0));
     if (!f) return Error(EBADF);
-    fs::File* vf = fs::vfs_file_of(f);
+    fs::File* vf = fs::vfs_file_of(f.get());
     if (!vf || !vf->inode().is_dir()) return Error(ENOTDIR);
-    me().cwd = vf->path();
+    me().set_cwd(vf->path());
     return 0;
 }
 
 SYSCALL(getcwd) {
     char buf[PATH_MAX];
-    StringView p = TRY(fs::path_for_getcwd(me().cwd, me().root, buf, sizeof(buf)));
+    StringView p = TRY(fs::path_for_getcwd(me().cwd(), me().root(), buf, sizeof(buf)));
     if (p.size() + 1 > args.a1) return Error(ERANGE);
     TRY(copy_to_user(args.a0, p.data(), p.size()));
     char nul = 0;
@@ -189,26 +194,26 @@ SYSCALL(getcwd) {
 }
 
 SYSCALL(lseek) {
-    fs::OpenFile* f = TRY(file_at(args.a0));
+    fs::FileRef f = TRY(file_at(args.a0));
     return f->lseek(static_cast<i64>(args.a1), static_cast<int>(args.a2));
 }
 
 SYSCALL(pread64) {
     if (static_cast<i64>(args.a3) < 0) return Error(EINVAL);
-    fs::OpenFile* f = TRY(file_at(args.a0));
+    fs::FileRef f = TRY(file_at(args.a0));
     return f->pread(IoBuffer::user(args.a1, min<usize>(args.a2, 0x7ffff000)), args.a3);
 }
 
 SYSCALL(pwrite64) {
     if (static_cast<i64>(args.a3) < 0) return Error(EINVAL);
-    fs::OpenFile* f = TRY(file_at(args.a0));
+    fs::FileRef f = TRY(file_at(args.a0));
     return f->pwrite(IoBuffer::user(args.a1, min<usize>(args.a2, 0x7ffff000)), args.a3);
 }
 
 SYSCALL(getdents64) {
-    fs::OpenFile* of = me().fds->get(static_cast<int>(args.a0));
+    fs::FileRef of = me().fds->get(static_cast<int>(args.a0));
     if (!of) return Error(EBADF);
-    fs::File* f = fs::vfs_file_of(of);
+    fs::File* f = fs::vfs_file_of(of.get());
     if (!f) return Error(ENOTDIR);
     usize count = min<usize>(args.a2, 64 * 1024);
     u8* kbuf = static_cast<u8*>(TRY(mm::kmalloc(max<usize>(count, 1))));
@@ -239,8 +244,9 @@ Result<u64> with_two(int olddir, uptr oldp, int newdir, uptr newp, u32 oldflags,
     fs::Path abase = TRY(base_for(olddir));
     fs::Path bbase = TRY(base_for(newdir));
     fs::Cred cred = fs::cred_of(me());
-    fs::LookupRequest from{cred, me().root, abase, a.view(), oldflags};
-    fs::LookupRequest to{cred, me().root, bbase, b.view()};
+    fs::Path root = me().root();
+    fs::LookupRequest from{cred, root, abase, a.view(), oldflags};
+    fs::LookupRequest to{cred, root, bbase, b.view()};
     TRY(op(from, to));
     return 0;
 }
@@ -294,7 +300,8 @@ Result<u64> do_readlink(int dirfd, uptr upath, uptr ubuf, u64 size) {
     TRY(copy_path(upath, path));
     fs::Path base = TRY(base_for(dirfd));
     fs::Cred cred = fs::cred_of(me());
-    fs::LookupRequest req{cred, me().root, base, path.view()};
+    fs::Path root = me().root();
+    fs::LookupRequest req{cred, root, base, path.view()};
     char buf[PATH_MAX];
     usize n = TRY(fs::readlink(req, buf, min<usize>(size, sizeof(buf))));
     TRY(copy_to_user(ubuf, buf, n));
@@ -351,9 +358,9 @@ SYSCALL(truncate) {
     return 0;
 }
 SYSCALL(ftruncate) {
-    fs::OpenFile* f = me().fds->get(static_cast<int>(args.a0));
+    fs::FileRef f = me().fds->get(static_cast<int>(args.a0));
     if (!f) return Error(EBADF);
-    fs::File* vf = fs::vfs_file_of(f);
+    fs::File* vf = fs::vfs_file_of(f.get());
     if (!vf) return Error(EINVAL);
     TRY(fs::ftruncate(*vf, static_cast<i64>(args.a1), fs::cred_of(me())));
     return 0;
@@ -399,7 +406,8 @@ Result<u64> do_access(int dirfd, uptr upath, int mode, u32 flags) {
     PathArg path;
     TRY(copy_path(upath, path, lf & fs::LOOKUP_EMPTY));
     fs::Path base = TRY(base_for(dirfd));
-    fs::LookupRequest req{cred, me().root, base, path.view(), lf};
+    fs::Path root = me().root();
+    fs::LookupRequest req{cred, root, base, path.view(), lf};
     fs::Path p = TRY(fs::lookup(req));
     if (mode) TRY(fs::inode_permission(*p.inode(), cred, mode | fs::MAY_ACCESS));
     return 0;

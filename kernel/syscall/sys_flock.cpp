@@ -28,15 +28,12 @@ SYSCALL(flock) {
     default:
         return Error(EINVAL);
     }
-    fs::OpenFile* f = proc::current_process()->fds->get(static_cast<int>(args.a0));
+    fs::FileRef f = proc::current_process()->fds->get(static_cast<int>(args.a0));
     if (!f) return Error(EBADF);
     // O_PATH descriptors can only unlock.
     fs::File* vf = f->vfs_file();
     if (type != fs::LOCK_TYPE_UNLOCK && vf && vf->is_path_only()) return Error(EBADF);
-    f->get();
-    Status st = fs::flock(*f, type, cmd & LOCK_NB);
-    f->put();
-    TRY(st);
+    TRY(fs::flock(*f, type, cmd & LOCK_NB));
     return 0;
 }
 

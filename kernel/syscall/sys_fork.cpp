@@ -32,21 +32,9 @@ void fork_child_entry(void* arg) {
     proc::enter_user(frame);
 }
 
-Result<proc::FdTable*> copy_fds(const proc::FdTable& from) {
-    proc::FdTable* t = TRY(make<proc::FdTable>());
-    for (int fd = 0; fd < proc::MAX_FDS; ++fd) {
-        if (!from.files[fd]) continue;
-        t->files[fd] = from.files[fd];
-        t->files[fd]->get();
-    }
-    for (usize i = 0; i < sizeof(t->cloexec) / sizeof(t->cloexec[0]); ++i) t->cloexec[i] = from.cloexec[i];
-    return t;
-}
-
 void free_child(Process* c) {
     if (c->fds) {
-        for (int fd = 0; fd < proc::MAX_FDS; ++fd)
-            if (c->fds->files[fd]) (void)c->fds->close(fd);
+        c->fds->close_all();
         destroy(c->fds);
     }
     if (c->mm) c->mm->put();
@@ -128,8 +116,8 @@ Result<u64> do_clone(u64 flags, uptr stack, uptr parent_tid, uptr child_tid, u64
     child->sid = parent->sid;
     child->umask = parent->umask;
     child->cred = parent->cred;
-    child->root = parent->root;
-    child->cwd = parent->cwd;
+    child->fs_root = parent->root();
+    child->fs_cwd = parent->cwd();
     for (int i = 0; i < proc::RLIMIT_COUNT; ++i) child->rlimits[i] = parent->rlimits[i];
     child->no_new_privs = parent->no_new_privs;
     child->exe = parent->exe;
@@ -151,7 +139,7 @@ Result<u64> do_clone(u64 flags, uptr stack, uptr parent_tid, uptr child_tid, u64
         child->mm = as.value();
     }
     if (auto st = sig::fork_handlers(*child, *parent); st.is_error()) return fail(st.error());
-    auto fds = copy_fds(*parent->fds);
+    auto fds = parent->fds->copy();
     if (fds.is_error()) return fail(fds.error());
     child->fds = fds.value();
 

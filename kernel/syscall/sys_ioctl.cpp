@@ -9,17 +9,17 @@
 namespace keel {
 
 SYSCALL(ioctl) {
-    fs::OpenFile* f = proc::current_process()->fds->get(static_cast<int>(args.a0));
+    fs::FileRef f = proc::current_process()->fds->get(static_cast<int>(args.a0));
     if (!f) return Error(EBADF);
     u32 cmd = static_cast<u32>(args.a1);
     proc::FdTable& fds = *proc::current_process()->fds;
     int fd = static_cast<int>(args.a0);
     switch (cmd) {
     case FIOCLEX:
-        fds.cloexec[fd / 64] |= 1ull << (fd % 64);
+        fds.set_cloexec(fd, true);
         return 0;
     case FIONCLEX:
-        fds.cloexec[fd / 64] &= ~(1ull << (fd % 64));
+        fds.set_cloexec(fd, false);
         return 0;
     case FIONBIO: {
         int on = TRY(UserIn<int>(args.a2).read());

@@ -83,7 +83,7 @@ SYSCALL(mmap) {
     int fd = static_cast<int>(args.a4);
     u64 off = args.a5;
     if (off & (mm::PAGE_SIZE - 1)) return Error(EINVAL);
-    fs::OpenFile* of = nullptr;
+    fs::FileRef of;
     if (!(flags & MAP_ANONYMOUS)) {
         of = proc::current_process()->fds->get(fd);
         // O_PATH descriptors cannot be mapped (fget refuses them).
@@ -102,7 +102,7 @@ SYSCALL(mmap) {
     if (((flags & MAP_LOCKED) || (current_mm().def_lock & mm::VM_LOCKED)) && proc::current_process()->cred.euid != 0 &&
         current_mm().locked_bytes() + align_up<usize>(len, mm::PAGE_SIZE) > proc::current_process()->rlimits[RLIMIT_MEMLOCK].cur)
         return Error(EAGAIN);
-    if (of) return map_file(of, addr, len, prot, flags, off);
+    if (of) return map_file(of.get(), addr, len, prot, flags, off);
     if (type == MAP_SHARED_VALIDATE) return Error(EINVAL);
     if (type == MAP_SHARED) return map_shared_anon(addr, len, prot, flags);
     return TRY(current_mm().map(addr, len, prot, flags, nullptr, 0));

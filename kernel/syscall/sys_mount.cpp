@@ -77,7 +77,8 @@ Result<u64> do_mount(const MountString& source, const fs::Path& target, const Mo
         fs::Cred cred = fs::cred_of(me());
         if (!source.present) return Error(EFAULT);
         if (source.len == 0) return Error(ENOENT);
-        fs::LookupRequest req{cred, me().root, me().cwd, source.view(), fs::LOOKUP_FOLLOW};
+        fs::Path root = me().root(), cwd = me().cwd();
+        fs::LookupRequest req{cred, root, cwd, source.view(), fs::LOOKUP_FOLLOW};
         fs::Path from = TRY(fs::lookup(req));
         TRY(fs::bind_mount(from, target, flags));
         return 0;
@@ -137,7 +138,7 @@ SYSCALL(chroot) {
     fs::Cred cred = fs::cred_of(me());
     TRY(fs::inode_permission(*dir.inode(), cred, fs::MAY_EXEC | fs::MAY_CHDIR));
     if (!cred.capable(CAP_SYS_CHROOT)) return Error(EPERM);
-    me().root = move(dir);
+    me().set_root(move(dir));
     return 0;
 }
 

@@ -16,12 +16,15 @@ namespace keel {
 
 namespace {
 
-// The wait queues registered by the files polled in one pass.
+// The wait queues registered by the files polled in one pass, and
+// references to those files: their queues must outlive the sleep even if
+// another thread closes a descriptor meanwhile.
 class Poller final : public fs::PollTable {
 public:
     ~Poller() {
         reset();
         mm::kfree(slots_);
+        mm::kfree(held_);
     }
 
     void add(sched::WaitQueue& wq) override {
@@ -39,6 +42,21 @@ public:
     void reset() {
         for (usize i = 0; i < n_; ++i) slots_[i].wq->remove(slots_[i].entry);
         n_ = 0;
+        for (usize i = 0; i < nheld_; ++i) held_[i]->put();
+        nheld_ = 0;
+    }
+
+    // Keeps f referenced until reset(), so that the queues it registers
+    // stay. Without memory for that it is polled without registering and
+    // the pass falls back to short sleeps.
+    bool hold(fs::OpenFile& f) {
+        if (nheld_ == capheld_ && !grow_held()) {
+            overflow_ = true;
+            return false;
+        }
+        f.get();
+        held_[nheld_++] = &f;
+        return true;
     }
 
     bool any_woken() const {
@@ -73,8 +91,22 @@ private:
         return true;
     }
 
+    bool grow_held() {
+        usize cap = capheld_ ? capheld_ * 2 : 16;
+        auto mem = mm::kmalloc(cap * sizeof(fs::OpenFile*));
+        if (mem.is_error()) return false;
+        auto* bigger = static_cast<fs::OpenFile**>(mem.value());
+        for (usize i = 0; i < nheld_; ++i) bigger[i] = held_[i];
+        mm::kfree(held_);
+        held_ = bigger;
+        capheld_ = cap;
+        return true;
+    }
+
     Slot* slots_ = nullptr;
     usize n_ = 0, cap_ = 0;
+    fs::OpenFile** held_ = nullptr;
+    usize nheld_ = 0, capheld_ = 0;
     bool overflow_ = false;
 };
 
@@ -108,13 +140,13 @@ usize poll_pass(pollfd* fds, usize n, Poller* pt) {
     for (usize i = 0; i < n; ++i) {
         fds[i].revents = 0;
         if (fds[i].fd < 0) continue;
-        fs::OpenFile* f = table.get(fds[i].fd);
+        fs::FileRef f = table.get(fds[i].fd);
         if (!f) {
             fds[i].revents = POLLNVAL;
             ++ready;
             continue;
         }
-        u32 mask = f->poll(pt);
+        u32 mask = f->poll(pt && pt->hold(*f) ? pt : nullptr);
         fds[i].revents = static_cast<short>(mask & (static_cast<u16>(fds[i].events) | POLLERR | POLLHUP));
         if (fds[i].revents) ++ready;
     }

@@ -15,8 +15,8 @@ namespace keel {
 
 namespace {
 
-Result<fs::OpenFile*> file_for(u64 fd) {
-    fs::OpenFile* f = proc::current_process()->fds->get(static_cast<int>(fd));
+Result<fs::FileRef> file_for(u64 fd) {
+    fs::FileRef f = proc::current_process()->fds->get(static_cast<int>(fd));
     if (!f) return Error(EBADF);
     return f;
 }
@@ -24,15 +24,15 @@ Result<fs::OpenFile*> file_for(u64 fd) {
 // Descriptors onto nodes (files, devices) carry the access mode the open
 // granted; anonymous files (pipe ends) refuse the wrong direction
 // themselves.
-Result<fs::OpenFile*> readable_file(u64 fd) {
-    fs::OpenFile* f = TRY(file_for(fd));
+Result<fs::FileRef> readable_file(u64 fd) {
+    fs::FileRef f = TRY(file_for(fd));
     fs::File* vf = f->vfs_file();
     if (vf && !vf->readable()) return Error(EBADF);
     return f;
 }
 
-Result<fs::OpenFile*> writable_file(u64 fd) {
-    fs::OpenFile* f = TRY(file_for(fd));
+Result<fs::FileRef> writable_file(u64 fd) {
+    fs::FileRef f = TRY(file_for(fd));
     fs::File* vf = f->vfs_file();
     if (vf && !vf->writable()) return Error(EBADF);
     return f;
@@ -44,13 +44,13 @@ constexpr usize MAX_RW_COUNT = 0x7ffff000;
 }  // namespace
 
 SYSCALL(write) {
-    fs::OpenFile* f = TRY(writable_file(args.a0));
+    fs::FileRef f = TRY(writable_file(args.a0));
     usize n = min<usize>(args.a2, MAX_RW_COUNT);
     return TRY(f->write(IoBuffer::user(args.a1, n), &f->offset));
 }
 
 SYSCALL(read) {
-    fs::OpenFile* f = TRY(readable_file(args.a0));
+    fs::FileRef f = TRY(readable_file(args.a0));
     usize n = min<usize>(args.a2, MAX_RW_COUNT);
     return TRY(f->read(IoBuffer::user(args.a1, n), &f->offset));
 }
@@ -136,7 +136,7 @@ bool would_block(fs::OpenFile& f, bool write) {
 }
 
 Result<u64> vectored(u64 fd, uptr uvec, u64 count, const u64* pos, u32 flags, bool write) {
-    fs::OpenFile* f = TRY(write ? writable_file(fd) : readable_file(fd));
+    fs::FileRef f = TRY(write ? writable_file(fd) : readable_file(fd));
     if (pos && !f->seekable()) return Error(ESPIPE);
     IoVecs iov;
     TRY(iov.import(uvec, count));

@@ -23,7 +23,7 @@ constexpr u32 SPLICE_F_ALL = SPLICE_F_MOVE | SPLICE_F_NONBLOCK | SPLICE_F_MORE |
 constexpr usize MAX_RW_COUNT = 0x7ffff000;
 constexpr usize CHUNK = 65536;
 
-fs::OpenFile* lookup(u64 fd) { return proc::current_process()->fds->get(static_cast<int>(fd)); }
+fs::FileRef lookup(u64 fd) { return proc::current_process()->fds->get(static_cast<int>(fd)); }
 
 bool can_read(fs::OpenFile& f) {
     fs::File* vf = f.vfs_file();
@@ -148,25 +148,21 @@ SYSCALL(sendfile) {
     uptr uoff = args.a2;
     i64 pos = 0;
     if (uoff) pos = TRY(UserIn<i64>(uoff).read());
-    fs::OpenFile* in = lookup(args.a1);
+    fs::FileRef in = lookup(args.a1);
     if (!in || !can_read(*in)) return Error(EBADF);
     if (uoff && !in->seekable()) return Error(ESPIPE);
     if (!uoff) pos = static_cast<i64>(TRY(position_of(*in)));
     if (pos < 0) return Error(EINVAL);
     usize count = min<usize>(args.a3, MAX_RW_COUNT);
-    fs::OpenFile* out = lookup(args.a0);
+    fs::FileRef out = lookup(args.a0);
     if (!out || !can_write(*out)) return Error(EBADF);
     // The input must read at an offset (splice_read in Linux).
     if (!in->seekable() || is_pipe(*in) || !spliceable(*out)) return Error(EINVAL);
     if (!is_pipe(*out) && (out->flags & O_APPEND)) return Error(EINVAL);
     u64 upos = static_cast<u64>(pos);
-    in->get();
-    out->get();
     auto r = is_pipe(*out) ? file_to_pipe(*in, upos, *out, count, out->flags & O_NONBLOCK)
                            : file_to_file(*in, upos, *out, count);
     if (!uoff && r.is_ok()) set_position(*in, upos);
-    out->put();
-    in->put();
     if (r.is_error()) return r.error();
     usize n = r.value();
     if (uoff) TRY(UserOut<i64>(uoff).write(static_cast<i64>(upos)));
@@ -180,8 +176,8 @@ SYSCALL(splice) {
     u32 flags = static_cast<u32>(args.a5);
     if (!len) return 0;
     if (flags & ~SPLICE_F_ALL) return Error(EINVAL);
-    fs::OpenFile* in = lookup(fd_in);
-    fs::OpenFile* out = lookup(fd_out);
+    fs::FileRef in = lookup(fd_in);
+    fs::FileRef out = lookup(fd_out);
     if (!in || !out) return Error(EBADF);
     bool ipipe = is_pipe(*in), opipe = is_pipe(*out);
     if ((ipipe && uoff_in) || (opipe && uoff_out)) return Error(ESPIPE);
@@ -228,9 +224,9 @@ SYSCALL(tee) {
     if (flags & ~SPLICE_F_ALL) return Error(EINVAL);
     usize len = args.a2;
     if (!len) return 0;
-    fs::OpenFile* in = lookup(args.a0);
+    fs::FileRef in = lookup(args.a0);
     if (!in) return Error(EBADF);
-    fs::OpenFile* out = lookup(args.a1);
+    fs::FileRef out = lookup(args.a1);
     if (!out) return Error(EBADF);
     if (!can_read(*in) || !can_write(*out)) return Error(EBADF);
     if (!is_pipe(*in) || !is_pipe(*out) || fs::pipe_same(*in, *out)) return Error(EINVAL);
@@ -244,7 +240,7 @@ SYSCALL(tee) {
 SYSCALL(vmsplice) {
     u32 flags = static_cast<u32>(args.a3);
     if (flags & ~SPLICE_F_ALL) return Error(EINVAL);
-    fs::OpenFile* f = lookup(args.a0);
+    fs::FileRef f = lookup(args.a0);
     if (!f) return Error(EBADF);
     bool write = can_write(*f);
     if (!write && !can_read(*f)) return Error(EBADF);
@@ -272,9 +268,9 @@ SYSCALL(vmsplice) {
 }
 
 SYSCALL(copy_file_range) {
-    fs::OpenFile* in = lookup(args.a0);
+    fs::FileRef in = lookup(args.a0);
     if (!in) return Error(EBADF);
-    fs::OpenFile* out = lookup(args.a2);
+    fs::FileRef out = lookup(args.a2);
     if (!out) return Error(EBADF);
     uptr uoff_in = args.a1, uoff_out = args.a3;
     i64 pos_in = uoff_in ? TRY(UserIn<i64>(uoff_in).read()) : static_cast<i64>(TRY(position_of(*in)));

@@ -10,7 +10,7 @@ namespace keel {
 namespace {
 
 Result<u64> stat_fd(int fd, uptr out) {
-    fs::OpenFile* f = proc::current_process()->fds->get(fd);
+    fs::FileRef f = proc::current_process()->fds->get(fd);
     if (!f) return Error(EBADF);
     struct stat st;
     TRY(f->stat(st));

@@ -43,11 +43,12 @@ void statx_from_stat(const struct stat& st, struct statx& sx) {
 
 // The file open at fd when a call names it with an empty path; null
 // when it has a path (then the path is used).
-Result<fs::OpenFile*> pathless_file(int fd) {
-    if (fd == AT_FDCWD) return static_cast<fs::OpenFile*>(nullptr);
-    fs::OpenFile* f = me().fds->get(fd);
+Result<fs::FileRef> pathless_file(int fd) {
+    if (fd == AT_FDCWD) return fs::FileRef();
+    fs::FileRef f = me().fds->get(fd);
     if (!f) return Error(EBADF);
-    return f->vfs_file() ? nullptr : f;
+    if (f->vfs_file()) return fs::FileRef();
+    return f;
 }
 
 Status fill_statfs(const fs::StatFs& in, struct statfs& out) {
@@ -90,14 +91,14 @@ SYSCALL(statx) {
         }
     }
     struct statx sx {};
-    fs::OpenFile* anon = empty ? TRY(pathless_file(dirfd)) : nullptr;
+    fs::FileRef anon = empty ? TRY(pathless_file(dirfd)) : fs::FileRef();
     if (anon) {
         struct stat st;
         TRY(anon->stat(st));
         statx_from_stat(st, sx);
     } else {
         u32 lf = (flags & AT_SYMLINK_NOFOLLOW) ? 0 : fs::LOOKUP_FOLLOW;
-        fs::Path p = empty ? (dirfd == AT_FDCWD ? me().cwd : TRY(sysarg::base_for(dirfd)))
+        fs::Path p = empty ? (dirfd == AT_FDCWD ? me().cwd() : TRY(sysarg::base_for(dirfd)))
                            : TRY(sysarg::resolve(dirfd, args.a1, lf));
         TRY(fs::getattr(p, mask, sx));
     }
@@ -116,7 +117,7 @@ SYSCALL(statfs) {
 }
 
 SYSCALL(fstatfs) {
-    fs::OpenFile* f = me().fds->get(static_cast<int>(args.a0));
+    fs::FileRef f = me().fds->get(static_cast<int>(args.a0));
     if (!f) return Error(EBADF);
     fs::StatFs sf;
     if (fs::File* vf = f->vfs_file()) {

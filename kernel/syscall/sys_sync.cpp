@@ -13,8 +13,8 @@ namespace keel {
 
 namespace {
 
-Result<fs::OpenFile*> file_at(u64 fd) {
-    fs::OpenFile* f = proc::current_process()->fds->get(static_cast<int>(fd));
+Result<fs::FileRef> file_at(u64 fd) {
+    fs::FileRef f = proc::current_process()->fds->get(static_cast<int>(fd));
     if (!f) return Error(EBADF);
     return f;
 }
@@ -22,7 +22,7 @@ Result<fs::OpenFile*> file_at(u64 fd) {
 // fsync on something without a fsync operation (pipes, sockets, most
 // character devices) is EINVAL.
 Result<u64> do_fsync(u64 fd) {
-    fs::OpenFile* f = TRY(file_at(fd));
+    fs::FileRef f = TRY(file_at(fd));
     fs::File* vf = f->vfs_file();
     if (!vf) return Error(EINVAL);
     if (vf->is_path_only()) return Error(EBADF);
@@ -36,7 +36,7 @@ Result<u64> do_fsync(u64 fd) {
 SYSCALL(sync) { return 0; }
 
 SYSCALL(syncfs) {
-    fs::OpenFile* f = TRY(file_at(args.a0));
+    fs::FileRef f = TRY(file_at(args.a0));
     (void)f;
     return 0;
 }
@@ -51,7 +51,7 @@ SYSCALL(sync_file_range) {
     constexpr u32 kValid = SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER;
     if (flags & ~kValid) return Error(EINVAL);
     if (off < 0 || nbytes < 0 || off + nbytes < off) return Error(EINVAL);
-    fs::OpenFile* f = TRY(file_at(args.a0));
+    fs::FileRef f = TRY(file_at(args.a0));
     fs::File* vf = f->vfs_file();
     if (!vf) return Error(ESPIPE);
     u32 type = vf->inode().type();
@@ -63,7 +63,7 @@ SYSCALL(fallocate) {
     int mode = static_cast<int>(args.a1);
     i64 off = static_cast<i64>(args.a2);
     i64 len = static_cast<i64>(args.a3);
-    fs::OpenFile* f = TRY(file_at(args.a0));
+    fs::FileRef f = TRY(file_at(args.a0));
     fs::File* vf = f->vfs_file();
     if (!vf) {
         if (off < 0 || len <= 0) return Error(EINVAL);
