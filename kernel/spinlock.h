@@ -24,6 +24,8 @@ enum class LockRank : u8 {
     PageAlloc = 50,
     Vmem = 60,
     SmpCall = 70,
+    FdTable = 170,   // a descriptor table: only file references are taken under it
+    FsState = 171,   // a process's cwd and root: only path references are taken under it
     Device = 180,    // a device's buffers, also taken in its interrupt handler
     Console = 200,   // innermost: printk may be called under any lock
 };
