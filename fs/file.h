@@ -85,6 +85,11 @@ public:
     // lock), and whether it ever held a flock or OFD lock (fs/locks.cpp).
     void* epoll_items = nullptr;
     bool has_locks = false;
+    // fcntl F_SETOWN(_EX)/F_SETSIG (kernel/syscall/fcntl_owner.cpp): the
+    // owner as (Linux pid type << 32) | pid, and the signal (0: SIGIO).
+    // Stored for F_GETOWN(_EX)/F_GETSIG; Keel sends no SIGIO yet.
+    u64 owner = 0;
+    int owner_sig = 0;
 
 protected:
     virtual ~OpenFile() = default;

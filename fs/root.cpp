@@ -48,6 +48,7 @@ MountNamespace& root_namespace() { return *root_ns; }
 Status mount_root() {
     set_clock(now);
     register_fs_type(tmpfs_type());
+    register_fs_type(ramfs_type());
     register_fs_type(proc_fs_type());
     register_fs_type(sysfs_type());
     register_fs_type(devtmpfs_type());

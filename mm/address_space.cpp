@@ -6,6 +6,8 @@
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/paging.h"
 #include "fs/core/file.h"
+#include "fs/vfs_file.h"
+#include "kernel/process/process.h"
 #include "kernel/smp.h"
 #include "lib/alloc.h"
 #include "mm/file_map.h"
@@ -28,6 +30,11 @@ void flush_user(uptr va, usize pages) {
 }
 
 void put_file(fs::File* f) { RefPtr<fs::File> drop = RefPtr<fs::File>::adopt(f); }
+
+uptr mmap_min_addr() {
+    proc::Process* p = proc::current_process();
+    return p && fs::cred_of(*p).capable(CAP_SYS_RAWIO) ? 0 : USER_MMAP_MIN;
+}
 
 Result<AddressSpace*> AddressSpace::create() {
     AddressSpace* as = TRY(make<AddressSpace>());
@@ -238,7 +245,7 @@ Result<uptr> AddressSpace::map(uptr addr, usize len, u32 prot, u32 flags, VmBack
     if (!page_aligned(offset)) return Error(EINVAL);
     bool fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
     if (fixed && !page_aligned(addr)) return Error(EINVAL);
-    if (fixed && addr < USER_MMAP_MIN) return Error(EPERM);  // below vm.mmap_min_addr
+    if (fixed && addr < mmap_min_addr()) return Error(EPERM);
     if (fixed && addr > USER_TOP - size) return Error(ENOMEM);
     FileMap* fmap = nullptr;
     if (file) fmap = TRY(FileMap::of(file->inode()));
@@ -398,6 +405,13 @@ Status AddressSpace::advise(uptr addr, usize len, int advice) {
             a = next ? next->start : end;
             continue;
         }
+        // Pure hints keep no state here: only the range is checked.
+        bool sets_state = advice == MADV_DONTFORK || advice == MADV_DOFORK || advice == MADV_WIPEONFORK ||
+                          advice == MADV_KEEPONFORK;
+        if (!sets_state) {
+            a = min(v->end, end);
+            continue;
+        }
         if (v->start < a) TRY(split(v, a));
         v = find(a);
         if (v->end > end) TRY(split(v, end));
@@ -424,6 +438,9 @@ uptr AddressSpace::set_brk(uptr want) {
         flush_user(new_end, (old_end - new_end) / PAGE_SIZE);
     } else if (new_end > old_end) {
         if (new_end > USER_MMAP_BASE || !range_free(old_end, new_end)) return brk_;
+        // Overcommit's heuristic (vm.overcommit_memory 0): no single growth
+        // beyond all of RAM.
+        if ((new_end - old_end) / PAGE_SIZE > mem_stats().total_pages) return brk_;
         auto made = make<Vma>();
         if (made.is_error()) return brk_;
         Vma* v = made.value();
@@ -523,6 +540,34 @@ Status AddressSpace::poke(uptr addr, const void* src, usize n) {
 }
 
 Status AddressSpace::poke_zero(uptr addr, usize n) { return poke(addr, nullptr, n); }
+
+usize AddressSpace::peek(uptr addr, void* dst, usize n) {
+    auto* to = static_cast<u8*>(dst);
+    usize done = 0;
+    int tries = 0;
+    while (done < n) {
+        uptr va = addr + done;
+        if (va < addr || va >= USER_TOP) break;
+        uptr page_va = align_down<uptr>(va, PAGE_SIZE);
+        usize k = min<usize>(n - done, PAGE_SIZE - (va - page_va));
+        {
+            sched::MutexGuard g(lock_);
+            if (!find(va)) break;
+            u64* pte = arch::pte_lookup(pml4_, page_va);
+            if (pte && (*pte & arch::pte::P)) {
+                __builtin_memcpy(to + done, static_cast<u8*>(phys_to_virt(*pte & arch::pte::ADDR_MASK)) + (va - page_va), k);
+                done += k;
+                tries = 0;
+                continue;
+            }
+        }
+        // Not present: fault it in (lock_ dropped: file pages need the
+        // inode lock first), then look again; a page unmapped meanwhile
+        // ends the copy after a few rounds.
+        if (++tries > 3 || handle_fault(va, false, false) != FaultResult::Handled) break;
+    }
+    return done;
+}
 
 bool AddressSpace::file_info(const Vma& v, VmaFileInfo& out) const {
     if (!v.file) return false;

@@ -118,7 +118,8 @@ public:
     // faults in zeros (anonymous) or the file's bytes. ENOMEM on a hole.
     Status discard(uptr addr, usize len);
     // madvise advice that sets VMA state (DONTFORK, DOFORK, WIPEONFORK,
-    // KEEPONFORK); ENOMEM when part of the range is unmapped.
+    // KEEPONFORK); other advice only checks the range. ENOMEM when part of
+    // the range is unmapped (after applying to the rest, as Linux).
     Status advise(uptr addr, usize len, int advice);
     // MADV_REMOVE: the file range behind [addr, addr+len) of a shared
     // mapping, as (file reference, offset, length) for the hole punch.
@@ -154,6 +155,10 @@ public:
     // the tail of a read-only segment's last file page, writing the stack).
     Status poke(uptr addr, const void* src, usize n);
     Status poke_zero(uptr addr, usize n);
+    // Copies up to n bytes at addr into dst (kernel memory), faulting pages
+    // in as reads would: the count copied, short at the first page that
+    // cannot be read (/proc/<pid>/mem).
+    usize peek(uptr addr, void* dst, usize n);
 
     // /proc/<pid>/maps: calls fn(vma, file info or nullptr) for each VMA in
     // address order with the space's lock held.
@@ -220,6 +225,9 @@ private:
 
 // Limits of the user half, as Linux x86-64 with 4-level paging has them.
 constexpr uptr USER_MMAP_MIN = 0x10000;              // vm.mmap_min_addr
+// The lowest address the calling process may map at: vm.mmap_min_addr,
+// or 0 with CAP_SYS_RAWIO.
+uptr mmap_min_addr();
 constexpr uptr USER_TOP = 0x00007ffffffff000ull;     // TASK_SIZE
 constexpr uptr USER_MMAP_BASE = 0x00007ffff7fff000ull;  // top-down mmap base below the stack
 constexpr uptr STACK_GUARD_GAP = 256 * 4096;            // stack_guard_gap

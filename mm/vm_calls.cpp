@@ -45,7 +45,7 @@ Result<uptr> AddressSpace::remap(uptr old_addr, usize old_len, usize new_len, u3
         if (new_len > USER_TOP || new_addr > USER_TOP - new_len) return Error(EINVAL);
         if (old_addr + old_len > new_addr && new_addr + new_len > old_addr) return Error(EINVAL);
         if (fixed) {
-            if (new_addr < USER_MMAP_MIN) return Error(EPERM);
+            if (new_addr < mmap_min_addr()) return Error(EPERM);
             unmap_locked(new_addr, new_addr + new_len);
             flush_user(new_addr, new_len / PAGE_SIZE);
         }

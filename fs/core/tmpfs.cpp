@@ -108,7 +108,7 @@ Status TmpfsSuper::reserve_pages(u64 n) {
 void TmpfsSuper::release_pages(u64 n) { __atomic_sub_fetch(&used_pages_, n, __ATOMIC_RELAXED); }
 
 Status TmpfsSuper::statfs(StatFs& out) {
-    out.type = TMPFS_MAGIC;
+    out.type = opts_.ramfs ? RAMFS_MAGIC : TMPFS_MAGIC;
     out.bsize = TMPFS_PAGE;
     out.namelen = NAME_MAX;
     u64 used = __atomic_load_n(&used_pages_, __ATOMIC_RELAXED);
@@ -127,6 +127,11 @@ Status TmpfsSuper::statfs(StatFs& out) {
 
 usize TmpfsSuper::show_options(char* buf, usize size) const {
     BufferSink s(buf, size);
+    if (opts_.ramfs) {
+        if ((opts_.mode & 07777) != 0755) format_to(s, ",mode=%o", opts_.mode & 07777);
+        s.terminate();
+        return s.count();
+    }
     if (opts_.max_bytes) format_to(s, ",size=%lluk", static_cast<unsigned long long>(opts_.max_bytes / 1024));
     if (opts_.max_inodes) format_to(s, ",nr_inodes=%llu", static_cast<unsigned long long>(opts_.max_inodes));
     if ((opts_.mode & 07777) != 01777) format_to(s, ",mode=%03o", opts_.mode & 07777);
@@ -201,9 +206,28 @@ Result<RefPtr<Superblock>> tmpfs_mount(const FsType&, StringView, u32 flags, Str
 
 FsType g_tmpfs_type{"tmpfs", TMPFS_MAGIC, &tmpfs_mount};
 
+// ramfs takes mode= and ignores every other option, as on Linux.
+Result<RefPtr<Superblock>> ramfs_mount(const FsType& type, StringView, u32 flags, StringView data) {
+    TmpfsOptions o;
+    o.ramfs = true;
+    o.mode = 0755;
+    while (!data.empty()) {
+        usize comma = data.find(',');
+        StringView opt = data.substr(0, comma);
+        data.remove_prefix(comma == StringView::npos ? data.size() : comma + 1);
+        usize eq = opt.find('=');
+        if (eq == StringView::npos || opt.substr(0, eq) != "mode") continue;
+        o.mode = static_cast<u32>(TRY(parse_number(opt.substr(eq + 1), 8))) & 07777;
+    }
+    return tmpfs_create(o, flags, &type);
+}
+
+FsType g_ramfs_type{"ramfs", RAMFS_MAGIC, &ramfs_mount};
+
 }  // namespace
 
 FsType& tmpfs_type() { return g_tmpfs_type; }
+FsType& ramfs_type() { return g_ramfs_type; }
 
 Result<TmpfsOptions> parse_tmpfs_options(StringView data, u64 ram_bytes) {
     TmpfsOptions o;

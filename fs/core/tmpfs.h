@@ -21,6 +21,10 @@ struct TmpfsOptions {
     u32 mode = 01777;    // of the root directory
     u32 uid = 0;
     u32 gid = 0;
+    // ramfs: the same file system without limits, mode= its only option
+    // (others are ignored) and a root of 0755; statfs shows no blocks or
+    // inodes.
+    bool ramfs = false;
 };
 
 // Parses mount(2)'s option string for tmpfs ("size=64m,mode=755,...").
@@ -33,7 +37,8 @@ Result<TmpfsOptions> parse_tmpfs_options(StringView data, u64 ram_bytes = 0);
 // another name); tmpfs by default.
 Result<RefPtr<Superblock>> tmpfs_create(const TmpfsOptions& opts, u32 ms_flags = 0, const FsType* type = nullptr);
 
-// The "tmpfs" type for mount(2); register it once at boot.
+// The "tmpfs" and "ramfs" types for mount(2); register them once at boot.
 FsType& tmpfs_type();
+FsType& ramfs_type();
 
 }  // namespace keel::fs

@@ -6,6 +6,7 @@
 #include "kernel/process/proc_info.h"
 #include "kernel/sched/scheduler.h"
 #include "lib/alloc.h"
+#include "lib/string.h"
 
 namespace keel::fs::procfs {
 
@@ -134,6 +135,18 @@ Status show_comm(SeqBuf& out, const Target& t) {
     TRY(proc::task_info(t.tgid, t.tid, i));
     out.printf("%s\n", i.comm);
     return out.status();
+}
+
+Result<usize> store_comm(const Target& t, u64, DataBuffer& in, usize at, usize n) {
+    // Only a thread of the process may rename it; the name is cut to 15
+    // bytes and the whole write counts as done.
+    proc::Process* me = proc::current_process();
+    if (!me || me->pid != t.tgid) return Error(EINVAL);
+    char name[16] = {};
+    usize take = min<usize>(n, sizeof(name) - 1);
+    if (in.copy_in(at, name, take) != take) return Error(EFAULT);
+    str_lcpy(me->comm, name, sizeof(me->comm));
+    return n;
 }
 
 Status show_limits(SeqBuf& out, const Target& t) {

@@ -93,6 +93,34 @@ Status read_process_memory(int tgid, uptr start, uptr end, SeqBuf& out) {
     return {};
 }
 
+Result<usize> read_mem(const Target& t, u64 off, DataBuffer& out, usize at, usize n) {
+    mm::AddressSpace* as = TRY(proc::get_mm(t.tgid));
+    // Through a kernel page: copying to the reader's memory may fault on
+    // the very space being read, whose lock peek() takes.
+    u8* bounce = static_cast<u8*>(heap_alloc(PAGE));
+    if (!bounce) {
+        as->put();
+        return Error(ENOMEM);
+    }
+    usize done = 0;
+    bool fault = false;
+    while (done < n) {
+        usize want = min<usize>(n - done, PAGE);
+        usize got = as->peek(static_cast<uptr>(off + done), bounce, want);
+        if (got && out.copy_out(at + done, bounce, got) != got) {
+            fault = true;
+            break;
+        }
+        done += got;
+        if (got < want) break;
+    }
+    heap_free(bounce);
+    as->put();
+    // Nothing readable at the offset is EIO (a faulting buffer EFAULT).
+    if (!done) return Error(fault ? EFAULT : EIO);
+    return done;
+}
+
 Status show_cmdline(SeqBuf& out, const Target& t) {
     proc::TaskInfo info;
     TRY(proc::task_info(t.tgid, 0, info));

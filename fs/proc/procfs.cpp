@@ -59,9 +59,16 @@ void set_owner(Inode& inode, const Target& t) {
 
 Result<usize> ProcFile::read(u64 off, DataBuffer& out, usize at, usize n) {
     if (target_.tgid && !proc::process_alive(target_.tgid, target_.start_ns)) return Error(ESRCH);
+    if (raw_read_) return raw_read_(target_, off, out, at, n);
     SeqBuf text;
     TRY(show_(text, target_));
     return text.copy_window(off, out, at, n);
+}
+
+Result<usize> ProcFile::write(u64 off, DataBuffer& in, usize at, usize n) {
+    if (!store_) return Error(EINVAL);
+    if (target_.tgid && !proc::process_alive(target_.tgid, target_.start_ns)) return Error(ESRCH);
+    return store_(target_, off, in, at, n);
 }
 
 Result<usize> ProcLink::get_link(char* buf, usize size, void*) {
@@ -98,7 +105,7 @@ Result<RefPtr<Inode>> make_entry(ProcSuper& sb, const ProcEntry& e, const Target
         made = TRY(make<ProcLink>(sb, e.mode, t, e.link, e.jump));
         break;
     default:
-        made = TRY(make<ProcFile>(sb, e.mode, t, e.show));
+        made = TRY(make<ProcFile>(sb, e.mode, t, e));
         made->attr_locked().size = sb.file_size();
         break;
     }

@@ -46,6 +46,12 @@ using ShowFn = Status (*)(SeqBuf& out, const Target& t);
 // Link bodies; `reader` is the calling process's tgid.
 using LinkFn = Status (*)(SeqBuf& out, const Target& t);
 using JumpFn = Result<Path> (*)(const Target& t);
+// Writable files: takes n bytes from in[at..] written at `off`; returns
+// how many it consumed.
+using StoreFn = Result<usize> (*)(const Target& t, u64 off, DataBuffer& in, usize at, usize n);
+// Files whose bytes are not text generated whole (/proc/<pid>/mem): reads
+// up to n bytes at `off` into out[at..].
+using RawReadFn = Result<usize> (*)(const Target& t, u64 off, DataBuffer& out, usize at, usize n);
 
 struct ProcEntry {
     const char* name;
@@ -56,6 +62,8 @@ struct ProcEntry {
     const ProcEntry* children = nullptr;  // table directories
     usize nchildren = 0;
     DirKind kind = DirKind::Table;
+    StoreFn store = nullptr;              // writable regular files
+    RawReadFn raw_read = nullptr;         // instead of show
 };
 
 template <usize N>
@@ -75,12 +83,18 @@ protected:
 
 class ProcFile final : public ProcInode {
 public:
-    ProcFile(ProcSuper& sb, u32 mode, const Target& t, ShowFn show) : ProcInode(sb, mode, t), show_(show) {}
+    ProcFile(ProcSuper& sb, u32 mode, const Target& t, const ProcEntry& e)
+        : ProcInode(sb, mode, t), show_(e.show), store_(e.store), raw_read_(e.raw_read) {}
     bool generated() const override { return true; }
     Result<usize> read(u64 off, DataBuffer& out, usize at, usize n) override;
+    Result<usize> write(u64 off, DataBuffer& in, usize at, usize n) override;
+    // O_TRUNC and truncate(2) leave generated files alone.
+    Status truncate(u64) override { return {}; }
 
 private:
     ShowFn show_;
+    StoreFn store_;
+    RawReadFn raw_read_;
 };
 
 class ProcLink final : public ProcInode {
@@ -144,6 +158,9 @@ Status show_status(SeqBuf& out, const Target& t);
 Status show_cmdline(SeqBuf& out, const Target& t);
 Status show_environ(SeqBuf& out, const Target& t);
 Status show_comm(SeqBuf& out, const Target& t);
+Result<usize> store_comm(const Target& t, u64 off, DataBuffer& in, usize at, usize n);
+// pid_mem.cpp
+Result<usize> read_mem(const Target& t, u64 off, DataBuffer& out, usize at, usize n);
 Status show_maps(SeqBuf& out, const Target& t);
 Status show_limits(SeqBuf& out, const Target& t);
 Status show_mounts(SeqBuf& out, const Target& t);

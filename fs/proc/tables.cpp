@@ -87,6 +87,32 @@ Status show_zero(SeqBuf& out, const Target&) {
     return {};
 }
 
+// Fixed settings, with Linux 6.12's defaults (Keel's limits are the same).
+Status show_ngroups_max(SeqBuf& out, const Target&) {
+    out.puts("65536\n");
+    return {};
+}
+
+Status show_nr_open(SeqBuf& out, const Target&) {
+    out.puts("1048576\n");
+    return {};
+}
+
+Status show_pipe_max_size(SeqBuf& out, const Target&) {
+    out.puts("1048576\n");
+    return {};
+}
+
+Status show_core_pattern(SeqBuf& out, const Target&) {
+    out.puts("core\n");
+    return {};
+}
+
+Status show_mmap_min_addr(SeqBuf& out, const Target&) {
+    out.puts("65536\n");
+    return {};
+}
+
 constexpr u32 REG = S_IFREG | 0444;
 constexpr u32 DIR = S_IFDIR | 0555;
 constexpr u32 LNK = S_IFLNK | 0777;
@@ -97,8 +123,10 @@ const ProcEntry RANDOM_ENTRIES[] = {
 };
 
 const ProcEntry KERNEL_ENTRIES[] = {
+    {"core_pattern", REG, show_core_pattern},
     {"domainname", REG, show_domainname},
     {"hostname", REG, show_hostname},
+    {"ngroups_max", REG, show_ngroups_max},
     {"osrelease", REG, show_osrelease},
     {"ostype", REG, show_ostype},
     {"pid_max", REG, show_pid_max},
@@ -108,9 +136,12 @@ const ProcEntry KERNEL_ENTRIES[] = {
 
 const ProcEntry FS_ENTRIES[] = {
     {"file-max", REG, show_file_max},
+    {"nr_open", REG, show_nr_open},
+    {"pipe-max-size", REG, show_pipe_max_size},
 };
 
 const ProcEntry VM_ENTRIES[] = {
+    {"mmap_min_addr", REG, show_mmap_min_addr},
     {"overcommit_memory", REG, show_zero},
 };
 
@@ -141,7 +172,8 @@ const usize ROOT_COUNT = count_of(ROOT_ENTRIES);
 
 #define PID_COMMON                                                               \
     {"cmdline", REG, show_cmdline},                                              \
-    {"comm", S_IFREG | 0644, show_comm},                                         \
+    {"comm", S_IFREG | 0644, show_comm, nullptr, nullptr, nullptr, 0,           \
+     DirKind::Table, store_comm},                                                \
     {"cwd", LNK, nullptr, link_cwd, jump_cwd},                                   \
     {"environ", S_IFREG | 0400, show_environ},                                   \
     {"exe", LNK, nullptr, link_exe, jump_exe},                                   \
@@ -149,6 +181,8 @@ const usize ROOT_COUNT = count_of(ROOT_ENTRIES);
     {"fdinfo", DIR, nullptr, nullptr, nullptr, nullptr, 0, DirKind::FdInfo},     \
     {"limits", REG, show_limits},                                                \
     {"maps", REG, show_maps},                                                    \
+    {"mem", S_IFREG | 0600, nullptr, nullptr, nullptr, nullptr, 0,               \
+     DirKind::Table, nullptr, read_mem},                                         \
     {"mountinfo", REG, show_mountinfo},                                          \
     {"mounts", REG, show_mounts},                                                \
     {"root", LNK, nullptr, link_root, jump_root},                                \

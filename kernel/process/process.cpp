@@ -276,6 +276,7 @@ void attach_child(Process* parent, Process* child) {
 
 Result<int> wait_child(int pid, int options, int* wstatus) {
     Process* self = current_process();
+    bool peek = options & 0x01000000;  // WNOWAIT: report, leave the child as it is
     for (;;) {
         u64 seen;
         {
@@ -290,17 +291,21 @@ Result<int> wait_child(int pid, int options, int* wstatus) {
                     break;
                 }
                 if ((options & 2 /* WUNTRACED */) && c->report_stopped && c->stopped) {
-                    c->report_stopped = false;
+                    if (!peek) c->report_stopped = false;
                     *wstatus = (c->stop_signal << 8) | 0x7f;
                     return c->pid;
                 }
                 if ((options & 8 /* WCONTINUED */) && c->report_continued) {
-                    c->report_continued = false;
+                    if (!peek) c->report_continued = false;
                     *wstatus = 0xffff;
                     return c->pid;
                 }
             }
             if (!any) return Error(ECHILD);
+            if (zombie && peek) {
+                *wstatus = zombie->exit_status;
+                return zombie->pid;
+            }
             if (zombie) {
                 self->children.remove(*zombie);
                 cputime::child_reaped(*self, *zombie);

@@ -7,6 +7,7 @@
 #include "fs/locks.h"
 #include "fs/pipe.h"
 #include "kernel/process/process.h"
+#include "kernel/syscall/fcntl_owner.h"
 #include "kernel/syscall/syscall.h"
 #include "kernel/uaccess.h"
 #include "mm/shmem.h"
@@ -110,6 +111,20 @@ SYSCALL(fcntl) {
     case F_ADD_SEALS:
     case F_GET_SEALS:
         return mm::fcntl_seals(*f, cmd, args.a2);
+    case F_GETOWN:
+    case F_SETOWN:
+    case F_GETOWN_EX:
+    case F_SETOWN_EX:
+    case F_GETSIG:
+    case F_SETSIG:
+    case F_GETLEASE:
+    case F_SETLEASE:
+        return fcntl_owner(*f, cmd, args.a2);
+    case F_GETPIPE_SZ:
+    case F_SETPIPE_SZ:
+        // Pipes and FIFOs only.
+        if (f->kind() != fs::FileKind::Pipe) return Error(EBADF);
+        return f->fcntl(cmd, args.a2);
     default:
         return f->fcntl(cmd, args.a2);
     }

@@ -25,6 +25,9 @@ namespace {
 proc::Process& me() { return *proc::current_process(); }
 
 Result<u64> do_openat(int dirfd, uptr upath, u32 oflags, u32 mode, u64 resolve = 0) {
+    // A 64-bit process's files are always large files (O_PATH keeps only
+    // its own few flags).
+    if (!(oflags & O_PATH)) oflags |= O_LARGEFILE;
     PathArg path;
     TRY(copy_path(upath, path));
     fs::Path base = TRY(base_for(dirfd));

@@ -73,7 +73,19 @@ Result<u64> map_file(fs::OpenFile* of, uptr addr, usize len, u32 prot, u32 flags
 
 }  // namespace
 
-SYSCALL(brk) { return current_mm().set_brk(args.a0); }
+SYSCALL(brk) {
+    mm::AddressSpace& as = current_mm();
+    uptr want = args.a0;
+    // RLIMIT_DATA bounds the heap plus the data segment; a break the limit
+    // refuses leaves it where it was.
+    proc::Process& p = *proc::current_process();
+    u64 limit = p.rlimits[RLIMIT_DATA].cur;
+    if (limit != RLIM_INFINITY && want > as.brk_start()) {
+        u64 data = p.layout.end_data > p.layout.start_data ? p.layout.end_data - p.layout.start_data : 0;
+        if (want - as.brk_start() + data > limit) return as.set_brk(0);  // below the start: reads the break
+    }
+    return as.set_brk(want);
+}
 
 SYSCALL(mmap) {
     uptr addr = args.a0;
@@ -155,11 +167,13 @@ SYSCALL(madvise) {
         TRY(current_mm().advise(addr, len, advice));
         return 0;
     // Hints Keel accepts and has no use for yet, as a kernel without the
-    // feature would (Linux returns 0 for these too).
+    // feature would (Linux returns 0 for these too); a range with unmapped
+    // pages is still ENOMEM.
     case MADV_NORMAL: case MADV_RANDOM: case MADV_SEQUENTIAL: case MADV_WILLNEED:
     case MADV_DONTDUMP: case MADV_DODUMP:
     case MADV_MERGEABLE: case MADV_UNMERGEABLE: case MADV_HUGEPAGE: case MADV_NOHUGEPAGE:
     case MADV_COLD: case MADV_PAGEOUT:
+        TRY(current_mm().advise(addr, len, advice));
         return 0;
     default:
         return Error(EINVAL);

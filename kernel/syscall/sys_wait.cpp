@@ -30,7 +30,6 @@ SYSCALL(waitid) {
     if (options & ~(WNOHANG | WEXITED | WSTOPPED | WCONTINUED | WNOWAIT | __WNOTHREAD | __WCLONE | __WALL))
         return Error(EINVAL);
     if (!(options & (WEXITED | WSTOPPED | WCONTINUED))) return Error(EINVAL);
-    if (options & WNOWAIT) return Error(EINVAL);  // peeking without reaping: not yet
     int pid;
     switch (idtype) {
     case P_ALL: pid = -1; break;
@@ -39,7 +38,7 @@ SYSCALL(waitid) {
     default: return Error(EINVAL);
     }
     // WEXITED is implied by wait_child; WSTOPPED maps to WUNTRACED.
-    int wopts = (options & WNOHANG) | ((options & WSTOPPED) ? WUNTRACED : 0) | (options & WCONTINUED);
+    int wopts = (options & (WNOHANG | WNOWAIT)) | ((options & WSTOPPED) ? WUNTRACED : 0) | (options & WCONTINUED);
     int status = 0;
     int reaped = TRY(proc::wait_child(pid, wopts, &status));
     siginfo_t info{};
