@@ -27,26 +27,149 @@ void futex_wake_address(uptr addr);  // kernel/syscall/sys_futex.cpp
 
 namespace keel::proc {
 
-Result<int> FdTable::install(fs::OpenFile* f, int from, bool cloexec_flag) {
-    for (int fd = from; fd < MAX_FDS; ++fd) {
-        if (files[fd]) continue;
-        files[fd] = f;
-        if (cloexec_flag) cloexec[fd / 64] |= 1ull << (fd % 64);
-        else cloexec[fd / 64] &= ~(1ull << (fd % 64));
+Result<int> FdTable::install(fs::OpenFile* f, int from, bool cloexec_flag, int limit) {
+    SpinlockGuard g(lock_);
+    for (int fd = from < 0 ? 0 : from; fd < limit && fd < MAX_FDS; ++fd) {
+        if (files_[fd]) continue;
+        files_[fd] = f;
+        if (cloexec_flag) cloexec_[fd / 64] |= 1ull << (fd % 64);
+        else cloexec_[fd / 64] &= ~(1ull << (fd % 64));
         return fd;
     }
     return Error(EMFILE);
 }
 
-fs::OpenFile* FdTable::get(int fd) { return fd >= 0 && fd < MAX_FDS ? files[fd] : nullptr; }
+fs::FileRef FdTable::get(int fd, bool* cloexec_flag) {
+    if (fd < 0 || fd >= MAX_FDS) return {};
+    SpinlockGuard g(lock_);
+    if (cloexec_flag) *cloexec_flag = cloexec_[fd / 64] & (1ull << (fd % 64));
+    return fs::FileRef(files_[fd]);
+}
 
-Status FdTable::close(int fd) {
-    fs::OpenFile* f = get(fd);
-    if (!f) return Error(EBADF);
-    files[fd] = nullptr;
+void FdTable::release(fs::OpenFile* f) {
     fs::locks_remove_posix(*f, this);  // any close drops the process's record locks on the file
     f->put();
+}
+
+Status FdTable::close(int fd) {
+    if (fd < 0 || fd >= MAX_FDS) return Error(EBADF);
+    fs::OpenFile* f;
+    {
+        SpinlockGuard g(lock_);
+        f = files_[fd];
+        files_[fd] = nullptr;
+    }
+    if (!f) return Error(EBADF);
+    release(f);
     return {};
+}
+
+void FdTable::replace(int fd, fs::OpenFile* f, bool cloexec_flag) {
+    f->get();
+    fs::OpenFile* old;
+    {
+        SpinlockGuard g(lock_);
+        old = files_[fd];
+        files_[fd] = f;
+        if (cloexec_flag) cloexec_[fd / 64] |= 1ull << (fd % 64);
+        else cloexec_[fd / 64] &= ~(1ull << (fd % 64));
+    }
+    if (old) release(old);
+}
+
+bool FdTable::cloexec(int fd) {
+    if (fd < 0 || fd >= MAX_FDS) return false;
+    SpinlockGuard g(lock_);
+    return cloexec_[fd / 64] & (1ull << (fd % 64));
+}
+
+void FdTable::set_cloexec(int fd, bool on) {
+    if (fd < 0 || fd >= MAX_FDS) return;
+    SpinlockGuard g(lock_);
+    if (on) cloexec_[fd / 64] |= 1ull << (fd % 64);
+    else cloexec_[fd / 64] &= ~(1ull << (fd % 64));
+}
+
+fs::OpenFile* FdTable::take_next(int* fd, int last, bool cloexec_only) {
+    SpinlockGuard g(lock_);
+    for (int i = *fd < 0 ? 0 : *fd; i <= last && i < MAX_FDS; ++i) {
+        fs::OpenFile* f = files_[i];
+        if (!f) continue;
+        u64 bit = 1ull << (i % 64);
+        if (cloexec_only && !(cloexec_[i / 64] & bit)) continue;
+        files_[i] = nullptr;
+        cloexec_[i / 64] &= ~bit;
+        *fd = i;
+        return f;
+    }
+    return nullptr;
+}
+
+void FdTable::close_range(int first, int last, bool cloexec_only) {
+    if (cloexec_only) {
+        SpinlockGuard g(lock_);
+        for (int fd = first; fd <= last && fd < MAX_FDS; ++fd)
+            if (files_[fd]) cloexec_[fd / 64] |= 1ull << (fd % 64);
+        return;
+    }
+    int fd = first;
+    while (fs::OpenFile* f = take_next(&fd, last, false)) {
+        release(f);
+        ++fd;
+    }
+}
+
+void FdTable::close_on_exec() {
+    int fd = 0;
+    while (fs::OpenFile* f = take_next(&fd, MAX_FDS - 1, true)) {
+        release(f);
+        ++fd;
+    }
+}
+
+void FdTable::close_all() { close_range(0, MAX_FDS - 1, false); }
+
+Result<FdTable*> FdTable::copy() {
+    FdTable* t = TRY(make<FdTable>());
+    SpinlockGuard g(lock_);
+    for (int fd = 0; fd < MAX_FDS; ++fd) {
+        if (!files_[fd]) continue;
+        t->files_[fd] = files_[fd];
+        files_[fd]->get();
+    }
+    for (usize i = 0; i < sizeof(cloexec_) / sizeof(cloexec_[0]); ++i) t->cloexec_[i] = cloexec_[i];
+    return t;
+}
+
+int FdTable::next_open(int from) {
+    SpinlockGuard g(lock_);
+    for (int fd = from < 0 ? 0 : from; fd < MAX_FDS; ++fd)
+        if (files_[fd]) return fd;
+    return -1;
+}
+
+fs::Path Process::root() {
+    SpinlockGuard g(fs_lock);
+    return fs_root;
+}
+
+fs::Path Process::cwd() {
+    SpinlockGuard g(fs_lock);
+    return fs_cwd;
+}
+
+void Process::set_root(fs::Path p) {
+    fs::Path old;
+    SpinlockGuard g(fs_lock);
+    old = move(fs_root);
+    fs_root = move(p);
+}
+
+void Process::set_cwd(fs::Path p) {
+    fs::Path old;
+    SpinlockGuard g(fs_lock);
+    old = move(fs_cwd);
+    fs_cwd = move(p);
 }
 
 u64 page_table_of(const sched::Thread& t) {
@@ -100,8 +223,7 @@ void notify_parent_locked(Process* parent) { notify_waiters(parent); }
 
 void release_files(FdTable* fds) {
     if (!fds) return;
-    for (int fd = 0; fd < MAX_FDS; ++fd)
-        if (fds->files[fd]) (void)fds->close(fd);
+    fds->close_all();
     destroy(fds);
 }
 
@@ -173,8 +295,11 @@ void drop_thread_mm(sched::Thread* self) {
         p->fds = nullptr;
         mm = p->mm;
         p->mm = nullptr;
-        swap(cwd, p->cwd);
-        swap(root, p->root);
+        {
+            SpinlockGuard fg(p->fs_lock);
+            swap(cwd, p->fs_cwd);
+            swap(root, p->fs_root);
+        }
         swap(exe, p->exe);
     }
     release_files(fds);
@@ -191,14 +316,30 @@ void drop_thread_mm(sched::Thread* self) {
     tty::OrphanedGroups orphans = tty::exit_ctty(*p);
     {
         sched::MutexGuard g(tree_lock);
-        // Orphans go to init, zombies included (init reaps them).
+        // Orphans go to the nearest ancestor that asked for them
+        // (PR_SET_CHILD_SUBREAPER), else to init; zombies included. Those
+        // that asked (PR_SET_PDEATHSIG) are told their parent died.
+        Process* reaper = init_process;
+        for (Process* a = p->parent; a; a = a->parent)
+            if (a->child_subreaper) {
+                reaper = a;
+                break;
+            }
         bool gave_zombies = false;
         while (Process* c = p->children.pop_front()) {
-            c->parent = init_process;
-            init_process->children.push_back(*c);
+            c->parent = reaper;
+            reaper->children.push_back(*c);
             gave_zombies |= c->state == ProcessState::Zombie;
+            if (c->pdeath_signal && c->state == ProcessState::Running) {
+                siginfo_t info{};
+                info.si_signo = c->pdeath_signal;
+                info.si_code = SI_USER;
+                info.si_pid = p->pid;
+                info.si_uid = p->cred.ruid;
+                sig::send_from_kernel_info(*c, c->pdeath_signal, info);
+            }
         }
-        if (gave_zombies) notify_parent_locked(init_process);
+        if (gave_zombies) notify_parent_locked(reaper);
         p->exit_status = wstatus;
         p->state = ProcessState::Zombie;
         self->process = nullptr;
