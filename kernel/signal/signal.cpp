@@ -350,6 +350,11 @@ void send_from_kernel(proc::Process& p, int sig) {
     (void)generate(p, nullptr, sig, kernel_info(sig));
 }
 
+void send_from_kernel_info(proc::Process& p, int sig, const siginfo_t& info) {
+    if (sig <= 0 || sig > NSIG_ALL || p.state != proc::ProcessState::Running) return;
+    (void)generate(p, nullptr, sig, info);
+}
+
 bool send_timer_signal(proc::Process& p, sched::Thread* t, const siginfo_t& info) {
     int sig = info.si_signo;
     if (sig <= 0 || sig > NSIG_ALL || p.state != proc::ProcessState::Running) return false;

@@ -70,6 +70,8 @@ Status send_to_thread(sched::Thread& t, int sig, const siginfo_t* info);
 bool kill_pgrp(int pgid, int sig);
 // The same for one process (a terminal's session leader on hangup).
 void send_from_kernel(proc::Process& p, int sig);
+// The same with a siginfo of the caller's making (no permission check).
+void send_from_kernel_info(proc::Process& p, int sig, const siginfo_t& info);
 
 // A POSIX timer's signal (no permission check). False when it was not
 // queued: ignored, or a standard signal already pending.
