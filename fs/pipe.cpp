@@ -6,6 +6,8 @@
 #include <linux/poll.h>
 #include <linux/stat.h>
 
+#include "fs/vfs_file.h"
+#include "kernel/process/process.h"
 #include "kernel/sched/wait.h"
 #include "kernel/signal/signal.h"
 #include "lib/alloc.h"
@@ -15,7 +17,7 @@ namespace keel::fs {
 
 namespace {
 
-constexpr usize PIPE_BUF = 4096;
+// PIPE_BUF (4096) comes from <linux/limits.h>.
 constexpr usize DEFAULT_SIZE = 16 * 4096;
 constexpr usize MAX_SIZE = 1048576;  // /proc/sys/fs/pipe-max-size
 
@@ -33,22 +35,43 @@ struct Pipe {
     // Ends not yet released: the last one frees the pipe once its wake-ups
     // are done (the other end may be released at the same time).
     u32 ends = 2;
+    // FIFOs: the inode the pipe belongs to (the registry's key, under its
+    // lock), and how many readers and writers ever opened it (an open
+    // waiting for its partner waits for the other count to move).
+    const void* fifo = nullptr;
+    u64 r_counter = 0, w_counter = 0;
+    sched::WaitQueue partner;
+    Pipe* next_fifo = nullptr;
 
     usize room() const { return capacity - count; }
 };
 
 u64 next_ino = 1;
 
+constexpr u8 END_READ = 1, END_WRITE = 2;
+
+// The pipes of FIFOs open somewhere, by inode: a FIFO's pipe lives while
+// any of its ends is open, and its data goes with the last one (Linux's
+// i_pipe). Taken before a pipe's own lock.
+sched::Mutex fifo_lock;
+Pipe* fifo_list = nullptr;  // fifo_lock
+
 class PipeEnd final : public OpenFile {
 public:
-    PipeEnd(Pipe* p, bool write_end) : pipe_(p), write_end_(write_end) {}
+    PipeEnd(Pipe* p, u8 mode) : pipe_(p), mode_(mode) {}
     FileKind kind() const override { return FileKind::Pipe; }
 
     Pipe* pipe() const { return pipe_; }
-    bool write_end() const { return write_end_; }
+    void attach(Pipe* p) { pipe_ = p; }
+    bool can_read() const { return mode_ & END_READ; }
+    bool can_write() const { return mode_ & END_WRITE; }
+    // FIFOs: the opened file (stat shows its inode), and the writer count
+    // at open, so a reader that never saw a writer gets no POLLHUP.
+    RefPtr<File> file;
+    u64 seen_writers = 0;
 
     Result<usize> read(const IoBuffer& out, u64*) override {
-        if (write_end_) return Error(EBADF);
+        if (!can_read()) return Error(EBADF);
         if (out.size() == 0) return 0;
         Pipe& p = *pipe_;
         for (;;) {
@@ -77,7 +100,7 @@ public:
     }
 
     Result<usize> write(const IoBuffer& in, u64*) override {
-        if (!write_end_) return Error(EBADF);
+        if (!can_write()) return Error(EBADF);
         Pipe& p = *pipe_;
         usize total = in.size();
         usize done = 0;
@@ -119,13 +142,15 @@ public:
 
     u32 poll(PollTable* pt) override {
         Pipe& p = *pipe_;
-        if (pt) pt->add(write_end_ ? p.writable : p.readable);
+        if (pt && can_read()) pt->add(p.readable);
+        if (pt && can_write()) pt->add(p.writable);
         sched::MutexGuard g(p.lock);
         u32 mask = 0;
-        if (!write_end_) {
+        if (can_read()) {
             if (p.count) mask |= POLLIN | POLLRDNORM;
-            if (p.writers == 0) mask |= POLLHUP;
-        } else {
+            if (p.writers == 0 && (!p.fifo || p.w_counter != seen_writers)) mask |= POLLHUP;
+        }
+        if (can_write()) {
             // Writable while a page's worth fits, as Linux's pipe buffers go.
             if (p.room() >= PIPE_BUF) mask |= POLLOUT | POLLWRNORM;
             if (p.readers == 0) mask |= POLLERR;
@@ -148,10 +173,18 @@ public:
         Pipe& p = *pipe_;
         if (cmd == F_GETPIPE_SZ) return p.capacity;
         if (cmd != F_SETPIPE_SZ) return Error(EINVAL);
-        // Rounded up to a power-of-two number of pages, one page at least.
-        if (arg > MAX_SIZE) return Error(EPERM);  // unprivileged limit; Keel has no CAP_SYS_RESOURCE split yet
+        // The argument is an unsigned int, rounded up to a power-of-two
+        // number of pages (one at least); beyond 2 GiB it rounds to nothing.
+        u32 want = static_cast<u32>(arg);
+        if (want > (1u << 31)) return Error(EINVAL);
         usize size = 4096;
-        while (size < arg) size <<= 1;
+        while (size < want) size <<= 1;
+        // Growing past pipe-max-size takes CAP_SYS_RESOURCE.
+        if (size > MAX_SIZE && size > p.capacity && !cred_of(*proc::current_process()).capable(CAP_SYS_RESOURCE))
+            return Error(EPERM);
+        // Linux keeps a pipe's slot array (40 bytes a page) in one kmalloc
+        // of at most 4 MiB: 65536 pages is the most it can hold.
+        if (size / 4096 > 65536) return Error(ENOMEM);
         sched::MutexGuard g(p.lock);
         if (size < p.count) return Error(EBUSY);
         if (size == p.capacity) return size;
@@ -166,6 +199,7 @@ public:
     }
 
     Status stat(struct stat& st) override {
+        if (file) return stat_path(file->path(), st);
         st = {};
         st.st_mode = S_IFIFO | 0600;
         st.st_nlink = 1;
@@ -178,10 +212,15 @@ public:
 protected:
     void release() override {
         Pipe* p = pipe_;
+        if (p->fifo) {
+            release_fifo_end(p);
+            destroy(this);
+            return;
+        }
         {
             sched::MutexGuard g(p->lock);
-            if (write_end_) --p->writers;
-            else --p->readers;
+            if (can_write()) --p->writers;
+            if (can_read()) --p->readers;
         }
         p->readable.wake_all();
         p->writable.wake_all();
@@ -193,9 +232,36 @@ protected:
     }
 
 private:
+    void release_fifo_end(Pipe* p);
+
     Pipe* pipe_;
-    bool write_end_;
+    u8 mode_;
 };
+
+void PipeEnd::release_fifo_end(Pipe* p) {
+    bool last;
+    {
+        sched::MutexGuard reg(fifo_lock);
+        {
+            sched::MutexGuard g(p->lock);
+            if (can_write()) --p->writers;
+            if (can_read()) --p->readers;
+        }
+        last = --p->ends == 0;
+        if (last)
+            for (Pipe** at = &fifo_list; *at; at = &(*at)->next_fifo)
+                if (*at == p) {
+                    *at = p->next_fifo;
+                    break;
+                }
+    }
+    p->readable.wake_all();
+    p->writable.wake_all();
+    if (last) {
+        mm::kfree(p->buf);
+        destroy(p);
+    }
+}
 
 }  // namespace
 
@@ -204,7 +270,7 @@ namespace {
 Result<Pipe*> pipe_of(OpenFile& f, bool want_write_end) {
     if (f.kind() != FileKind::Pipe) return Error(EINVAL);
     auto& end = static_cast<PipeEnd&>(f);
-    if (end.write_end() != want_write_end) return Error(EBADF);
+    if (want_write_end ? !end.can_write() : !end.can_read()) return Error(EBADF);
     return end.pipe();
 }
 
@@ -284,8 +350,8 @@ Status pipe_create(OpenFile* (&ends)[2], u32 fl) {
     }
     p->buf = static_cast<u8*>(buf.value());
     p->ino = __atomic_fetch_add(&next_ino, 1, __ATOMIC_RELAXED);
-    auto r = make<PipeEnd>(p, false);
-    auto w = make<PipeEnd>(p, true);
+    auto r = make<PipeEnd>(p, END_READ);
+    auto w = make<PipeEnd>(p, END_WRITE);
     if (r.is_error() || w.is_error()) {
         if (r.is_ok()) destroy(r.value());
         if (w.is_ok()) destroy(w.value());
@@ -298,6 +364,88 @@ Status pipe_create(OpenFile* (&ends)[2], u32 fl) {
     ends[0] = r.value();
     ends[1] = w.value();
     return {};
+}
+
+Result<OpenFile*> open_fifo(RefPtr<File> file, u32 oflags) {
+    u32 acc = oflags & O_ACCMODE;
+    if (acc == 3) return Error(EINVAL);
+    bool nonblock = oflags & O_NONBLOCK;
+    const void* key = &file->inode();
+    u8 mode = acc == O_RDONLY ? END_READ : acc == O_WRONLY ? END_WRITE : END_READ | END_WRITE;
+    PipeEnd* end = TRY(make<PipeEnd>(nullptr, mode));
+    Pipe* p = nullptr;
+    bool wait = false, nxio = false;
+    Pipe* orphan = nullptr;  // created for this open only, unreachable again
+    u64 seen = 0;
+    {
+        sched::MutexGuard reg(fifo_lock);
+        for (Pipe* q = fifo_list; q && !p; q = q->next_fifo)
+            if (q->fifo == key) p = q;
+        if (!p) {
+            auto np = make<Pipe>();
+            auto buf = mm::kmalloc(DEFAULT_SIZE);
+            if (np.is_error() || buf.is_error()) {
+                if (np.is_ok()) destroy(np.value());
+                if (buf.is_ok()) mm::kfree(buf.value());
+                destroy(end);
+                return Error(ENOMEM);
+            }
+            p = np.value();
+            p->buf = static_cast<u8*>(buf.value());
+            p->readers = p->writers = 0;
+            p->ends = 0;
+            p->fifo = key;
+            p->ino = file->inode().ino();
+            p->next_fifo = fifo_list;
+            fifo_list = p;
+        }
+        sched::MutexGuard g(p->lock);
+        // A non-blocking writer needs a reader already there.
+        if (acc == O_WRONLY && nonblock && p->readers == 0) {
+            bool unused = p->ends == 0;
+            if (unused)
+                for (Pipe** at = &fifo_list; *at; at = &(*at)->next_fifo)
+                    if (*at == p) {
+                        *at = p->next_fifo;
+                        break;
+                    }
+            nxio = true;
+            orphan = unused ? p : nullptr;
+        } else {
+            if (mode & END_READ) ++p->readers, ++p->r_counter;
+            if (mode & END_WRITE) ++p->writers, ++p->w_counter;
+            ++p->ends;
+            end->attach(p);
+            // Without the other side: a reader or writer waits for it (O_RDWR
+            // never does); a non-blocking reader sees no hang-up until a
+            // writer has come.
+            if (acc == O_RDONLY && p->writers == 0) {
+                if (nonblock) end->seen_writers = p->w_counter;
+                else wait = true, seen = p->w_counter;
+            }
+            if (acc == O_WRONLY && p->readers == 0) wait = true, seen = p->r_counter;
+        }
+    }
+    if (nxio) {
+        destroy(end);
+        if (orphan) {
+            mm::kfree(orphan->buf);
+            destroy(orphan);
+        }
+        return Error(ENXIO);
+    }
+    p->partner.wake_all();
+    p->readable.wake_all();
+    p->writable.wake_all();
+    end->file = move(file);
+    if (wait) {
+        u64* counter = acc == O_RDONLY ? &p->w_counter : &p->r_counter;
+        if (!p->partner.wait_until_interruptible([&] { return __atomic_load_n(counter, __ATOMIC_ACQUIRE) != seen; })) {
+            end->put();
+            return Error(sig::ERESTARTSYS);
+        }
+    }
+    return end;
 }
 
 }  // namespace keel::fs

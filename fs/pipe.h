@@ -3,6 +3,7 @@
 // EOF when the last writer goes, EPIPE when the last reader has gone.
 #pragma once
 
+#include "fs/core/file.h"
 #include "fs/file.h"
 
 namespace keel::fs {
@@ -10,6 +11,12 @@ namespace keel::fs {
 // Creates a pipe: ends[0] reads, ends[1] writes. `flags` may hold
 // O_NONBLOCK (both ends).
 Status pipe_create(OpenFile* (&ends)[2], u32 flags);
+
+// open(2) of a FIFO: the pipe end for `file` (O_RDONLY, O_WRONLY or
+// O_RDWR in oflags). Readers and writers meet in one pipe per inode; a
+// blocking open waits for the other side (O_RDWR never waits), a
+// non-blocking writer without a reader gets ENXIO. ERESTARTSYS.
+Result<OpenFile*> open_fifo(RefPtr<File> file, u32 oflags);
 
 // For splice(2), tee(2) and sendfile(2), on pipe ends (FileKind::Pipe).
 // EBADF when `end` is the wrong end.

@@ -5,6 +5,7 @@
 
 #include "fs/core/vfs.h"
 #include "fs/dev/chrdev.h"
+#include "fs/pipe.h"
 #include "fs/vfs_file.h"
 #include "kernel/process/process.h"
 #include "kernel/syscall/path_args.h"
@@ -41,7 +42,10 @@ Result<u64> do_openat(int dirfd, uptr upath, u32 oflags, u32 mode, u64 resolve =
     bool chr = (file->inode().type() == S_IFCHR) && !(oflags & O_PATH);
     // O_NOCTTY reaches the driver through the file's flags (ttys read and clear it).
     if (chr && (oflags & O_NOCTTY)) file->set_flags(file->flags() | O_NOCTTY);
-    fs::OpenFile* of = chr ? TRY(fs::open_chrdev(move(file))) : TRY(fs::wrap_vfs_file(move(file)));
+    bool fifo = file->inode().type() == S_IFIFO && !(oflags & O_PATH);
+    fs::OpenFile* of = chr    ? TRY(fs::open_chrdev(move(file)))
+                       : fifo ? TRY(fs::open_fifo(move(file), oflags))
+                              : TRY(fs::wrap_vfs_file(move(file)));
     of->flags = oflags & ~static_cast<u32>(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC);
     auto fd = me().fds->install(of, 0, oflags & O_CLOEXEC);
     if (fd.is_error()) {

@@ -3,6 +3,7 @@
 #include <linux/time.h>
 
 #include "kernel/signal/handlers.h"
+#include "kernel/process/proc_info.h"
 #include "kernel/process/process.h"
 #include "kernel/sched/scheduler.h"
 #include "kernel/sched/wait.h"
@@ -240,8 +241,10 @@ namespace {
 // bits of each set.
 Result<u64> select_common(int nfds, uptr in, uptr out, uptr ex, u64 deadline) {
     if (nfds < 0) return Error(EINVAL);
-    u64 limit = proc::current_process()->rlimits[7].cur;
-    if (static_cast<u64>(nfds) > limit) nfds = static_cast<int>(limit);
+    // Linux looks only as far as its descriptor table reaches (64 slots,
+    // then powers of two): bits set beyond it are ignored, not EBADF.
+    int limit = proc::fd_table_size(proc::current_process()->pid);
+    if (nfds > limit) nfds = limit;
     usize words = (static_cast<usize>(nfds) + 63) / 64;
     usize bytes = (static_cast<usize>(nfds) + 7) / 8;
     u64 sets[3][proc::MAX_FDS / 64] = {};
