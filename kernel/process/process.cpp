@@ -316,14 +316,30 @@ void drop_thread_mm(sched::Thread* self) {
     tty::OrphanedGroups orphans = tty::exit_ctty(*p);
     {
         sched::MutexGuard g(tree_lock);
-        // Orphans go to init, zombies included (init reaps them).
+        // Orphans go to the nearest ancestor that asked for them
+        // (PR_SET_CHILD_SUBREAPER), else to init; zombies included. Those
+        // that asked (PR_SET_PDEATHSIG) are told their parent died.
+        Process* reaper = init_process;
+        for (Process* a = p->parent; a; a = a->parent)
+            if (a->child_subreaper) {
+                reaper = a;
+                break;
+            }
         bool gave_zombies = false;
         while (Process* c = p->children.pop_front()) {
-            c->parent = init_process;
-            init_process->children.push_back(*c);
+            c->parent = reaper;
+            reaper->children.push_back(*c);
             gave_zombies |= c->state == ProcessState::Zombie;
+            if (c->pdeath_signal && c->state == ProcessState::Running) {
+                siginfo_t info{};
+                info.si_signo = c->pdeath_signal;
+                info.si_code = SI_USER;
+                info.si_pid = p->pid;
+                info.si_uid = p->cred.ruid;
+                sig::send_from_kernel_info(*c, c->pdeath_signal, info);
+            }
         }
-        if (gave_zombies) notify_parent_locked(init_process);
+        if (gave_zombies) notify_parent_locked(reaper);
         p->exit_status = wstatus;
         p->state = ProcessState::Zombie;
         self->process = nullptr;
