@@ -1,15 +1,27 @@
 #include "fs/vfs_file.h"
 
 #include <linux/poll.h>
+#include <linux/resource.h>
 #include <linux/stat.h>
 
 #include "fs/core/vfs.h"
 #include "kernel/process/process.h"
+#include "kernel/signal/signal.h"
 #include "lib/alloc.h"
 
 namespace keel::fs {
 
 namespace {
+
+// A write that fails with EFBIG because it starts at or past RLIMIT_FSIZE
+// also raises SIGXFSZ, as Linux does.
+Result<usize> fsize_signal(Result<usize> r) {
+    if (r.is_error() && r.error().code() == EFBIG) {
+        proc::Process& p = *proc::current_process();
+        if (p.rlimits[RLIMIT_FSIZE].cur != RLIM_INFINITY) (void)sig::send_to_process(p, SIGXFSZ, nullptr);
+    }
+    return r;
+}
 
 class VfsFile final : public OpenFile {
 public:
@@ -23,7 +35,7 @@ public:
     }
     Result<usize> write(const IoBuffer& buf, u64*) override {
         IoData d(buf);
-        return fs::write(*file_, d, cred_of(*proc::current_process()));
+        return fsize_signal(fs::write(*file_, d, cred_of(*proc::current_process())));
     }
     bool seekable() const override { return true; }
     Result<u64> lseek(i64 off, int whence) override { return fs::lseek(*file_, off, whence); }
@@ -33,7 +45,7 @@ public:
     }
     Result<usize> pwrite(const IoBuffer& buf, u64 off) override {
         IoData d(buf);
-        return fs::pwrite(*file_, d, off, cred_of(*proc::current_process()));
+        return fsize_signal(fs::pwrite(*file_, d, off, cred_of(*proc::current_process())));
     }
 
     Status stat(struct stat& st) override { return stat_path(file_->path(), st); }
@@ -73,7 +85,9 @@ Status stat_path(const Path& path, struct stat& st) {
 }
 
 Cred cred_of(const proc::Process& p) {
-    return Cred{p.cred.fsuid, p.cred.fsgid, p.cred.groups, p.cred.ngroups, p.cred.euid == 0 ? Cred::ALL_CAPS : 0};
+    u64 fsize = p.rlimits[RLIMIT_FSIZE].cur;
+    return Cred{p.cred.fsuid, p.cred.fsgid, p.cred.groups, p.cred.ngroups, p.cred.cap_effective,
+                fsize == RLIM_INFINITY ? ~0ull : fsize};
 }
 
 Result<OpenFile*> wrap_vfs_file(RefPtr<File> f) {

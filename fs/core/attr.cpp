@@ -71,7 +71,8 @@ Status setattr_locked(Inode& inode, SetAttr& at, const Cred& cred) {
         if ((valid & (ATTR_MTIME_SET | ATTR_ATIME_SET | ATTR_TIMES_SET)) && !owner_or_capable(a, cred))
             return Error(EPERM);
     }
-    if ((valid & ATTR_SIZE) && at.size > a.size && at.size > inode.sb().max_file_size()) return Error(EFBIG);
+    if ((valid & ATTR_SIZE) && at.size > a.size && (at.size > inode.sb().max_file_size() || at.size > cred.fsize_limit))
+        return Error(EFBIG);
     // F_SEAL_EXEC (0x20, newer than these uapi headers) freezes the exec bits.
     if ((inode.seals_locked() & 0x20) && (valid & ATTR_MODE) && ((a.mode ^ at.mode) & 0111)) return Error(EPERM);
 

@@ -37,8 +37,11 @@ Result<usize> write_at(File& f, DataBuffer& buf, u64* pos, bool append, const Cr
     InodeAttr& a = inode.attr_locked();
     u64 off = append ? a.size : *pos;
     u64 max = inode.sb().max_file_size();
+    // RLIMIT_FSIZE first: a write that starts below it is cut short there
+    // (the caller raises SIGXFSZ for the EFBIG of one that starts at it).
+    if (off >= cred.fsize_limit) return Error(EFBIG);
     if (off >= max) return Error(EFBIG);
-    usize count = static_cast<usize>(min<u64>(buf.size(), max - off));
+    usize count = static_cast<usize>(min<u64>(min<u64>(buf.size(), max - off), cred.fsize_limit - off));
     if (u32 seals = inode.seals_locked()) {
         if (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) return Error(EPERM);
         // Sealed against growth: Linux 6.12 writes tmpfs files in pieces of

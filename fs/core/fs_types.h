@@ -57,6 +57,7 @@ struct Cred {
     const u32* groups = nullptr;  // supplementary groups, any order
     u32 ngroups = 0;
     u64 caps = 0;                 // effective capabilities, bit CAP_x
+    u64 fsize_limit = ~0ull;      // RLIMIT_FSIZE: regular files do not grow past it (EFBIG)
 
     bool capable(int cap) const { return (caps >> cap) & 1; }
     bool in_group(u32 gid) const {

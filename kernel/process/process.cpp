@@ -3,6 +3,8 @@
 
 #include "fs/locks.h"
 
+#include <linux/resource.h>
+
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/paging.h"
 #include "drivers/tty/tty.h"
@@ -28,6 +30,10 @@ void futex_wake_address(uptr addr);  // kernel/syscall/sys_futex.cpp
 namespace keel::proc {
 
 Result<int> FdTable::install(fs::OpenFile* f, int from, bool cloexec_flag, int limit) {
+    // Every call that allocates a descriptor stays below the caller's
+    // RLIMIT_NOFILE (EMFILE at it).
+    if (Process* self = sched::current()->process)
+        limit = static_cast<int>(min<u64>(static_cast<u64>(limit), self->rlimits[RLIMIT_NOFILE].cur));
     SpinlockGuard g(lock_);
     for (int fd = from < 0 ? 0 : from; fd < limit && fd < MAX_FDS; ++fd) {
         if (files_[fd]) continue;
@@ -485,7 +491,7 @@ Status add_thread(Process& p, sched::Thread& t, int tid) {
 
 sched::Thread* find_thread(int tid) { return tid > 0 && tid < PID_MAX ? tid_table[tid] : nullptr; }
 
-void exit_killed(int signal) { do_exit(signal & 0x7f); }
+void exit_killed(int signal) { do_exit(signal & 0xff); }
 
 void enter_user(const arch::TrapFrame& frame) {
     arch::irq_disable();

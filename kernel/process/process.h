@@ -6,6 +6,7 @@
 #include "fs/core/mount.h"
 #include "fs/file.h"
 #include "fs/file_ref.h"
+#include "kernel/process/caps.h"
 #include "kernel/spinlock.h"
 #include "kernel/sched/thread.h"
 #include "kernel/sched/wait.h"
@@ -70,6 +71,10 @@ struct Cred {
     u32 rgid = 0, egid = 0, sgid = 0, fsgid = 0;
     u32 ngroups = 0;
     u32 groups[64] = {};
+    // Capability sets, bit CAP_x (kernel/process/caps.h); init holds all.
+    u64 cap_effective = caps::ALL, cap_permitted = caps::ALL, cap_inheritable = 0;
+    u64 cap_bset = caps::ALL, cap_ambient = 0;
+    u32 securebits = 0;  // SECBIT_* (KEEP_CAPS, NOROOT, ...)
 };
 
 struct RLimit {
@@ -149,6 +154,11 @@ struct Process {
 
     // vfork: the parent sleeps until the child execs or exits.
     sched::Completion* vfork_done = nullptr;
+
+    // prctl state Linux keeps in the mm: PR_SET_DUMPABLE (0 after a
+    // credential change, 1 again after exec) and PR_SET_THP_DISABLE.
+    u8 dumpable = 1;
+    bool thp_disable = false;
 };
 
 // The page tables a CPU switching to `t` loads (the kernel's for kernel
@@ -200,7 +210,8 @@ void for_each_process(F&& f) {
     unlock_tree();
 }
 
-// Ends the process as a fatal signal's default action does.
+// Ends the process as a fatal signal's default action does (signal | 0x80
+// when a core was dumped).
 [[noreturn]] void exit_killed(int signal);
 
 // Enters user mode with the register state in `frame`, discarding this

@@ -55,6 +55,8 @@ struct Thread {
     u64 gs_base = 0;
     uptr clear_child_tid = 0;     // set_tid_address
     uptr robust_list = 0;         // set_robust_list
+    u64 timer_slack_ns = 50000;   // PR_SET_TIMERSLACK (recorded; timers are exact)
+    u64 default_timer_slack_ns = 50000;  // what PR_SET_TIMERSLACK 0 restores
     sig::ThreadSignals signals;
     bool interruptible = false;   // asleep in a wait a signal may end
     // The user/system split of this thread's CPU time (kernel/process/

@@ -10,6 +10,7 @@
 #include "arch/x86_64/segments.h"
 #include "kernel/percpu.h"
 #include "kernel/printk.h"
+#include "kernel/process/coredump.h"
 #include "kernel/process/posix_timers.h"
 #include "kernel/process/process.h"
 #include "kernel/process/rseq.h"
@@ -123,6 +124,37 @@ void kick_one(sched::Thread& t) {
     if (__atomic_load_n(&t.on_cpu, __ATOMIC_RELAXED) && &t != sched::current()) smp_send_reschedule(t.cpu);
 }
 
+Status generate(proc::Process& p, sched::Thread* t, int sig, const siginfo_t& info);
+
+// The parent of a stopped process that SIGCONT resumed: its waiters, and
+// SIGCHLD with CLD_CONTINUED unless it asked for SA_NOCLDSTOP.
+void notify_parent_of_continue(proc::Process& child) {
+    proc::Process* parent = child.parent;
+    proc::notify_waiters(parent);
+    if (parent->sighand->actions[SIGCHLD - 1].flags & SA_NOCLDSTOP) return;
+    siginfo_t info{};
+    info.si_signo = SIGCHLD;
+    info.si_code = CLD_CONTINUED;
+    info.si_pid = child.pid;
+    info.si_uid = child.cred.ruid;
+    info.si_status = SIGCONT;
+    (void)generate(*parent, nullptr, SIGCHLD, info);
+}
+
+// A process group is orphaned when no member has a parent in another group
+// of the same session (init, as a parent, does not count): nobody is left
+// to resume it, so the terminal stop signals are discarded.
+bool group_orphaned(const proc::Process& self) {
+    bool orphaned = true;
+    proc::for_each_process([&](proc::Process& q) {
+        if (q.pgid != self.pgid) return;
+        proc::Process* parent = q.parent;
+        if (!parent || parent->pid == 1) return;
+        if (parent->pgid != q.pgid && parent->sid == q.sid) orphaned = false;
+    });
+    return orphaned;
+}
+
 Status generate(proc::Process& p, sched::Thread* t, int sig, const siginfo_t& info) {
     Handlers& h = *p.sighand;
     bool resume = false;
@@ -148,7 +180,7 @@ Status generate(proc::Process& p, sched::Thread* t, int sig, const siginfo_t& in
     if (resume) {
         p.stopped = false;
         p.report_continued = true;
-        if (p.parent) proc::notify_waiters(p.parent);
+        if (p.parent) notify_parent_of_continue(p);
     }
     h.arrivals.wake_all();  // signalfd readers and pollers
     if (t) {
@@ -442,9 +474,10 @@ void deliver(arch::TrapFrame& f) {
             if (d == Default::Ignore || d == Default::Cont) continue;
             if (p.pid == 1 && !(SYNC_SIGNALS & bit(sig))) continue;  // init ignores what it does not handle
             if (d == Default::Stop) {
-                do_stop(sig);
+                if (sig == SIGSTOP || !group_orphaned(p)) do_stop(sig);
                 continue;
             }
+            if (d == Default::Core && coredump::dump(info, f)) die(sig | 0x80);  // WCOREDUMP
             die(sig);
         }
         // A handler runs: a restartable call either restarts after it or

@@ -1,6 +1,9 @@
-// Credentials: the get/set*id family with Linux's permission rules. A
-// process with effective uid 0 holds CAP_SETUID/CAP_SETGID (Keel has no
-// finer capability sets yet).
+// Credentials: the get/set*id family with Linux's permission rules
+// (CAP_SETUID/CAP_SETGID from the effective set), the capability sets'
+// setuid fixups (kernel/process/caps.cpp), and capget/capset.
+#include <linux/capability.h>
+
+#include "kernel/process/caps.h"
 #include "kernel/process/process.h"
 #include "kernel/syscall/syscall.h"
 #include "kernel/uaccess.h"
@@ -12,12 +15,13 @@ namespace {
 constexpr u32 KEEP = ~0u;  // (uid_t)-1: leave unchanged
 
 proc::Cred& cred() { return proc::current_process()->cred; }
-bool privileged() { return cred().euid == 0; }
 
 bool one_of(u32 v, u32 a, u32 b, u32 c) { return v == a || v == b || v == c; }
 
-template <u32 proc::Cred::*R, u32 proc::Cred::*E, u32 proc::Cred::*S, u32 proc::Cred::*F>
+template <u32 proc::Cred::*R, u32 proc::Cred::*E, u32 proc::Cred::*S, u32 proc::Cred::*F, int CAP>
 struct IdSet {
+    static bool privileged() { return caps::capable(CAP); }
+
     static Result<u64> set_single(u32 id) {
         proc::Cred& c = cred();
         if (id == KEEP) return Error(EINVAL);
@@ -80,8 +84,28 @@ struct IdSet {
     }
 };
 
-using Uids = IdSet<&proc::Cred::ruid, &proc::Cred::euid, &proc::Cred::suid, &proc::Cred::fsuid>;
-using Gids = IdSet<&proc::Cred::rgid, &proc::Cred::egid, &proc::Cred::sgid, &proc::Cred::fsgid>;
+using Uids = IdSet<&proc::Cred::ruid, &proc::Cred::euid, &proc::Cred::suid, &proc::Cred::fsuid, CAP_SETUID>;
+using Gids = IdSet<&proc::Cred::rgid, &proc::Cred::egid, &proc::Cred::sgid, &proc::Cred::fsgid, CAP_SETGID>;
+
+// A successful change of ids: the capability fixups of the setuid family
+// (`fs`: setfsuid's own) and the loss of dumpability Linux applies when
+// credentials change.
+Result<u64> committed(Result<u64> r, const proc::Cred& old, bool uids, bool fs) {
+    if (r.is_error()) return r;
+    proc::Process& p = *proc::current_process();
+    if (uids) {
+        if (fs) caps::fix_setfsuid(p.cred, old);
+        else caps::fix_setuid(p.cred, old);
+    }
+    if (caps::loses_dumpable(p.cred, old)) p.dumpable = 0;
+    return r;
+}
+
+template <typename F>
+Result<u64> change(bool uids, bool fs, F&& f) {
+    proc::Cred old = cred();
+    return committed(f(), old, uids, fs);
+}
 
 }  // namespace
 
@@ -89,20 +113,36 @@ SYSCALL(getuid) { return cred().ruid; }
 SYSCALL(geteuid) { return cred().euid; }
 SYSCALL(getgid) { return cred().rgid; }
 SYSCALL(getegid) { return cred().egid; }
-SYSCALL(setuid) { return Uids::set_single(static_cast<u32>(args.a0)); }
-SYSCALL(setgid) { return Gids::set_single(static_cast<u32>(args.a0)); }
-SYSCALL(setreuid) { return Uids::set_re(static_cast<u32>(args.a0), static_cast<u32>(args.a1)); }
-SYSCALL(setregid) { return Gids::set_re(static_cast<u32>(args.a0), static_cast<u32>(args.a1)); }
+SYSCALL(setuid) {
+    return change(true, false, [&] { return Uids::set_single(static_cast<u32>(args.a0)); });
+}
+SYSCALL(setgid) {
+    return change(false, false, [&] { return Gids::set_single(static_cast<u32>(args.a0)); });
+}
+SYSCALL(setreuid) {
+    return change(true, false, [&] { return Uids::set_re(static_cast<u32>(args.a0), static_cast<u32>(args.a1)); });
+}
+SYSCALL(setregid) {
+    return change(false, false, [&] { return Gids::set_re(static_cast<u32>(args.a0), static_cast<u32>(args.a1)); });
+}
 SYSCALL(setresuid) {
-    return Uids::set_res(static_cast<u32>(args.a0), static_cast<u32>(args.a1), static_cast<u32>(args.a2));
+    return change(true, false, [&] {
+        return Uids::set_res(static_cast<u32>(args.a0), static_cast<u32>(args.a1), static_cast<u32>(args.a2));
+    });
 }
 SYSCALL(setresgid) {
-    return Gids::set_res(static_cast<u32>(args.a0), static_cast<u32>(args.a1), static_cast<u32>(args.a2));
+    return change(false, false, [&] {
+        return Gids::set_res(static_cast<u32>(args.a0), static_cast<u32>(args.a1), static_cast<u32>(args.a2));
+    });
 }
 SYSCALL(getresuid) { return Uids::get_res(args.a0, args.a1, args.a2); }
 SYSCALL(getresgid) { return Gids::get_res(args.a0, args.a1, args.a2); }
-SYSCALL(setfsuid) { return Uids::set_fs(static_cast<u32>(args.a0)); }
-SYSCALL(setfsgid) { return Gids::set_fs(static_cast<u32>(args.a0)); }
+SYSCALL(setfsuid) {
+    return change(true, true, [&] { return Result<u64>(Uids::set_fs(static_cast<u32>(args.a0))); });
+}
+SYSCALL(setfsgid) {
+    return change(false, true, [&] { return Result<u64>(Gids::set_fs(static_cast<u32>(args.a0))); });
+}
 
 SYSCALL(getgroups) {
     proc::Cred& c = cred();
@@ -117,7 +157,7 @@ SYSCALL(getgroups) {
 SYSCALL(setgroups) {
     // NGROUPS_MAX (65536) comes from <linux/limits.h>.
     if (args.a0 > NGROUPS_MAX) return Error(EINVAL);
-    if (!privileged()) return Error(EPERM);
+    if (!caps::capable(CAP_SETGID)) return Error(EPERM);
     proc::Cred& c = cred();
     if (args.a0 > sizeof(c.groups) / sizeof(c.groups[0])) return Error(ENOMEM);  // Keel's table is small
     u32 groups[64];
@@ -127,6 +167,81 @@ SYSCALL(setgroups) {
         for (usize j = i; j > 0 && groups[j - 1] > groups[j]; --j) swap(groups[j - 1], groups[j]);
     for (usize i = 0; i < args.a0; ++i) c.groups[i] = groups[i];
     c.ngroups = static_cast<u32>(args.a0);
+    return 0;
+}
+
+namespace {
+
+// The header's version picks how many 32-bit words each set has: one
+// (v1) or two (v2, v3). An unknown version is answered with the one Linux
+// prefers, written back into the header.
+Result<usize> cap_words(uptr header) {
+    u32 version = TRY(UserIn<u32>(header).read());
+    switch (version) {
+    case _LINUX_CAPABILITY_VERSION_1: return usize(_LINUX_CAPABILITY_U32S_1);
+    case _LINUX_CAPABILITY_VERSION_2:
+    case _LINUX_CAPABILITY_VERSION_3: return usize(_LINUX_CAPABILITY_U32S_3);
+    default:
+        TRY(UserOut<u32>(header).write(u32(_LINUX_CAPABILITY_VERSION_3)));
+        return Error(EINVAL);
+    }
+}
+
+}  // namespace
+
+SYSCALL(capget) {
+    auto words = cap_words(args.a0);
+    // A null data pointer probes the version: success even for a bad one.
+    if (!args.a1 || words.is_error())
+        return !args.a1 && words.is_error() && words.error().code() == EINVAL ? Result<u64>(0) : Result<u64>(words.error());
+    int pid = TRY(UserIn<int>(args.a0 + 4).read());
+    if (pid < 0) return Error(EINVAL);
+    proc::Cred c;
+    if (pid == 0 || pid == proc::current_process()->pid) {
+        c = cred();
+    } else {
+        proc::lock_tree();
+        proc::Process* p = proc::process_slot(pid);
+        bool found = p && p->state == proc::ProcessState::Running;
+        if (found) c = p->cred;
+        proc::unlock_tree();
+        if (!found) return Error(ESRCH);
+    }
+    __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+    for (usize i = 0; i < _LINUX_CAPABILITY_U32S_3; ++i) {
+        data[i].effective = static_cast<u32>(c.cap_effective >> (32 * i));
+        data[i].permitted = static_cast<u32>(c.cap_permitted >> (32 * i));
+        data[i].inheritable = static_cast<u32>(c.cap_inheritable >> (32 * i));
+    }
+    TRY(copy_to_user(args.a1, data, words.value() * sizeof(data[0])));
+    return 0;
+}
+
+// Linux's rules: only the caller's own sets; inheritable within the
+// bounding set (and, without CAP_SETPCAP, within inheritable | permitted);
+// permitted only shrinks; effective within permitted.
+SYSCALL(capset) {
+    usize words = TRY(cap_words(args.a0));
+    int pid = TRY(UserIn<int>(args.a0 + 4).read());
+    proc::Process& p = *proc::current_process();
+    if (pid != 0 && pid != p.pid) return Error(EPERM);
+    __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+    TRY(copy_from_user(data, args.a1, words * sizeof(data[0])));
+    u64 eff = 0, prm = 0, inh = 0;
+    for (usize i = 0; i < words; ++i) {
+        eff |= u64(data[i].effective) << (32 * i);
+        prm |= u64(data[i].permitted) << (32 * i);
+        inh |= u64(data[i].inheritable) << (32 * i);
+    }
+    proc::Cred& c = p.cred;
+    if (!caps::has(c, CAP_SETPCAP) && (inh & ~(c.cap_inheritable | c.cap_permitted))) return Error(EPERM);
+    if (inh & ~(c.cap_inheritable | c.cap_bset)) return Error(EPERM);
+    if (prm & ~c.cap_permitted) return Error(EPERM);
+    if (eff & ~prm) return Error(EPERM);
+    c.cap_effective = eff;
+    c.cap_permitted = prm;
+    c.cap_inheritable = inh;
+    c.cap_ambient &= prm & inh;  // ambient stays within permitted and inheritable
     return 0;
 }
 

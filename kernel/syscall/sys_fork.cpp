@@ -7,6 +7,7 @@
 #include "drivers/tty/tty.h"
 #include "kernel/signal/handlers.h"
 #include "kernel/printk.h"
+#include "kernel/process/caps.h"
 #include "kernel/process/process.h"
 #include "kernel/process/rseq.h"
 #include "kernel/sched/scheduler.h"
@@ -68,6 +69,7 @@ Result<sched::Thread*> new_user_thread(const char* name, arch::TrapFrame& frame,
     t->fs_base = (flags & CLONE_SETTLS) ? tls : self->fs_base;
     t->gs_base = self->gs_base;
     t->signals.blocked = self->signals.blocked;
+    t->timer_slack_ns = t->default_timer_slack_ns = self->timer_slack_ns;
     return t;
 }
 
@@ -94,6 +96,17 @@ Result<u64> do_clone(u64 flags, uptr stack, uptr parent_tid, uptr child_tid, u64
     if ((flags & CLONE_THREAD) && !(flags & CLONE_SIGHAND)) return Error(EINVAL);
     if ((flags & CLONE_SIGHAND) && !(flags & CLONE_VM)) return Error(EINVAL);
     if ((flags & (CLONE_NEWNS | CLONE_FS)) == (CLONE_NEWNS | CLONE_FS)) return Error(EINVAL);
+    if ((flags & (CLONE_NEWUSER | CLONE_FS)) == (CLONE_NEWUSER | CLONE_FS)) return Error(EINVAL);
+    if ((flags & CLONE_THREAD) && (flags & (CLONE_NEWUSER | CLONE_NEWPID))) return Error(EINVAL);
+    // Namespaces: Linux needs CAP_SYS_ADMIN for all but a user namespace;
+    // Keel has none of them, so where Linux would create one it fails with
+    // EINVAL (tests/diff/known-differences.txt).
+    constexpr u64 NS_FLAGS = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | CLONE_NEWNET |
+                             CLONE_NEWCGROUP | CLONE_NEWUSER;
+    if (flags & NS_FLAGS) {
+        if ((flags & NS_FLAGS & ~u64(CLONE_NEWUSER)) && !caps::capable(CAP_SYS_ADMIN)) return Error(EPERM);
+        return Error(EINVAL);
+    }
     if (flags & CLONE_THREAD) return clone_thread(flags, stack, parent_tid, child_tid, tls, frame);
     // Sharing handlers or descriptors between processes: not yet.
     if (flags & (CLONE_SIGHAND | CLONE_FILES)) {
@@ -120,6 +133,8 @@ Result<u64> do_clone(u64 flags, uptr stack, uptr parent_tid, uptr child_tid, u64
     child->fs_cwd = parent->cwd();
     for (int i = 0; i < proc::RLIMIT_COUNT; ++i) child->rlimits[i] = parent->rlimits[i];
     child->no_new_privs = parent->no_new_privs;
+    child->dumpable = parent->dumpable;
+    child->thp_disable = parent->thp_disable;
     child->exe = parent->exe;
     child->layout = parent->layout;
     child->start_time_ns = time::monotonic_ns();

@@ -1,10 +1,16 @@
 // futex(2): WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAKE_OP, WAIT_BITSET,
-// WAKE_BITSET, private and shared, with timeouts. PI futexes are not
-// implemented (ENOSYS). A futex is keyed by (address space, address):
-// Keel has no shared file mappings yet, so "shared" futexes are keyed the
-// same way (correct for every mapping that exists today).
+// WAKE_BITSET, private and shared, with timeouts; futex_waitv(2); the
+// robust-list registration. PI futexes are not implemented (ENOSYS).
+//
+// A futex is keyed as Linux keys it: a private one (FUTEX_PRIVATE_FLAG)
+// by (address space, address); a shared one in a MAP_SHARED file mapping
+// (shared anonymous memory and memfds are tmpfs files too) by (inode, file
+// offset), so that processes mapping the same page at any address meet;
+// a shared one anywhere else by (address space, address) again.
 #include <linux/futex.h>
+#include <linux/time.h>
 
+#include "fs/core/file.h"
 #include "kernel/process/process.h"
 #include "kernel/sched/scheduler.h"
 #include "kernel/sched/wait.h"
@@ -12,18 +18,33 @@
 #include "kernel/syscall/syscall.h"
 #include "kernel/time.h"
 #include "kernel/uaccess.h"
+#include "lib/alloc.h"
+#include "mm/address_space.h"
+#include "mm/slab.h"
 
 namespace keel {
 
 namespace {
 
+struct Key {
+    const void* object = nullptr;  // address space or inode
+    u64 offset = 0;                // address or file offset
+    bool operator==(const Key&) const = default;
+};
+
+// What a sleeping thread waits for. futex_waitv queues one Waiter per
+// futex, all sharing one Wakeup: the first wake records its index.
+struct Wakeup {
+    int index = -1;
+};
+
 struct Waiter {
     ListNode node;
-    const void* space = nullptr;
-    uptr addr = 0;
+    Key key;
     u32 bitset = 0;
     sched::Thread* thread = nullptr;
-    bool woken = false;
+    Wakeup* wakeup = nullptr;
+    int index = 0;
 };
 
 // Buckets hold a sleeping lock: the user value is read under it, and that
@@ -36,11 +57,20 @@ struct Bucket {
 constexpr usize NBUCKETS = 256;
 Bucket buckets[NBUCKETS];
 
-const void* space_of_current() { return proc::current_process()->mm; }
-
-Bucket& bucket_for(const void* space, uptr addr) {
-    u64 h = reinterpret_cast<u64>(space) ^ (addr * 0x9e3779b97f4a7c15ull);
+Bucket& bucket_for(const Key& k) {
+    u64 h = reinterpret_cast<u64>(k.object) ^ (k.offset * 0x9e3779b97f4a7c15ull);
     return buckets[(h >> 32) % NBUCKETS];
+}
+
+Key key_for(uptr addr, bool shared) {
+    mm::AddressSpace* as = proc::current_process()->mm;
+    Key k{as, addr};
+    if (!shared) return k;
+    as->for_each_vma([&](mm::Vma& v, mm::VmaFileInfo*) {
+        if (addr >= v.start && addr < v.end && v.shared() && v.file)
+            k = Key{&v.file->inode(), v.offset + (addr - v.start)};
+    });
+    return k;
 }
 
 Result<u32> read_word(uptr addr) {
@@ -48,44 +78,93 @@ Result<u32> read_word(uptr addr) {
     return UserIn<u32>(addr).read();
 }
 
-// Wakes up to n waiters on (space, addr) matching bitset; lock held.
-int wake_locked(Bucket& b, const void* space, uptr addr, u32 bitset, int n) {
-    int woken = 0;
+bool woken(const Waiter& w) { return __atomic_load_n(&w.wakeup->index, __ATOMIC_SEQ_CST) >= 0; }
+
+// Wakes up to n waiters on key matching bitset; lock held. Every waiter
+// taken off the queue counts, as in Linux, even one of a futex_waitv that
+// another futex woke first.
+int wake_locked(Bucket& b, const Key& key, u32 bitset, int n) {
+    int count = 0;
     b.waiters.for_each([&](Waiter& w) {
-        if (woken >= n || w.space != space || w.addr != addr || !(w.bitset & bitset)) return;
+        if (count >= n || !(w.key == key) || !(w.bitset & bitset)) return;
         b.waiters.remove(w);
-        __atomic_store_n(&w.woken, true, __ATOMIC_SEQ_CST);
-        sched::wake(w.thread);
-        ++woken;
+        sched::Thread* t = w.thread;  // w may vanish once the index is seen
+        int expect = -1;
+        __atomic_compare_exchange_n(&w.wakeup->index, &expect, w.index, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+        sched::wake(t);
+        ++count;
     });
-    return woken;
+    return count;
 }
 
-Result<u64> futex_wait(uptr addr, u32 val, u64 deadline_ns, u32 bitset) {
-    if (!bitset) return Error(EINVAL);
-    const void* space = space_of_current();
-    Bucket& b = bucket_for(space, addr);
-    Waiter w;
-    w.space = space;
-    w.addr = addr;
-    w.bitset = bitset;
-    w.thread = sched::current();
-    {
+// One futex of a wait: its address, key and expected value.
+struct WaitSpec {
+    uptr addr;
+    Key key;
+    u32 val;
+    u32 bitset;
+};
+
+// Takes w off its bucket if no wake did already. A requeue may move it
+// meanwhile (under both buckets' locks): once the bucket its key names is
+// locked, the key stays.
+void dequeue(Waiter& w) {
+    for (;;) {
+        Bucket& b = bucket_for(w.key);
         sched::MutexGuard g(b.lock);
-        u32 cur = TRY(read_word(addr));
-        if (cur != val) return Error(EAGAIN);
+        if (&bucket_for(w.key) != &b) continue;
+        if (w.node.linked()) b.waiters.remove(w);
+        return;
+    }
+}
+
+// Sleeps on every futex of specs (queued one after the other, each after
+// checking its value) until one is woken, the deadline (monotonic ns, 0 =
+// none) passes or a signal arrives. Returns the index of the futex woken.
+Result<u64> wait_on(const WaitSpec* specs, Waiter* ws, usize n, u64 deadline_ns) {
+    Wakeup wk;
+    sched::Thread* self = sched::current();
+    usize queued = 0;
+    Status setup;
+    for (; queued < n; ++queued) {
+        Waiter& w = ws[queued];
+        w.key = specs[queued].key;
+        w.bitset = specs[queued].bitset;
+        w.thread = self;
+        w.wakeup = &wk;
+        w.index = static_cast<int>(queued);
+        Bucket& b = bucket_for(w.key);
+        sched::MutexGuard g(b.lock);
+        auto cur = read_word(specs[queued].addr);
+        if (cur.is_error()) {
+            setup = cur.error();
+            break;
+        }
+        if (cur.value() != specs[queued].val) {
+            setup = Error(EAGAIN);
+            break;
+        }
         b.waiters.push_back(w);
     }
-    sched::Thread* self = sched::current();
+    auto finish = [&](Result<u64> r) -> Result<u64> {
+        for (usize i = 0; i < queued; ++i) dequeue(ws[i]);
+        // A wake that came in meanwhile wins over a timeout or a signal.
+        int idx = __atomic_load_n(&wk.index, __ATOMIC_SEQ_CST);
+        if (idx >= 0) return static_cast<u64>(idx);
+        return r;
+    };
+    if (setup.is_error()) return finish(setup.error());
+
     self->sleep_timer.fn = [](Timer* tm) { sched::wake(static_cast<sched::Thread*>(tm->data)); };
     self->sleep_timer.data = self;
     for (;;) {
         // Blocked first, then the checks: a waker either sees us blocked or
-        // we see its `woken` (both sides use sequentially consistent order).
+        // we see its index (both sides use sequentially consistent order).
         __atomic_store_n(&self->interruptible, true, __ATOMIC_SEQ_CST);
         sched::set_current_blocked();
         bool expired = deadline_ns && time::monotonic_ns() >= deadline_ns;
-        if (__atomic_load_n(&w.woken, __ATOMIC_SEQ_CST) || expired || sig::interrupt_pending()) {
+        bool interrupted = sig::interrupt_pending();
+        if (woken(ws[0]) || expired || interrupted) {
             sched::wake(self);
         } else {
             if (deadline_ns) timer_arm(self->sleep_timer, deadline_ns);
@@ -93,14 +172,19 @@ Result<u64> futex_wait(uptr addr, u32 val, u64 deadline_ns, u32 bitset) {
             timer_cancel(self->sleep_timer);
         }
         __atomic_store_n(&self->interruptible, false, __ATOMIC_SEQ_CST);
-        sched::MutexGuard g(b.lock);
-        if (w.woken) return 0;
+        if (woken(ws[0])) return finish(0);
         expired = deadline_ns && time::monotonic_ns() >= deadline_ns;
-        if (expired || sig::interrupt_pending()) {
-            b.waiters.remove(w);
-            return expired ? Result<u64>(Error(ETIMEDOUT)) : Result<u64>(Error(sig::ERESTARTSYS));
-        }
+        if (expired) return finish(Error(ETIMEDOUT));
+        if (sig::interrupt_pending()) return finish(Error(sig::ERESTARTSYS));
     }
+}
+
+Result<u64> futex_wait(uptr addr, u32 val, u64 deadline_ns, u32 bitset, bool shared) {
+    if (!bitset) return Error(EINVAL);
+    WaitSpec spec{addr, key_for(addr, shared), val, bitset};
+    Waiter w;
+    TRY(wait_on(&spec, &w, 1, deadline_ns));
+    return 0;
 }
 
 // Two buckets locked together (requeue, wake_op), in address order so
@@ -123,23 +207,23 @@ private:
     Bucket* second_;
 };
 
-Result<u64> futex_requeue(uptr addr, uptr addr2, int nwake, int nrequeue, const u32* expect) {
+Result<u64> futex_requeue(uptr addr, uptr addr2, int nwake, int nrequeue, const u32* expect, bool shared) {
     if (nwake < 0 || nrequeue < 0) return Error(EINVAL);
-    const void* space = space_of_current();
-    Bucket& b1 = bucket_for(space, addr);
-    Bucket& b2 = bucket_for(space, addr2);
+    Key k1 = key_for(addr, shared), k2 = key_for(addr2, shared);
+    Bucket& b1 = bucket_for(k1);
+    Bucket& b2 = bucket_for(k2);
     BucketPair locked(b1, b2);
     if (expect) {
         auto cur = read_word(addr);
         if (cur.is_error()) return cur.error();
         if (cur.value() != *expect) return Error(EAGAIN);
     }
-    int done = wake_locked(b1, space, addr, FUTEX_BITSET_MATCH_ANY, nwake);
+    int done = wake_locked(b1, k1, FUTEX_BITSET_MATCH_ANY, nwake);
     int moved = 0;
     b1.waiters.for_each([&](Waiter& w) {
-        if (moved >= nrequeue || w.space != space || w.addr != addr) return;
+        if (moved >= nrequeue || !(w.key == k1)) return;
         b1.waiters.remove(w);
-        w.addr = addr2;
+        w.key = k2;
         b2.waiters.push_back(w);
         ++moved;
     });
@@ -148,13 +232,13 @@ Result<u64> futex_requeue(uptr addr, uptr addr2, int nwake, int nrequeue, const 
 
 // FUTEX_WAKE_OP: *addr2 = op(*addr2, oparg); wake on addr; if the old value
 // of *addr2 satisfies cmp, wake on addr2 too.
-Result<u64> futex_wake_op(uptr addr, uptr addr2, int nwake, int nwake2, u32 encoded) {
+Result<u64> futex_wake_op(uptr addr, uptr addr2, int nwake, int nwake2, u32 encoded, bool shared) {
     u32 op = (encoded >> 28) & 7, cmp = (encoded >> 24) & 15;
     u32 oparg = (encoded >> 12) & 0xfff, cmparg = encoded & 0xfff;
     if ((encoded >> 31) & 1) oparg = oparg >= 32 ? 0 : 1u << oparg;  // FUTEX_OP_OPARG_SHIFT
-    const void* space = space_of_current();
-    Bucket& b1 = bucket_for(space, addr);
-    Bucket& b2 = bucket_for(space, addr2);
+    Key k1 = key_for(addr, shared), k2 = key_for(addr2, shared);
+    Bucket& b1 = bucket_for(k1);
+    Bucket& b2 = bucket_for(k2);
     BucketPair locked(b1, b2);
     u32 old = TRY(read_word(addr2));
     u32 nv;
@@ -178,77 +262,156 @@ Result<u64> futex_wake_op(uptr addr, uptr addr2, int nwake, int nwake2, u32 enco
     case FUTEX_OP_CMP_GE: c = o >= a; break;
     default: return Error(ENOSYS);
     }
-    int woken = wake_locked(b1, space, addr, FUTEX_BITSET_MATCH_ANY, nwake);
-    if (c) woken += wake_locked(b2, space, addr2, FUTEX_BITSET_MATCH_ANY, nwake2);
-    return static_cast<u64>(woken);
+    int count = wake_locked(b1, k1, FUTEX_BITSET_MATCH_ANY, nwake);
+    if (c) count += wake_locked(b2, k2, FUTEX_BITSET_MATCH_ANY, nwake2);
+    return static_cast<u64>(count);
+}
+
+Result<u64> futex_wake(uptr addr, u32 bitset, int n, bool shared) {
+    Key k = key_for(addr, shared);
+    Bucket& b = bucket_for(k);
+    sched::MutexGuard g(b.lock);
+    return static_cast<u64>(wake_locked(b, k, bitset, n));
+}
+
+struct Timespec64 {
+    i64 sec, nsec;
+};
+
+Result<u64> timespec_ns(uptr user) {
+    Timespec64 ts = TRY(UserIn<Timespec64>(user).read());
+    if (ts.sec < 0 || ts.nsec < 0 || ts.nsec >= 1000000000) return Error(EINVAL);
+    return static_cast<u64>(ts.sec) * 1000000000 + static_cast<u64>(ts.nsec);
+}
+
+// An absolute time on CLOCK_REALTIME or CLOCK_MONOTONIC as a monotonic
+// deadline (never 0, which means "none").
+u64 deadline_from_absolute(u64 t, bool realtime) {
+    u64 now = time::monotonic_ns();
+    u64 clock_now = realtime ? time::realtime_ns() : now;
+    u64 d = t > clock_now ? now + (t - clock_now) : now;
+    return d ? d : 1;
 }
 
 }  // namespace
 
-// Wakes one waiter on *addr in the current address space (exit's
-// CLONE_CHILD_CLEARTID).
-void futex_wake_address(uptr addr) {
-    const void* space = space_of_current();
-    Bucket& b = bucket_for(space, addr);
-    sched::MutexGuard g(b.lock);
-    wake_locked(b, space, addr, FUTEX_BITSET_MATCH_ANY, 1);
-}
+// Wakes one waiter on *addr (exit's CLONE_CHILD_CLEARTID, a shared wake as
+// in Linux).
+void futex_wake_address(uptr addr) { (void)futex_wake(addr, FUTEX_BITSET_MATCH_ANY, 1, true); }
 
 SYSCALL(futex) {
     uptr addr = args.a0;
     int op = static_cast<int>(args.a1);
     u32 val = static_cast<u32>(args.a2);
     int cmd = op & FUTEX_CMD_MASK;
-    if (addr & 3) return Error(EINVAL);
+    bool shared = !(op & FUTEX_PRIVATE_FLAG);
+    // Only the waits with an absolute timeout may pick the realtime clock.
     bool realtime = op & FUTEX_CLOCK_REALTIME;
-    if (realtime && cmd != FUTEX_WAIT && cmd != FUTEX_WAIT_BITSET && cmd != FUTEX_WAIT_REQUEUE_PI &&
-        cmd != FUTEX_LOCK_PI2)
+    if (realtime && cmd != FUTEX_WAIT_BITSET && cmd != FUTEX_WAIT_REQUEUE_PI && cmd != FUTEX_LOCK_PI2)
         return Error(ENOSYS);
+    if (addr & 3) return Error(EINVAL);
     switch (cmd) {
     case FUTEX_WAIT:
     case FUTEX_WAIT_BITSET: {
         u64 deadline = 0;
         if (args.a3) {
-            struct {
-                i64 sec, nsec;
-            } ts;
-            TRY(copy_from_user(&ts, args.a3, sizeof(ts)));
-            if (ts.sec < 0 || ts.nsec < 0 || ts.nsec >= 1000000000) return Error(EINVAL);
-            u64 t = static_cast<u64>(ts.sec) * 1000000000 + static_cast<u64>(ts.nsec);
-            u64 now = time::monotonic_ns();
+            u64 t = TRY(timespec_ns(args.a3));
             if (cmd == FUTEX_WAIT) {
-                deadline = now + t;  // relative
+                deadline = time::monotonic_ns() + t;  // relative
+                if (!deadline) deadline = 1;
             } else {
-                u64 clock_now = realtime ? time::realtime_ns() : now;  // absolute on the chosen clock
-                deadline = t > clock_now ? now + (t - clock_now) : now;
+                deadline = deadline_from_absolute(t, realtime);
             }
-            if (!deadline) deadline = 1;
         }
         u32 bitset = cmd == FUTEX_WAIT ? FUTEX_BITSET_MATCH_ANY : static_cast<u32>(args.a5);
-        return futex_wait(addr, val, deadline, bitset);
+        return futex_wait(addr, val, deadline, bitset, shared);
     }
     case FUTEX_WAKE:
     case FUTEX_WAKE_BITSET: {
         u32 bitset = cmd == FUTEX_WAKE ? FUTEX_BITSET_MATCH_ANY : static_cast<u32>(args.a5);
         if (!bitset) return Error(EINVAL);
-        const void* space = space_of_current();
-        Bucket& b = bucket_for(space, addr);
-        sched::MutexGuard g(b.lock);
-        int n = static_cast<int>(min<u64>(val, 0x7fffffff));
-        return static_cast<u64>(wake_locked(b, space, addr, bitset, n));
+        return futex_wake(addr, bitset, static_cast<int>(min<u64>(val, 0x7fffffff)), shared);
     }
     case FUTEX_REQUEUE:
-        return futex_requeue(addr, args.a4, static_cast<int>(val), static_cast<int>(args.a3), nullptr);
+        return futex_requeue(addr, args.a4, static_cast<int>(val), static_cast<int>(args.a3), nullptr, shared);
     case FUTEX_CMP_REQUEUE: {
         u32 expect = static_cast<u32>(args.a5);
-        return futex_requeue(addr, args.a4, static_cast<int>(val), static_cast<int>(args.a3), &expect);
+        return futex_requeue(addr, args.a4, static_cast<int>(val), static_cast<int>(args.a3), &expect, shared);
     }
     case FUTEX_WAKE_OP:
         return futex_wake_op(addr, args.a4, static_cast<int>(val), static_cast<int>(args.a3),
-                             static_cast<u32>(args.a5));
+                             static_cast<u32>(args.a5), shared);
     default:
         return Error(ENOSYS);  // PI futexes and FUTEX_FD
     }
+}
+
+// futex_waitv(waiters, nr, flags, timeout, clockid): sleeps on up to 128
+// 32-bit futexes at once; returns the index of the one woken. The timeout
+// is absolute on CLOCK_MONOTONIC or CLOCK_REALTIME.
+SYSCALL(futex_waitv) {
+    constexpr u32 FUTEX2_SIZE_MASK = 3;
+    uptr uwaiters = args.a0;
+    u32 nr = static_cast<u32>(args.a1);
+    if (static_cast<u32>(args.a2)) return Error(EINVAL);
+    if (!nr || nr > FUTEX_WAITV_MAX || !uwaiters) return Error(EINVAL);
+    u64 deadline = 0;
+    if (args.a3) {
+        int clock = static_cast<int>(args.a4);
+        if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC) return Error(EINVAL);
+        deadline = deadline_from_absolute(TRY(timespec_ns(args.a3)), clock == CLOCK_REALTIME);
+    }
+    auto mem = mm::kmalloc(nr * (sizeof(WaitSpec) + sizeof(Waiter)));
+    if (mem.is_error()) return mem.error();
+    auto* specs = static_cast<WaitSpec*>(mem.value());
+    auto* ws = reinterpret_cast<Waiter*>(specs + nr);
+    for (u32 i = 0; i < nr; ++i) new (&ws[i]) Waiter();
+    auto run = [&]() -> Result<u64> {
+        for (u32 i = 0; i < nr; ++i) {
+            futex_waitv fw = TRY(UserIn<futex_waitv>(uwaiters + i * sizeof(futex_waitv)).read());
+            if ((fw.flags & ~(FUTEX2_SIZE_MASK | FUTEX_PRIVATE_FLAG)) || fw.__reserved) return Error(EINVAL);
+            if ((fw.flags & FUTEX2_SIZE_MASK) != FUTEX_32) return Error(EINVAL);  // only 32-bit words
+            if (fw.val > 0xffffffffull) return Error(EINVAL);
+            if (fw.uaddr & 3) return Error(EINVAL);
+            specs[i] = WaitSpec{fw.uaddr, key_for(fw.uaddr, !(fw.flags & FUTEX_PRIVATE_FLAG)),
+                                static_cast<u32>(fw.val), FUTEX_BITSET_MATCH_ANY};
+        }
+        return wait_on(specs, ws, nr, deadline);
+    };
+    Result<u64> r = run();
+    mm::kfree(mem.value());
+    return r;
+}
+
+SYSCALL(set_robust_list) {
+    if (args.a1 != sizeof(robust_list_head)) return Error(EINVAL);
+    sched::current()->robust_list = args.a0;
+    return 0;
+}
+
+// get_robust_list(tid, &head, &len): the calling thread's (tid 0) or, with
+// the right to signal it, another thread's registration.
+SYSCALL(get_robust_list) {
+    int tid = static_cast<int>(args.a0);
+    uptr head;
+    if (tid == 0) {
+        head = sched::current()->robust_list;
+    } else {
+        proc::lock_tree();
+        sched::Thread* t = proc::find_thread(tid);
+        proc::Process* p = t ? t->process : nullptr;
+        bool allowed = p && (p == proc::current_process() || caps::capable(CAP_SYS_PTRACE) ||
+                             (p->cred.ruid == proc::current_process()->cred.ruid &&
+                              p->cred.euid == proc::current_process()->cred.ruid &&
+                              p->cred.suid == proc::current_process()->cred.ruid));
+        head = t ? t->robust_list : 0;
+        proc::unlock_tree();
+        if (!t || !p) return Error(ESRCH);
+        if (!allowed) return Error(EPERM);
+    }
+    TRY(UserOut<u64>(args.a2).write(sizeof(robust_list_head)));
+    TRY(UserOut<u64>(args.a1).write(head));
+    return 0;
 }
 
 }  // namespace keel

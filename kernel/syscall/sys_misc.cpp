@@ -1,15 +1,16 @@
 // Small process-wide calls: randomness, umask, rlimits, prctl, sysinfo,
-// resource usage, the robust-futex list, process groups and sessions.
-#include <linux/futex.h>
+// resource usage, process groups and sessions.
 #include <linux/kernel.h>
 #include <linux/prctl.h>
 #include <linux/random.h>
 #include <linux/resource.h>
+#include <linux/securebits.h>
 #include <linux/times.h>
 
 #include "drivers/tty/tty.h"
 #include "kernel/signal/handlers.h"
 #include "kernel/percpu.h"
+#include "kernel/process/caps.h"
 #include "kernel/process/cputime.h"
 #include "kernel/process/process.h"
 #include "kernel/random.h"
@@ -41,12 +42,6 @@ SYSCALL(getrandom) {
         done += n;
     }
     return done;
-}
-
-SYSCALL(set_robust_list) {
-    if (args.a1 != sizeof(robust_list_head)) return Error(EINVAL);
-    sched::current()->robust_list = args.a0;
-    return 0;
 }
 
 SYSCALL(umask) {
@@ -91,7 +86,7 @@ SYSCALL(prlimit64) {
     if (args.a2) {
         rlimit64 want = TRY(UserIn<rlimit64>(args.a2).read());
         if (want.rlim_cur > want.rlim_max) return Error(EINVAL);
-        if (want.rlim_max > r.max && p->cred.euid != 0) return Error(EPERM);
+        if (want.rlim_max > r.max && !caps::has(p->cred, CAP_SYS_RESOURCE)) return Error(EPERM);
         if (resource == RLIMIT_NOFILE && want.rlim_max > 1048576) return Error(EPERM);  // fs.nr_open
         r = {want.rlim_cur, want.rlim_max};
     }
@@ -113,13 +108,79 @@ SYSCALL(setrlimit) {
     rlimit want = TRY(UserIn<rlimit>(args.a1).read());
     proc::Process* p = current_process();
     if (want.rlim_cur > want.rlim_max) return Error(EINVAL);
-    if (want.rlim_max > p->rlimits[resource].max && p->cred.euid != 0) return Error(EPERM);
+    if (want.rlim_max > p->rlimits[resource].max && !caps::has(p->cred, CAP_SYS_RESOURCE)) return Error(EPERM);
     p->rlimits[resource] = {want.rlim_cur, want.rlim_max};
     return 0;
 }
 
+namespace {
+
+// The capability options of prctl (Linux answers them before the others).
+Result<u64> cap_prctl(const sys::SyscallArgs& args) {
+    proc::Cred& c = current_process()->cred;
+    auto is_secure = [&](int b) { return (c.securebits >> b) & 1; };
+    switch (args.a0) {
+    case PR_CAPBSET_READ:
+        if (!caps::valid(args.a1)) return Error(EINVAL);
+        return (c.cap_bset >> args.a1) & 1;
+    case PR_CAPBSET_DROP:
+        if (!caps::has(c, CAP_SETPCAP)) return Error(EPERM);
+        if (!caps::valid(args.a1)) return Error(EINVAL);
+        c.cap_bset &= ~caps::bit(static_cast<int>(args.a1));
+        return 0;
+    case PR_GET_KEEPCAPS:
+        return is_secure(SECURE_KEEP_CAPS);
+    case PR_SET_KEEPCAPS:
+        if (args.a1 > 1) return Error(EINVAL);
+        if (is_secure(SECURE_KEEP_CAPS_LOCKED)) return Error(EPERM);
+        c.securebits = (c.securebits & ~(1u << SECURE_KEEP_CAPS)) | (args.a1 ? 1u << SECURE_KEEP_CAPS : 0);
+        return 0;
+    case PR_GET_SECUREBITS:
+        return c.securebits;
+    case PR_SET_SECUREBITS: {
+        u64 want = args.a1;
+        u32 locks = c.securebits & SECURE_ALL_LOCKS;
+        // A locked bit cannot change, a lock cannot be released, no unknown
+        // bits, and CAP_SETPCAP is needed.
+        if (((locks >> 1) & (c.securebits ^ want)) || (locks & ~want) ||
+            (want & ~u64(SECURE_ALL_LOCKS | SECURE_ALL_BITS)) || !caps::has(c, CAP_SETPCAP))
+            return Error(EPERM);
+        c.securebits = static_cast<u32>(want);
+        return 0;
+    }
+    case PR_CAP_AMBIENT:
+        if (args.a1 == PR_CAP_AMBIENT_CLEAR_ALL) {
+            if (args.a2 || args.a3 || args.a4) return Error(EINVAL);
+            c.cap_ambient = 0;
+            return 0;
+        }
+        if (!caps::valid(args.a2) || args.a3 || args.a4) return Error(EINVAL);
+        switch (args.a1) {
+        case PR_CAP_AMBIENT_IS_SET:
+            return (c.cap_ambient >> args.a2) & 1;
+        case PR_CAP_AMBIENT_RAISE: {
+            u64 b = caps::bit(static_cast<int>(args.a2));
+            if (!(c.cap_permitted & b) || !(c.cap_inheritable & b) || is_secure(SECURE_NO_CAP_AMBIENT_RAISE))
+                return Error(EPERM);
+            c.cap_ambient |= b;
+            return 0;
+        }
+        case PR_CAP_AMBIENT_LOWER:
+            c.cap_ambient &= ~caps::bit(static_cast<int>(args.a2));
+            return 0;
+        default:
+            return Error(EINVAL);
+        }
+    default:
+        return Error(ENOSYS);  // not a capability option
+    }
+}
+
+}  // namespace
+
 SYSCALL(prctl) {
     proc::Process* p = current_process();
+    if (auto r = cap_prctl(args); r.is_ok() || r.error().code() != ENOSYS) return r;
     switch (args.a0) {
     case PR_SET_NAME: {
         char name[16] = {};
@@ -146,9 +207,25 @@ SYSCALL(prctl) {
         TRY(UserOut<int>(args.a1).write(p->child_subreaper ? 1 : 0));
         return 0;
     case PR_SET_DUMPABLE:
-        return args.a1 > 1 ? Result<u64>(Error(EINVAL)) : Result<u64>(0);
+        if (args.a1 > 1) return Error(EINVAL);
+        p->dumpable = static_cast<u8>(args.a1);
+        return 0;
     case PR_GET_DUMPABLE:
-        return 1;
+        return p->dumpable;
+    case PR_GET_TIMERSLACK:
+        return sched::current()->timer_slack_ns;
+    case PR_SET_TIMERSLACK: {
+        sched::Thread* t = sched::current();
+        t->timer_slack_ns = args.a1 ? args.a1 : t->default_timer_slack_ns;
+        return 0;
+    }
+    case PR_SET_THP_DISABLE:
+        if (args.a2 || args.a3 || args.a4) return Error(EINVAL);
+        p->thp_disable = args.a1 != 0;
+        return 0;
+    case PR_GET_THP_DISABLE:
+        if (args.a1 || args.a2 || args.a3 || args.a4) return Error(EINVAL);
+        return p->thp_disable ? 1 : 0;
     case PR_SET_NO_NEW_PRIVS:
         if (args.a1 != 1 || args.a2 || args.a3 || args.a4) return Error(EINVAL);
         p->no_new_privs = true;

@@ -86,7 +86,9 @@ int main(void) {
     {
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
-        CK("wait_bitset_abs_past", futex(&word, FUTEX_WAIT_BITSET_PRIVATE, 1, &(struct timespec){now.tv_sec - 1, 0}, NULL, FUTEX_BITSET_MATCH_ANY));
+        /* a second earlier, or the start of the clock when less than a second has passed since boot */
+        time_t past = now.tv_sec > 0 ? now.tv_sec - 1 : 0;
+        CK("wait_bitset_abs_past", futex(&word, FUTEX_WAIT_BITSET_PRIVATE, 1, &(struct timespec){past, 0}, NULL, FUTEX_BITSET_MATCH_ANY));
         CK("wait_bitset_realtime_abs_past", futex(&word, FUTEX_WAIT_BITSET_PRIVATE | FUTEX_CLOCK_REALTIME, 1, &(struct timespec){1, 0}, NULL, FUTEX_BITSET_MATCH_ANY));
         CK("wait_clock_realtime_plain_wait", futex(&word, FUTEX_WAIT_PRIVATE | FUTEX_CLOCK_REALTIME, 1, &t10, NULL, 0));
     }
