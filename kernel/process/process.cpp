@@ -24,7 +24,8 @@
 extern "C" [[noreturn]] void enter_user_asm(const keel::arch::TrapFrame* frame, keel::u64 stack_top);
 
 namespace keel {
-void futex_wake_address(uptr addr);  // kernel/syscall/sys_futex.cpp
+void futex_wake_address(uptr addr);               // kernel/syscall/sys_futex.cpp
+void futex_exit_robust_list(uptr head, int tid);  // kernel/syscall/sys_futex.cpp
 }
 
 namespace keel::proc {
@@ -253,6 +254,8 @@ void drop_thread_mm(sched::Thread* self) {
     Process* p = self->process;
     if (p->pid == 1 && (group || p->nthreads == 1))
         panic("Attempted to kill init! exitcode=0x%08x", static_cast<unsigned>(group ? wstatus : p->group_exit ? p->group_exit_status : wstatus));
+    // Locks the thread still holds go to their waiters as "owner died".
+    if (uptr head = self->robust_list) futex_exit_robust_list(head, self->user_tid);
     // CLONE_CHILD_CLEARTID / set_tid_address: zero the word and wake a
     // waiter (how pthread_join and vfork-style spawners learn of the exit).
     if (uptr ctid = self->clear_child_tid) {

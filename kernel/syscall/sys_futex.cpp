@@ -293,11 +293,52 @@ u64 deadline_from_absolute(u64 t, bool realtime) {
     return d ? d : 1;
 }
 
+// A robust futex of a dying thread: if the thread still owns it, mark it
+// FUTEX_OWNER_DIED (keeping FUTEX_WAITERS) and wake one waiter. The word is
+// read and written under the bucket lock, not atomically against user
+// space (as FUTEX_WAKE_OP here). `pending`: the list_op_pending entry,
+// whose unlock may have been half done (a zero word still wakes).
+void owner_died(uptr uaddr, int tid, bool pi, bool pending) {
+    if (uaddr & 3) return;
+    Key k = key_for(uaddr, true);
+    Bucket& b = bucket_for(k);
+    sched::MutexGuard g(b.lock);
+    auto v = UserIn<u32>(uaddr).read();
+    if (v.is_error()) return;
+    u32 uval = v.value();
+    if (pending && !pi && !uval) {
+        wake_locked(b, k, FUTEX_BITSET_MATCH_ANY, 1);
+        return;
+    }
+    if ((uval & FUTEX_TID_MASK) != static_cast<u32>(tid)) return;
+    if (UserOut<u32>(uaddr).write((uval & FUTEX_WAITERS) | FUTEX_OWNER_DIED).is_error()) return;
+    if (!pi && (uval & FUTEX_WAITERS)) wake_locked(b, k, FUTEX_BITSET_MATCH_ANY, 1);
+}
+
 }  // namespace
 
 // Wakes one waiter on *addr (exit's CLONE_CHILD_CLEARTID, a shared wake as
 // in Linux).
 void futex_wake_address(uptr addr) { (void)futex_wake(addr, FUTEX_BITSET_MATCH_ANY, 1, true); }
+
+// The robust list of a thread that is exiting (set_robust_list): every lock
+// it still holds is handed to a waiter as "owner died" (EOWNERDEAD for
+// robust pthread mutexes). Bit 0 of a link marks a PI futex; at most 2048
+// entries, as Linux, so a looping list cannot hold the exit up.
+void futex_exit_robust_list(uptr head, int tid) {
+    robust_list_head h;
+    if (copy_from_user(&h, head, sizeof(h)).is_error()) return;
+    uptr pending = reinterpret_cast<uptr>(h.list_op_pending);
+    uptr entry = reinterpret_cast<uptr>(h.list.next);
+    for (int left = ROBUST_LIST_LIMIT; (entry & ~1ull) != head && left > 0; --left) {
+        uptr next;
+        if (copy_from_user(&next, entry & ~1ull, sizeof(next)).is_error()) return;
+        if ((entry & ~1ull) != (pending & ~1ull))
+            owner_died((entry & ~1ull) + static_cast<uptr>(h.futex_offset), tid, entry & 1, false);
+        entry = next;
+    }
+    if (pending & ~1ull) owner_died((pending & ~1ull) + static_cast<uptr>(h.futex_offset), tid, pending & 1, true);
+}
 
 SYSCALL(futex) {
     uptr addr = args.a0;

@@ -46,6 +46,13 @@ static void *waker(void *arg) {
     return (void *)wake_until(&words[2], FUTEX_WAKE_PRIVATE);
 }
 
+static pthread_mutex_t robust;
+static void *lock_and_leave(void *arg) {
+    (void)arg;
+    pthread_mutex_lock(&robust);
+    return NULL;
+}
+
 static struct timespec abs_after(clockid_t c, long ms) {
     struct timespec t;
     clock_gettime(c, &t);
@@ -150,6 +157,35 @@ int main(void) {
     SHOW("get_robust_list of init by tid", syscall(SYS_get_robust_list, getpid(), &got, &len));
     SHOW("get_robust_list no such", syscall(SYS_get_robust_list, 30000, &got, &len));
     SHOW("get_robust_list fault", syscall(SYS_get_robust_list, 0, &got, (void *)8));
+
+    // Robust mutexes: a lock whose owner thread or process died is handed
+    // over with EOWNERDEAD.
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
+    pthread_mutex_init(&robust, &ma);
+    pthread_create(&th, NULL, lock_and_leave, NULL);
+    pthread_join(th, NULL);
+    SHOW("robust mutex of an exited thread", -pthread_mutex_lock(&robust));
+    SHOW("consistent", -pthread_mutex_consistent(&robust));
+    SHOW("unlock", -pthread_mutex_unlock(&robust));
+    pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
+    pthread_mutex_t *shm = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    pthread_mutex_init(shm, &ma);
+    int pipefd[2];
+    pipe(pipefd);
+    fflush(stdout);
+    p = fork();
+    if (p == 0) {
+        pthread_mutex_lock(shm);
+        write(pipefd[1], "x", 1);
+        usleep(200000);  // the parent is waiting for the lock by now
+        _exit(0);
+    }
+    char c;
+    read(pipefd[0], &c, 1);
+    SHOW("process-shared robust mutex of a dead process", -pthread_mutex_lock(shm));
+    waitpid(p, &st, 0);
     SHOW("futex realtime plain wait", futex(&words[0], FUTEX_WAIT | FUTEX_CLOCK_REALTIME, 1, NULL, NULL, 0));
     SHOW("futex realtime wake", futex(&words[0], FUTEX_WAKE | FUTEX_CLOCK_REALTIME, 1, NULL, NULL, 0));
     return 0;
