@@ -240,6 +240,14 @@ sched::Thread* tid_table[PID_MAX];
 // The calling thread leaves its process; the last one out tears the
 // process down. `group` (exit_group, fatal signals) makes every other
 // thread leave too, with `wstatus` as the process's status.
+// The exiting thread's FPU save area: unhooked before it is freed, so that
+// a preemption in between cannot save registers into freed memory.
+void release_fpu(sched::Thread* self) {
+    void* area = self->fpu;
+    __atomic_store_n(&self->fpu, nullptr, __ATOMIC_RELEASE);
+    if (area) arch::fpu_state_free(area);
+}
+
 // The exiting thread lets go of its page tables: first so that no switch
 // back to it loads them again, then off the CPU, then the reference.
 void drop_thread_mm(sched::Thread* self) {
@@ -288,8 +296,7 @@ void drop_thread_mm(sched::Thread* self) {
     if (!last) {
         drop_thread_mm(self);
         self->process = nullptr;
-        if (self->fpu) arch::fpu_state_free(self->fpu);
-        self->fpu = nullptr;
+        release_fpu(self);
         sched::exit_current();
     }
     if (p->group_exit) wstatus = p->group_exit_status;
@@ -362,8 +369,7 @@ void drop_thread_mm(sched::Thread* self) {
         }
     }
     tty::signal_orphaned(orphans);
-    if (self->fpu) arch::fpu_state_free(self->fpu);
-    self->fpu = nullptr;
+    release_fpu(self);
     sched::exit_current();
 }
 

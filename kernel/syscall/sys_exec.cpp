@@ -11,6 +11,7 @@
 #include "kernel/process/rseq.h"
 #include "kernel/sched/scheduler.h"
 #include "kernel/syscall/syscall.h"
+#include "lib/alloc.h"
 #include "kernel/uaccess.h"
 #include "lib/format.h"
 #include "lib/string.h"
@@ -103,18 +104,27 @@ namespace {
 
 // execve and execveat: `dirfd` and `flags` (AT_EMPTY_PATH,
 // AT_SYMLINK_NOFOLLOW) as execveat takes them.
-Result<u64> do_exec(int dirfd, uptr upath, uptr uargv, uptr uenvp, u32 flags, arch::TrapFrame& frame) {
+// The path-sized buffers of one exec: on the heap, since together they
+// would take most of a 16 KiB kernel stack that exec_file also needs.
+struct ExecNames {
     sysarg::PathArg path;
+    char name[PATH_MAX + 32];
+    char link[PATH_MAX];
+};
+
+Result<u64> do_exec_with(ExecNames& names, int dirfd, uptr upath, uptr uargv, uptr uenvp, u32 flags,
+                         arch::TrapFrame& frame) {
+    sysarg::PathArg& path = names.path;
     TRY(sysarg::copy_path(upath, path, flags & AT_EMPTY_PATH));
     if (flags & ~static_cast<u32>(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) return Error(EINVAL);
     proc::Process& p = *proc::current_process();
     // The name the new image sees (AT_EXECFN, comm): a path relative to a
     // descriptor becomes "/dev/fd/N[/path]", as Linux's bprm->filename.
-    char name[PATH_MAX + 32];
+    char* name = names.name;
     StringView execfn = path.view();
     bool by_fd = dirfd != AT_FDCWD && (path.len == 0 || path.buf[0] != '/');
     if (by_fd) {
-        int n = path.len ? format(name, sizeof(name), "/dev/fd/%d/%s", dirfd, path.buf) : format(name, sizeof(name), "/dev/fd/%d", dirfd);
+        int n = path.len ? format(name, sizeof(names.name), "/dev/fd/%d/%s", dirfd, path.buf) : format(name, sizeof(names.name), "/dev/fd/%d", dirfd);
         execfn = StringView(name, static_cast<usize>(n));
     }
 
@@ -141,10 +151,9 @@ Result<u64> do_exec(int dirfd, uptr upath, uptr uargv, uptr uenvp, u32 flags, ar
     // comm is the last part of execfn, except for a descriptor itself
     // (AT_EMPTY_PATH): then the file's own name (Linux's comm_from_dentry).
     StringView comm = execfn;
-    char link[PATH_MAX];
     if (by_fd && path.len == 0) {
         fs::Path root = p.root();
-        if (auto r = fs::path_for_link(file.path, root, link, sizeof(link)); r.is_ok()) comm = r.value();
+        if (auto r = fs::path_for_link(file.path, root, names.link, sizeof(names.link)); r.is_ok()) comm = r.value();
     }
     Status st = proc::exec_file(p, file, ea, frame);
     file.backing->put();
@@ -163,6 +172,13 @@ Result<u64> do_exec(int dirfd, uptr upath, uptr uargv, uptr uenvp, u32 flags, ar
     __builtin_memcpy(p.comm, base.data(), n);
     p.comm[n] = 0;
     return 0;  // rax of the new image
+}
+
+Result<u64> do_exec(int dirfd, uptr upath, uptr uargv, uptr uenvp, u32 flags, arch::TrapFrame& frame) {
+    ExecNames* names = TRY(make<ExecNames>());
+    Result<u64> r = do_exec_with(*names, dirfd, upath, uargv, uenvp, flags, frame);
+    destroy(names);
+    return r;
 }
 
 }  // namespace
