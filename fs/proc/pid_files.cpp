@@ -15,7 +15,6 @@ namespace {
 constexpr u64 USER_HZ = 100;
 constexpr u64 NS_PER_TICK = 1000000000 / USER_HZ;
 constexpr u64 PAGE = 4096;
-constexpr u64 CAP_FULL = (1ull << 41) - 1;  // CAP_LAST_CAP is 40 in 6.12
 
 const char* state_name(char s) {
     switch (s) {
@@ -111,9 +110,8 @@ Status show_status(SeqBuf& out, const Target& t) {
     out.printf("SigQ:\t0/%llu\n", ull(i.rlimits[11].cur));  // RLIMIT_SIGPENDING
     out.printf("SigPnd:\t%016llx\nShdPnd:\t%016llx\nSigBlk:\t%016llx\nSigIgn:\t%016llx\nSigCgt:\t%016llx\n",
                ull(i.sig_pending), ull(i.sig_shared), ull(i.sig_blocked), ull(i.sig_ignored), ull(i.sig_caught));
-    u64 caps = c.euid == 0 ? CAP_FULL : 0;
-    out.printf("CapInh:\t%016llx\nCapPrm:\t%016llx\nCapEff:\t%016llx\nCapBnd:\t%016llx\nCapAmb:\t%016llx\n", 0ull,
-               ull(caps), ull(caps), ull(CAP_FULL), 0ull);
+    out.printf("CapInh:\t%016llx\nCapPrm:\t%016llx\nCapEff:\t%016llx\nCapBnd:\t%016llx\nCapAmb:\t%016llx\n",
+               ull(c.cap_inheritable), ull(c.cap_permitted), ull(c.cap_effective), ull(c.cap_bset), ull(c.cap_ambient));
     out.printf("NoNewPrivs:\t%d\nSeccomp:\t0\nSeccomp_filters:\t0\n", i.no_new_privs ? 1 : 0);
     out.puts("Speculation_Store_Bypass:\tnot vulnerable\nSpeculationIndirectBranch:\talways enabled\n");
     u32 ncpu = sched::online_cpus();

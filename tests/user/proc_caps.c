@@ -7,6 +7,8 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
 #include <sys/fsuid.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -47,6 +49,20 @@ static void show(const char *label) {
     struct caps c = get();
     printf("%s: eff=%llx prm=%llx inh=%llx\n", label, (unsigned long long)c.eff, (unsigned long long)c.prm,
            (unsigned long long)c.inh);
+}
+
+// The capability lines of /proc/self/status.
+static void status_caps(const char *label) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    printf("%s:", label);
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "Cap", 3) == 0) {
+            line[strcspn(line, "\n")] = 0;
+            printf(" %s", line);
+        }
+    printf("\n");
+    if (f) fclose(f);
 }
 
 #define BIT(c) (1ull << (c))
@@ -114,6 +130,7 @@ static void bounding_ambient(void) {
     SHOW("inheritable CAP_SYS_TIME", set(ALL, ALL, BIT(CAP_SYS_TIME)));
     SHOW("ambient raise", prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_SYS_TIME, 0, 0));
     SHOW("ambient is set", prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, CAP_SYS_TIME, 0, 0));
+    status_caps("status with ambient");
     SHOW("ambient bad arg", prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, CAP_SYS_TIME, 1, 0));
     SHOW("ambient bad op", prctl(PR_CAP_AMBIENT, 9, CAP_SYS_TIME, 0, 0));
     SHOW("dropping inheritable drops ambient", set(ALL, ALL, 0));
@@ -139,6 +156,7 @@ static void keepcaps(void) {
     SHOW("securebits", prctl(PR_GET_SECUREBITS, 0, 0, 0, 0));
     SHOW("setresuid 1000", setresuid(1000, 1000, 1000));
     show("kept permitted");
+    status_caps("status kept permitted");
     SHOW("raise effective from kept permitted", set(BIT(CAP_CHOWN), ALL, 0));
     show("after raise");
 }
@@ -168,7 +186,10 @@ static void locked_bits(void) {
 }
 
 int main(void) {
+    mkdir("/proc", 0555);
+    mount("proc", "/proc", "proc", 0, NULL);
     show("init");
+    status_caps("init status");
     SHOW("bset read last", prctl(PR_CAPBSET_READ, CAP_LAST_CAP, 0, 0, 0));
     SHOW("bset read beyond", prctl(PR_CAPBSET_READ, CAP_LAST_CAP + 1, 0, 0, 0));
     in_child("capset_rules", capset_rules);
