@@ -30,7 +30,9 @@ set(KEEL_KERNEL_CXX_FLAGS
   -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-optimize-sibling-calls
   -fno-asynchronous-unwind-tables
   -ffunction-sections -O2 -g
-  -Wall -Wextra -Werror -Wshadow -Wvla -Wno-missing-field-initializers)
+  -Wall -Wextra -Werror -Wshadow -Wvla -Wno-missing-field-initializers
+  # Kernel stacks are 16 KiB: no function may take a sizeable part of one.
+  -Wframe-larger-than=3072)
 
 # Syscall names by number, generated from the uapi header.
 add_custom_command(OUTPUT ${CMAKE_BINARY_DIR}/generated/syscall_names.inc

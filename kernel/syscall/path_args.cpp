@@ -5,6 +5,7 @@
 #include "fs/vfs_file.h"
 #include "kernel/process/process.h"
 #include "kernel/uaccess.h"
+#include "mm/slab.h"
 
 namespace keel::sysarg {
 
@@ -12,8 +13,22 @@ namespace {
 proc::Process& me() { return *proc::current_process(); }
 }  // namespace
 
+PathArg::~PathArg() {
+    if (buf) mm::kfree(buf);
+}
+
+PathBuf::~PathBuf() {
+    if (buf_) mm::kfree(buf_);
+}
+
+Result<char*> PathBuf::get() {
+    if (!buf_) buf_ = static_cast<char*>(TRY(mm::kmalloc(PATH_MAX)));
+    return buf_;
+}
+
 Status copy_path(uptr user, PathArg& out, bool allow_empty) {
-    out.len = TRY(strncpy_from_user(out.buf, user, sizeof(out.buf), ENAMETOOLONG));
+    if (!out.buf) out.buf = static_cast<char*>(TRY(mm::kmalloc(PATH_MAX)));
+    out.len = TRY(strncpy_from_user(out.buf, user, PATH_MAX, ENAMETOOLONG));
     if (out.len == 0 && !allow_empty) return Error(ENOENT);
     return {};
 }

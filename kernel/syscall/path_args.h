@@ -9,14 +9,36 @@
 
 namespace keel::sysarg {
 
+// A copied path: PATH_MAX bytes on the heap, not on a 16 KiB kernel stack
+// (calls take two, and the walk below them needs room too).
 struct PathArg {
-    char buf[PATH_MAX];
+    char* buf = nullptr;
     usize len = 0;
+    PathArg() = default;
+    PathArg(const PathArg&) = delete;
+    PathArg& operator=(const PathArg&) = delete;
+    ~PathArg();
     StringView view() const { return StringView(buf, len); }
 };
 
+// A PATH_MAX scratch buffer on the heap, for paths the kernel renders
+// (getcwd, readlink), for the same reason.
+class PathBuf {
+public:
+    PathBuf() = default;
+    PathBuf(const PathBuf&) = delete;
+    PathBuf& operator=(const PathBuf&) = delete;
+    ~PathBuf();
+    // The buffer (PATH_MAX bytes), or ENOMEM.
+    Result<char*> get();
+    static constexpr usize kSize = PATH_MAX;
+
+private:
+    char* buf_ = nullptr;
+};
+
 // Copies a path argument: EFAULT, ENAMETOOLONG, and ENOENT for an empty
-// path unless allow_empty (AT_EMPTY_PATH).
+// path unless allow_empty (AT_EMPTY_PATH); ENOMEM without a buffer.
 Status copy_path(uptr user, PathArg& out, bool allow_empty = false);
 
 // Where a relative path starts: the cwd for AT_FDCWD, else what dirfd

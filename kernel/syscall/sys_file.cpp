@@ -191,8 +191,9 @@ SYSCALL(fchdir) {
 }
 
 SYSCALL(getcwd) {
-    char buf[PATH_MAX];
-    StringView p = TRY(fs::path_for_getcwd(me().cwd(), me().root(), buf, sizeof(buf)));
+    sysarg::PathBuf scratch;
+    char* buf = TRY(scratch.get());
+    StringView p = TRY(fs::path_for_getcwd(me().cwd(), me().root(), buf, sysarg::PathBuf::kSize));
     if (p.size() + 1 > args.a1) return Error(ERANGE);
     TRY(copy_to_user(args.a0, p.data(), p.size()));
     char nul = 0;
@@ -309,8 +310,9 @@ Result<u64> do_readlink(int dirfd, uptr upath, uptr ubuf, u64 size) {
     fs::Cred cred = fs::cred_of(me());
     fs::Path root = me().root();
     fs::LookupRequest req{cred, root, base, path.view()};
-    char buf[PATH_MAX];
-    usize n = TRY(fs::readlink(req, buf, min<usize>(size, sizeof(buf))));
+    sysarg::PathBuf scratch;
+    char* buf = TRY(scratch.get());
+    usize n = TRY(fs::readlink(req, buf, min<usize>(size, sysarg::PathBuf::kSize)));
     TRY(copy_to_user(ubuf, buf, n));
     return n;
 }
