@@ -5,6 +5,7 @@
 
 #include "fs/core/file.h"
 #include "fs/epoll_ready.h"
+#include "kernel/process/caps.h"
 #include "kernel/process/process.h"
 #include "kernel/sched/wait.h"
 #include "kernel/signal/signal.h"
@@ -387,7 +388,7 @@ Status epoll_ctl(OpenFile& epf, int op, OpenFile& target, int fd, u32 events, u6
     if (!can_poll(target)) return Error(EPERM);
     bool has_event = op != EPOLL_CTL_DEL;
     // EPOLLWAKEUP needs CAP_BLOCK_SUSPEND; without it the flag is dropped.
-    if (has_event && proc::current_process()->cred.euid != 0) events &= ~static_cast<u32>(EPOLLWAKEUP);
+    if (has_event && !caps::capable(CAP_BLOCK_SUSPEND)) events &= ~static_cast<u32>(EPOLLWAKEUP);
     if (&epf == &target || epf.kind() != FileKind::Epoll) return Error(EINVAL);
     if (has_event && (events & EPOLLEXCLUSIVE)) {
         if (op == EPOLL_CTL_MOD) return Error(EINVAL);

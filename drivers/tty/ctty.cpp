@@ -7,6 +7,7 @@
 #include <asm/signal.h>
 
 #include "drivers/tty/tty.h"
+#include "kernel/process/caps.h"
 #include "kernel/process/process.h"
 #include "kernel/signal/handlers.h"
 #include "kernel/signal/signal.h"
@@ -21,7 +22,7 @@ Spinlock g_ctrl{LockRank::Device};
 
 proc::Process& me() { return *proc::current_process(); }
 
-bool privileged() { return me().cred.euid == 0; }
+bool privileged() { return caps::capable(CAP_SYS_ADMIN); }
 
 bool is_leader(const proc::Process& p) { return p.sid == p.pid; }
 

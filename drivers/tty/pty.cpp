@@ -9,6 +9,7 @@
 #include <linux/poll.h>
 
 #include "drivers/tty/devpts.h"
+#include "kernel/process/caps.h"
 #include "kernel/process/process.h"
 #include "kernel/signal/signal.h"
 #include "lib/alloc.h"
@@ -39,7 +40,7 @@ usize ring_take(const u8* ring, usize& head, usize& count, u8* dst, usize n) {
     return took;
 }
 
-bool privileged() { return proc::current_process()->cred.euid == 0; }
+bool privileged() { return caps::capable(CAP_SYS_ADMIN); }  // TIOCSTI
 
 class MasterFile final : public fs::DeviceFile {
 public:

@@ -8,6 +8,7 @@
 #include <linux/poll.h>
 #include <linux/stat.h>
 
+#include "kernel/process/caps.h"
 #include "kernel/process/process.h"
 #include "kernel/signal/signal.h"
 #include "kernel/time.h"
@@ -18,9 +19,9 @@ namespace keel::tty {
 
 namespace {
 
-bool privileged() {
+bool capable(int cap) {
     proc::Process* p = proc::current_process();
-    return p && p->cred.euid == 0;
+    return p && caps::has(p->cred, cap);
 }
 
 // Sleeps on `wq` until cond() holds, a signal arrives (false) or the
@@ -289,7 +290,7 @@ Result<u64> Tty::ioctl(TtyFile* f, u32 cmd, u64 arg) {
     }
     case TIOCSTI: {
         // dev.tty.legacy_tiocsti is 0: only CAP_SYS_ADMIN may fake input.
-        if (!privileged()) return Error(EIO);
+        if (!capable(CAP_SYS_ADMIN)) return Error(EIO);
         u8 c = TRY(UserIn<u8>(arg).read());
         lock();
         (void)ld_.receive(&c, 1);
@@ -327,7 +328,7 @@ Result<u64> Tty::ioctl(TtyFile* f, u32 cmd, u64 arg) {
         if (f) TRY(check_change(*this, SIGTTOU));
         return 0;
     case TIOCVHANGUP:
-        if (!privileged()) return Error(EPERM);
+        if (!capable(CAP_SYS_TTY_CONFIG)) return Error(EPERM);
         hangup(false);
         return 0;
     case TIOCSCTTY:

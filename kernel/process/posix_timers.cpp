@@ -4,6 +4,7 @@
 
 #include "kernel/percpu.h"
 #include "kernel/process/cputime.h"
+#include "kernel/process/caps.h"
 #include "kernel/process/process.h"
 #include "kernel/signal/handlers.h"
 #include "kernel/signal/signal.h"
@@ -244,7 +245,7 @@ Result<int> create(proc::Process& p, int clock, const sigevent_t* event) {
         default:
             return Error(EINVAL);
         }
-        if ((clock == CLOCK_REALTIME_ALARM || clock == CLOCK_BOOTTIME_ALARM) && p.cred.euid != 0)
+        if ((clock == CLOCK_REALTIME_ALARM || clock == CLOCK_BOOTTIME_ALARM) && !caps::has(p.cred, CAP_WAKE_ALARM))
             return Error(EPERM);  // CAP_WAKE_ALARM
     }
     ProcessTimers* pt = TRY(timers_of(p));

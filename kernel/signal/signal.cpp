@@ -10,6 +10,7 @@
 #include "arch/x86_64/segments.h"
 #include "kernel/percpu.h"
 #include "kernel/printk.h"
+#include "kernel/process/caps.h"
 #include "kernel/process/coredump.h"
 #include "kernel/process/posix_timers.h"
 #include "kernel/process/process.h"
@@ -197,7 +198,7 @@ Status generate(proc::Process& p, sched::Thread* t, int sig, const siginfo_t& in
 bool may_signal(const proc::Process& target, int sig) {
     const proc::Cred& c = self_process().cred;
     const proc::Cred& tc = target.cred;
-    if (c.euid == 0) return true;
+    if (caps::has(c, CAP_KILL)) return true;
     if (c.euid == tc.ruid || c.euid == tc.suid || c.ruid == tc.ruid || c.ruid == tc.suid) return true;
     return sig == SIGCONT && target.sid == self_process().sid;
 }

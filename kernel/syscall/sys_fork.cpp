@@ -1,5 +1,6 @@
-// Process creation: clone, fork, vfork. Threads (CLONE_THREAD and friends)
-// are not supported yet and fail with ENOSYS, logged.
+// Process creation: clone, clone3, fork, vfork, for processes and threads,
+// with Linux's checks of the flag set. Namespaces are not implemented: the
+// flags fail (EPERM without CAP_SYS_ADMIN, as Linux, else EINVAL).
 #include <linux/sched.h>
 
 #include "arch/x86_64/cpu.h"
@@ -204,7 +205,8 @@ SYSCALL(clone3) {
         if (b) return Error(E2BIG);
     }
     if ((ca.flags & CSIGNAL) || ca.exit_signal > 64) return Error(EINVAL);
-    if (ca.flags & (CLONE_PIDFD | CLONE_INTO_CGROUP | CLONE_NEWTIME | CLONE_CLEAR_SIGHAND)) return Error(ENOSYS);
+    if (ca.flags & (CLONE_PIDFD | CLONE_INTO_CGROUP | CLONE_CLEAR_SIGHAND)) return Error(ENOSYS);
+    if (ca.flags & CLONE_NEWTIME) return Error(caps::capable(CAP_SYS_ADMIN) ? EINVAL : EPERM);  // as the other namespaces
     if (ca.set_tid || ca.set_tid_size) return Error(EINVAL);
     if ((ca.stack == 0) != (ca.stack_size == 0)) return Error(EINVAL);
     uptr stack = ca.stack ? ca.stack + ca.stack_size : 0;

@@ -4,6 +4,7 @@
 #include <linux/mman.h>
 #include <linux/resource.h>
 
+#include "kernel/process/caps.h"
 #include "kernel/process/process.h"
 #include "kernel/syscall/syscall.h"
 #include "mm/address_space.h"
@@ -16,7 +17,7 @@ namespace {
 constexpr u32 MLOCK_ONFAULT_FLAG = 0x01;  // MLOCK_ONFAULT
 
 mm::AddressSpace& current_mm() { return *proc::current_process()->mm; }
-bool ipc_lock_capable() { return proc::current_process()->cred.euid == 0; }
+bool ipc_lock_capable() { return caps::capable(CAP_IPC_LOCK); }
 u64 memlock_limit() { return proc::current_process()->rlimits[RLIMIT_MEMLOCK].cur; }
 
 Result<u64> do_mlock(uptr start, usize len, u32 vm) {

@@ -6,6 +6,7 @@
 
 #include "fs/core/file.h"
 #include "fs/vfs_file.h"
+#include "kernel/process/caps.h"
 #include "kernel/process/process.h"
 #include "kernel/syscall/syscall.h"
 #include "kernel/uaccess.h"
@@ -107,11 +108,11 @@ SYSCALL(mmap) {
         return Error(EOVERFLOW);
     u32 type = flags & MAP_TYPE;
     if (type != MAP_SHARED && type != MAP_PRIVATE && type != MAP_SHARED_VALIDATE) return Error(EINVAL);
-    if ((flags & MAP_LOCKED) && proc::current_process()->cred.euid != 0 &&
+    if ((flags & MAP_LOCKED) && !caps::capable(CAP_IPC_LOCK) &&
         proc::current_process()->rlimits[RLIMIT_MEMLOCK].cur == 0)
         return Error(EPERM);
     // Memory that starts locked must fit RLIMIT_MEMLOCK (mlock_future_ok).
-    if (((flags & MAP_LOCKED) || (current_mm().def_lock & mm::VM_LOCKED)) && proc::current_process()->cred.euid != 0 &&
+    if (((flags & MAP_LOCKED) || (current_mm().def_lock & mm::VM_LOCKED)) && !caps::capable(CAP_IPC_LOCK) &&
         current_mm().locked_bytes() + align_up<usize>(len, mm::PAGE_SIZE) > proc::current_process()->rlimits[RLIMIT_MEMLOCK].cur)
         return Error(EAGAIN);
     if (of) return map_file(of.get(), addr, len, prot, flags, off);

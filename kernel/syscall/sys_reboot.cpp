@@ -5,6 +5,7 @@
 #include "arch/x86_64/firmware_tables.h"
 #include "kernel/panic.h"
 #include "kernel/printk.h"
+#include "kernel/process/caps.h"
 #include "kernel/process/process.h"
 #include "kernel/smp.h"
 #include "kernel/syscall/syscall.h"
@@ -24,7 +25,7 @@ namespace {
 
 SYSCALL(reboot) {
     u32 magic1 = static_cast<u32>(args.a0), magic2 = static_cast<u32>(args.a1);
-    if (proc::current_process()->cred.euid != 0) return Error(EPERM);  // CAP_SYS_BOOT
+    if (!caps::capable(CAP_SYS_BOOT)) return Error(EPERM);
     if (magic1 != LINUX_REBOOT_MAGIC1 ||
         (magic2 != LINUX_REBOOT_MAGIC2 && magic2 != LINUX_REBOOT_MAGIC2A && magic2 != LINUX_REBOOT_MAGIC2B &&
          magic2 != LINUX_REBOOT_MAGIC2C))

@@ -3,6 +3,7 @@
 #include <linux/resource.h>
 #include <linux/sched.h>
 
+#include "kernel/process/caps.h"
 #include "kernel/process/process.h"
 #include "kernel/sched/scheduler.h"
 #include "kernel/syscall/syscall.h"
@@ -59,7 +60,7 @@ SYSCALL(setpriority) {
     sched::Thread* t = TRY(thread_for(static_cast<int>(args.a1)));
     int nice = clamp(static_cast<int>(args.a2), -20, 19);
     // Raising priority needs CAP_SYS_NICE (or RLIMIT_NICE).
-    if (nice < t->nice && proc::current_process()->cred.euid != 0) return Error(EACCES);
+    if (nice < t->nice && !caps::capable(CAP_SYS_NICE)) return Error(EACCES);
     sched::set_nice(t, nice);
     return 0;
 }

@@ -11,6 +11,8 @@
 #include <sys/mount.h>
 #include <sys/fsuid.h>
 #include <sys/prctl.h>
+#include <sys/reboot.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -87,7 +89,13 @@ static void capset_rules(void) {
     int fd = open("/capfile", O_CREAT | O_WRONLY, 0644);
     close(fd);
     SHOW("chown without CAP_CHOWN", chown("/capfile", 1000, 1000));
+    SHOW("drop CAP_SYS_NICE, CAP_SYS_ADMIN, CAP_SYS_BOOT too",
+         set(ALL & ~(BIT(CAP_CHOWN) | BIT(CAP_SYS_NICE) | BIT(CAP_SYS_ADMIN) | BIT(CAP_SYS_BOOT)), ALL, 0));
+    SHOW("raise priority without CAP_SYS_NICE", setpriority(PRIO_PROCESS, 0, -1));
+    SHOW("sethostname without CAP_SYS_ADMIN", sethostname("x", 1));
+    SHOW("reboot without CAP_SYS_BOOT", reboot(RB_AUTOBOOT));
     SHOW("raise it again (still permitted)", set(ALL, ALL, 0));
+    SHOW("raise priority with CAP_SYS_NICE", setpriority(PRIO_PROCESS, 0, -1));
     SHOW("chown with CAP_CHOWN", chown("/capfile", 1000, 1000));
     SHOW("drop CAP_KILL from permitted", set(ALL & ~BIT(CAP_KILL), ALL & ~BIT(CAP_KILL), 0));
     show("after permitted drop");
