@@ -55,10 +55,13 @@ void exec(proc::Process& p) {
         permitted = c.cap_bset | c.cap_inheritable;
         effective = c.euid == 0;
     }
+    u64 old_permitted = c.cap_permitted;
     c.cap_permitted = (permitted | c.cap_ambient) & ALL;
     c.cap_effective = effective ? c.cap_permitted : c.cap_ambient;
     c.securebits &= ~(1u << SECURE_KEEP_CAPS);
-    p.dumpable = c.euid == c.ruid && c.egid == c.rgid ? 1 : 0;
+    // Dumpable again unless the ids differ, or the exec gained permitted
+    // capabilities (root after a capset that dropped some).
+    p.dumpable = c.euid == c.ruid && c.egid == c.rgid && !(c.cap_permitted & ~old_permitted) ? 1 : 0;
 }
 
 }  // namespace keel::caps

@@ -3,6 +3,7 @@
 #include <linux/limits.h>
 
 #include "kernel/exec/user_stack.h"
+#include "kernel/process/caps.h"
 #include "kernel/process/exec.h"
 #include "kernel/process/process.h"
 #include "kernel/signal/signal.h"
@@ -164,6 +165,10 @@ Result<u64> do_exec_with(ExecNames& names, int dirfd, uptr upath, uptr uargv, up
     sig::exec_reset_handlers(p);
     ptimer::exec(p);
     rseq::exec(*sched::current());
+    // The robust list and the CLONE_CHILD_CLEARTID word named the old image.
+    sched::current()->robust_list = 0;
+    sched::current()->clear_child_tid = 0;
+    caps::exec(p);  // capability sets, KEEP_CAPS and dumpability after execve
     p.fds->close_on_exec();
     StringView base = comm;
     usize slash = base.rfind('/');

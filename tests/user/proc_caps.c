@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <linux/capability.h>
+#include <linux/futex.h>
 #include <linux/securebits.h>
 
 #define SHOW(label, expr)                                              \
@@ -193,7 +194,53 @@ static void locked_bits(void) {
     SHOW("unlock", prctl(PR_SET_SECUREBITS, 0, 0, 0, 0));
 }
 
-int main(void) {
+// Runs /init again as "show": the capabilities, KEEP_CAPS, dumpability and
+// robust list an exec leaves.
+static void exec_show(void) {
+    struct robust_list_head head;
+    syscall(SYS_set_robust_list, &head, sizeof head);
+    fflush(stdout);
+    execl("/init", "init", "show", (char *)NULL);
+    printf("exec failed %d\n", errno);
+}
+
+static void exec_after_capset(void) {
+    SHOW("drop effective and permitted CAP_KILL, inheritable CAP_CHOWN", set(0, ALL & ~BIT(CAP_KILL), BIT(CAP_CHOWN)));
+    exec_show();
+}
+
+static void exec_after_keepcaps(void) {
+    prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
+    setresuid(1000, 1000, 1000);
+    show("before exec");
+    exec_show();
+}
+
+static void exec_with_ambient(void) {
+    set(ALL, ALL, BIT(CAP_NET_ADMIN));
+    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_NET_ADMIN, 0, 0);
+    prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
+    setresuid(1000, 1000, 1000);
+    show("before exec");
+    exec_show();
+}
+
+static void exec_euid_only(void) {
+    setresuid(-1, 1000, -1);
+    exec_show();
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1) {
+        show("after exec");
+        SHOW("keepcaps after exec", prctl(PR_GET_KEEPCAPS, 0, 0, 0, 0));
+        SHOW("dumpable after exec", prctl(PR_GET_DUMPABLE, 0, 0, 0, 0));
+        void *head = (void *)1;
+        size_t len = 0;
+        syscall(SYS_get_robust_list, 0, &head, &len);
+        printf("robust list after exec: %s len %zu\n", head ? "set" : "none", len);
+        return 0;
+    }
     mkdir("/proc", 0555);
     mount("proc", "/proc", "proc", 0, NULL);
     show("init");
@@ -207,6 +254,10 @@ int main(void) {
     in_child("euid_switch", euid_switch);
     in_child("securebits", securebits);
     in_child("locked_bits", locked_bits);
+    in_child("exec_after_capset", exec_after_capset);
+    in_child("exec_after_keepcaps", exec_after_keepcaps);
+    in_child("exec_with_ambient", exec_with_ambient);
+    in_child("exec_euid_only", exec_euid_only);
     show("init unchanged");
     return 0;
 }
