@@ -179,7 +179,14 @@ bool dump(const siginfo_t& info, const arch::TrapFrame& regs) {
     ps.pgrp = p.pgid;
     ps.sid = p.sid;
     __builtin_memcpy(ps.fname, p.comm, sizeof(ps.fname));
-    __builtin_memcpy(ps.psargs, p.comm, sizeof(p.comm));
+    // The command line as exec laid it out, every NUL a space (the last
+    // one too, as Linux).
+    if (p.layout.arg_end > p.layout.arg_start) {
+        usize len = static_cast<usize>(min<u64>(p.layout.arg_end - p.layout.arg_start, sizeof(ps.psargs) - 1));
+        len = p.mm->peek(p.layout.arg_start, ps.psargs, len);
+        for (usize i = 0; i < len; ++i)
+            if (!ps.psargs[i]) ps.psargs[i] = ' ';
+    }
     usize notes_size = NoteWriter::size_of(sizeof(st)) + NoteWriter::size_of(sizeof(ps)) +
                        NoteWriter::size_of(sizeof(siginfo_t)) + NoteWriter::size_of(FXSAVE_SIZE);
 
