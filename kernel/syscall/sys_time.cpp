@@ -29,6 +29,7 @@ Result<u64> read_clock(__kernel_clockid_t clock) {
     if (cputime::is_cpu_clock(clock)) return cputime::read(TRY(cputime::resolve(clock, true)));
     switch (clock) {
     case CLOCK_REALTIME:
+    case CLOCK_REALTIME_ALARM:  // the alarm clocks read as their base clocks
     case CLOCK_TAI:
         return time::realtime_ns();
     case CLOCK_REALTIME_COARSE:
@@ -36,6 +37,7 @@ Result<u64> read_clock(__kernel_clockid_t clock) {
     case CLOCK_MONOTONIC:
     case CLOCK_MONOTONIC_RAW:
     case CLOCK_BOOTTIME:
+    case CLOCK_BOOTTIME_ALARM:
         return time::monotonic_ns();
     case CLOCK_MONOTONIC_COARSE:
         return time::monotonic_ns() / TICK_NS * TICK_NS;
@@ -123,7 +125,7 @@ SYSCALL(clock_nanosleep) {
     if (clock == CLOCK_THREAD_CPUTIME_ID || (clock < 0 && (clock & 4))) return Error(EINVAL);
     u64 now = TRY(read_clock(clock));
     if (cputime::is_cpu_clock(clock)) return Error(EOPNOTSUPP);  // sleeping on CPU time: not yet
-    if (args.a1 & ~static_cast<u64>(TIMER_ABSTIME)) return Error(EINVAL);
+    // Flag bits other than TIMER_ABSTIME are ignored, as Linux does.
     u64 t = TRY(read_timespec(args.a2));
     bool abs = args.a1 & TIMER_ABSTIME;
     u64 ns = abs ? (t > now ? t - now : 0) : t;
