@@ -41,7 +41,7 @@ Status show_stat(SeqBuf& out, const Target& t) {
     u64 pending = i.sig_pending | i.sig_shared;
     u64 rsslim = i.rlimits[5].cur;  // RLIMIT_RSS
     out.printf("%d (%s) %c %d %d %d %d %d %u ", t.tid ? t.tid : t.tgid, i.comm, i.state, i.ppid, i.pgid, i.sid,
-               0 /* tty_nr */, -1 /* tpgid */, 0x400000u /* PF_RANDOMIZE */);
+               i.tty_nr, i.tpgid, 0x400000u /* PF_RANDOMIZE */);
     out.printf("%llu %llu %llu %llu %llu %llu %lld %lld ", 0ull, 0ull, 0ull, 0ull, ull(i.utime_ns / NS_PER_TICK),
                ull(i.stime_ns / NS_PER_TICK), static_cast<long long>(i.cutime_ns / NS_PER_TICK),
                static_cast<long long>(i.cstime_ns / NS_PER_TICK));

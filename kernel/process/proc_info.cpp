@@ -1,5 +1,6 @@
 #include "kernel/process/proc_info.h"
 
+#include "drivers/tty/tty.h"
 #include "kernel/process/cputime.h"
 #include "kernel/sched/scheduler.h"
 #include "kernel/signal/handlers.h"
@@ -60,6 +61,7 @@ Status task_info(int tgid, int tid, TaskInfo& out) {
     out.ppid = p->parent ? p->parent->pid : 0;
     out.pgid = p->pgid;
     out.sid = p->sid;
+    tty::ctty_info(*p, &out.tty_nr, &out.tpgid);
     str_lcpy(out.comm, p->comm, sizeof(out.comm));
     out.cred = p->cred;
     out.umask = p->umask;

@@ -10,6 +10,8 @@ namespace keel::proc {
 
 struct TaskInfo {
     int tgid = 0, tid = 0, ppid = 0, pgid = 0, sid = 0;
+    u32 tty_nr = 0;  // the controlling terminal, encoded as st_rdev
+    int tpgid = -1;  // its foreground process group
     char comm[16] = {};
     char state = 'R';  // R S D T Z, as /proc/<pid>/stat shows
     int nthreads = 0;
