@@ -42,10 +42,15 @@ Result<fs::Path> base_for(int dirfd) {
     return vf->path();
 }
 
+Result<fs::Path> base_for(int dirfd, const PathArg& path) {
+    if (path.len && path.buf[0] == '/') return me().root();
+    return base_for(dirfd);
+}
+
 Result<fs::Path> resolve(int dirfd, uptr upath, u32 flags) {
     PathArg path;
     TRY(copy_path(upath, path, flags & fs::LOOKUP_EMPTY));
-    fs::Path base = TRY(base_for(dirfd));
+    fs::Path base = TRY(base_for(dirfd, path));
     if (path.len == 0 && dirfd != AT_FDCWD) return base;  // AT_EMPTY_PATH on the descriptor itself
     fs::Cred cred = fs::cred_of(me());
     fs::Path root = me().root();

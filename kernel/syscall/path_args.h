@@ -45,6 +45,10 @@ Status copy_path(uptr user, PathArg& out, bool allow_empty = false);
 // names (EBADF; ENOTDIR for a descriptor without a path, like a pipe).
 Result<fs::Path> base_for(int dirfd);
 
+// The same for a copied path: an absolute path starts at the root and
+// never looks at dirfd (openat(-1, "/x") works, as on Linux).
+Result<fs::Path> base_for(int dirfd, const PathArg& path);
+
 // Resolves (dirfd, path) with LOOKUP_* flags; with LOOKUP_EMPTY an empty
 // path names the descriptor itself.
 Result<fs::Path> resolve(int dirfd, uptr upath, u32 flags);

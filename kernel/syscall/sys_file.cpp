@@ -31,7 +31,7 @@ Result<u64> do_openat(int dirfd, uptr upath, u32 oflags, u32 mode, u64 resolve =
     if (!(oflags & O_PATH)) oflags |= O_LARGEFILE;
     PathArg path;
     TRY(copy_path(upath, path));
-    fs::Path base = TRY(base_for(dirfd));
+    fs::Path base = TRY(base_for(dirfd, path));
     fs::Cred cred = fs::cred_of(me());
     fs::Path root = me().root();
     fs::LookupRequest req{cred, root, base, path.view()};
@@ -66,7 +66,7 @@ Result<u64> stat_at(int dirfd, uptr upath, uptr out, u32 flags) {
         else if (!f) return Error(EBADF);
         else TRY(f->stat(st));
     } else {
-        fs::Path base = TRY(base_for(dirfd));
+        fs::Path base = TRY(base_for(dirfd, path));
         fs::Cred cred = fs::cred_of(me());
         u32 lf = (flags & AT_SYMLINK_NOFOLLOW) ? 0 : fs::LOOKUP_FOLLOW;
         fs::Path root = me().root();
@@ -82,7 +82,7 @@ template <typename Op>
 Result<u64> with_request(int dirfd, uptr upath, Op&& op) {
     PathArg path;
     TRY(copy_path(upath, path));
-    fs::Path base = TRY(base_for(dirfd));
+    fs::Path base = TRY(base_for(dirfd, path));
     fs::Cred cred = fs::cred_of(me());
     fs::Path root = me().root();
     fs::LookupRequest req{cred, root, base, path.view()};
@@ -249,8 +249,8 @@ Result<u64> with_two(int olddir, uptr oldp, int newdir, uptr newp, u32 oldflags,
     PathArg a, b;
     TRY(copy_path(oldp, a, oldflags & fs::LOOKUP_EMPTY));
     TRY(copy_path(newp, b));
-    fs::Path abase = TRY(base_for(olddir));
-    fs::Path bbase = TRY(base_for(newdir));
+    fs::Path abase = TRY(base_for(olddir, a));
+    fs::Path bbase = TRY(base_for(newdir, b));
     fs::Cred cred = fs::cred_of(me());
     fs::Path root = me().root();
     fs::LookupRequest from{cred, root, abase, a.view(), oldflags};
@@ -306,7 +306,7 @@ Result<u64> do_readlink(int dirfd, uptr upath, uptr ubuf, u64 size) {
     if (static_cast<i64>(size) <= 0) return Error(EINVAL);
     PathArg path;
     TRY(copy_path(upath, path));
-    fs::Path base = TRY(base_for(dirfd));
+    fs::Path base = TRY(base_for(dirfd, path));
     fs::Cred cred = fs::cred_of(me());
     fs::Path root = me().root();
     fs::LookupRequest req{cred, root, base, path.view()};
@@ -414,7 +414,7 @@ Result<u64> do_access(int dirfd, uptr upath, int mode, u32 flags) {
     }
     PathArg path;
     TRY(copy_path(upath, path, lf & fs::LOOKUP_EMPTY));
-    fs::Path base = TRY(base_for(dirfd));
+    fs::Path base = TRY(base_for(dirfd, path));
     fs::Path root = me().root();
     fs::LookupRequest req{cred, root, base, path.view(), lf};
     fs::Path p = TRY(fs::lookup(req));
