@@ -31,7 +31,10 @@ Result<u64> do_openat(int dirfd, uptr upath, u32 oflags, u32 mode, u64 resolve =
     if (!(oflags & O_PATH)) oflags |= O_LARGEFILE;
     PathArg path;
     TRY(copy_path(upath, path));
-    fs::Path base = TRY(base_for(dirfd, path));
+    // RESOLVE_BENEATH and RESOLVE_IN_ROOT judge even absolute paths by
+    // dirfd; otherwise an absolute path never looks at it.
+    bool scoped = resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT);
+    fs::Path base = scoped ? TRY(base_for(dirfd)) : TRY(base_for(dirfd, path));
     fs::Cred cred = fs::cred_of(me());
     fs::Path root = me().root();
     fs::LookupRequest req{cred, root, base, path.view()};
