@@ -93,13 +93,14 @@ void thread_exited(proc::Process& p, sched::Thread& t) {
     p.dead_runtime_ns += tt.total();
 }
 
-void child_reaped(proc::Process& parent, proc::Process& child) {
+Times child_reaped(proc::Process& parent, proc::Process& child) {
     // A zombie has no threads left: its own figures are final.
     u64 user = child.dead_utime_ns + child.children_utime_ns;
     u64 sys = (child.dead_runtime_ns > child.dead_utime_ns ? child.dead_runtime_ns - child.dead_utime_ns : 0) +
               child.children_stime_ns;
     __atomic_fetch_add(&parent.children_utime_ns, user, __ATOMIC_RELAXED);
     __atomic_fetch_add(&parent.children_stime_ns, sys, __ATOMIC_RELAXED);
+    return {user, sys};
 }
 
 bool is_cpu_clock(int clock) {

@@ -34,7 +34,9 @@ Times children_times(const proc::Process& p);
 // The calling thread is leaving p: its time stays with the process.
 void thread_exited(proc::Process& p, sched::Thread& t);
 // parent reaped child: the child's time and its children's go to parent.
-void child_reaped(proc::Process& parent, proc::Process& child);
+// Adds a reaped child's totals (its own and its reaped children's) to the
+// parent's and returns them (wait4's rusage).
+Times child_reaped(proc::Process& parent, proc::Process& child);
 
 // CPU-time clocks: CLOCK_PROCESS/THREAD_CPUTIME_ID and the clock ids glibc's
 // clock_getcpuclockid/pthread_getcpuclockid make from a pid or tid

@@ -430,7 +430,7 @@ void attach_child(Process* parent, Process* child) {
     if (child->pid == 1) init_process = child;
 }
 
-Result<int> wait_child(int pid, int options, int* wstatus) {
+Result<int> wait_child(int pid, int options, int* wstatus, cputime::Times* usage) {
     Process* self = current_process();
     bool peek = options & 0x01000000;  // WNOWAIT: report, leave the child as it is
     for (;;) {
@@ -464,7 +464,8 @@ Result<int> wait_child(int pid, int options, int* wstatus) {
             }
             if (zombie) {
                 self->children.remove(*zombie);
-                cputime::child_reaped(*self, *zombie);
+                cputime::Times t = cputime::child_reaped(*self, *zombie);
+                if (usage) *usage = t;
                 int reaped = zombie->pid;
                 *wstatus = zombie->exit_status;
                 free_process(zombie);

@@ -15,6 +15,10 @@
 namespace keel::mm {
 class AddressSpace;
 }
+namespace keel::cputime {
+struct Times;
+}
+
 namespace keel::tty {
 class Tty;
 }
@@ -173,7 +177,8 @@ void default_rlimits(RLimit (&limits)[RLIMIT_COUNT]);
 Result<int> alloc_pid();
 void attach_child(Process* parent, Process* child);
 // wait4: the pid reaped (0 with WNOHANG and none ready), its status in *wstatus.
-Result<int> wait_child(int pid, int options, int* wstatus);
+// `usage` (optional) gets a reaped child's CPU times, for wait4's rusage.
+Result<int> wait_child(int pid, int options, int* wstatus, cputime::Times* usage = nullptr);
 // The live process with this pid, or nullptr. Under the tree lock's
 // protection only; the caller must not keep it past a sleep.
 Process* find_process(int pid);

@@ -4,11 +4,25 @@
 #include <asm/siginfo.h>
 #include <asm/signal.h>
 
+#include "kernel/process/cputime.h"
 #include "kernel/process/process.h"
 #include "kernel/syscall/syscall.h"
 #include "kernel/uaccess.h"
 
 namespace keel {
+
+namespace {
+// What wait4/waitid report of a reaped child: its CPU times (the other
+// fields stay 0, as Keel keeps no fault or I/O counts yet).
+rusage usage_of(const cputime::Times& t) {
+    rusage ru{};
+    ru.ru_utime.tv_sec = static_cast<long>(t.user_ns / 1000000000);
+    ru.ru_utime.tv_usec = static_cast<long>(t.user_ns % 1000000000 / 1000);
+    ru.ru_stime.tv_sec = static_cast<long>(t.system_ns / 1000000000);
+    ru.ru_stime.tv_usec = static_cast<long>(t.system_ns % 1000000000 / 1000);
+    return ru;
+}
+}  // namespace
 
 SYSCALL(wait4) {
     int pid = static_cast<int>(args.a0);
@@ -16,9 +30,10 @@ SYSCALL(wait4) {
     if (options & ~(WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | __WCLONE | __WALL)) return Error(EINVAL);
     if (pid == static_cast<int>(0x80000000)) return Error(ESRCH);  // -INT_MIN does not exist
     int status = 0;
-    int reaped = TRY(proc::wait_child(pid, options, &status));
+    cputime::Times usage;
+    int reaped = TRY(proc::wait_child(pid, options, &status, &usage));
     if (reaped > 0 && args.a1) TRY(UserOut<int>(args.a1).write(status));
-    if (args.a3) TRY(UserOut<rusage>(args.a3).write(rusage{}));
+    if (args.a3) TRY(UserOut<rusage>(args.a3).write(usage_of(usage)));
     return static_cast<u64>(reaped);
 }
 
@@ -40,7 +55,8 @@ SYSCALL(waitid) {
     // WEXITED is implied by wait_child; WSTOPPED maps to WUNTRACED.
     int wopts = (options & (WNOHANG | WNOWAIT)) | ((options & WSTOPPED) ? WUNTRACED : 0) | (options & WCONTINUED);
     int status = 0;
-    int reaped = TRY(proc::wait_child(pid, wopts, &status));
+    cputime::Times usage;
+    int reaped = TRY(proc::wait_child(pid, wopts, &status, &usage));
     siginfo_t info{};
     if (reaped > 0) {
         info.si_signo = SIGCHLD;
@@ -60,7 +76,7 @@ SYSCALL(waitid) {
         }
     }
     if (args.a2) TRY(UserOut<siginfo_t>(args.a2).write(info));  // zeroed when nothing was ready (WNOHANG)
-    if (args.a4) TRY(UserOut<rusage>(args.a4).write(rusage{}));
+    if (args.a4) TRY(UserOut<rusage>(args.a4).write(usage_of(usage)));
     return 0;
 }
 
