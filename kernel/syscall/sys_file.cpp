@@ -1,6 +1,8 @@
 // Path-based file calls over the VFS: open, stat, getdents64, mkdir,
 // unlink, rmdir, the current directory, positioned I/O and lseek.
+#include <asm/signal.h>
 #include <linux/fcntl.h>
+#include <linux/resource.h>
 #include <linux/limits.h>
 
 #include "fs/core/vfs.h"
@@ -8,6 +10,7 @@
 #include "fs/pipe.h"
 #include "fs/vfs_file.h"
 #include "kernel/process/process.h"
+#include "kernel/signal/signal.h"
 #include "kernel/syscall/path_args.h"
 #include "kernel/syscall/syscall.h"
 #include "kernel/uaccess.h"
@@ -364,18 +367,30 @@ SYSCALL(fchown) {
     return 0;
 }
 
+namespace {
+// Growing a file past RLIMIT_FSIZE is EFBIG plus SIGXFSZ (Linux's
+// inode_newsize_ok); past the file system's limit only EFBIG.
+Result<u64> fsize_checked(Status st, i64 length) {
+    if (st.is_error() && st.error().code() == EFBIG) {
+        u64 limit = me().rlimits[RLIMIT_FSIZE].cur;
+        if (limit != RLIM_INFINITY && static_cast<u64>(length) > limit)
+            (void)sig::send_to_process(me(), SIGXFSZ, nullptr);
+    }
+    TRY(st);
+    return 0;
+}
+}  // namespace
+
 SYSCALL(truncate) {
     fs::Path p = TRY(resolve(AT_FDCWD, args.a0, fs::LOOKUP_FOLLOW));
-    TRY(fs::truncate(p, static_cast<i64>(args.a1), fs::cred_of(me())));
-    return 0;
+    return fsize_checked(fs::truncate(p, static_cast<i64>(args.a1), fs::cred_of(me())), static_cast<i64>(args.a1));
 }
 SYSCALL(ftruncate) {
     fs::FileRef f = me().fds->get(static_cast<int>(args.a0));
     if (!f) return Error(EBADF);
     fs::File* vf = fs::vfs_file_of(f.get());
     if (!vf) return Error(EINVAL);
-    TRY(fs::ftruncate(*vf, static_cast<i64>(args.a1), fs::cred_of(me())));
-    return 0;
+    return fsize_checked(fs::ftruncate(*vf, static_cast<i64>(args.a1), fs::cred_of(me())), static_cast<i64>(args.a1));
 }
 
 SYSCALL(utimensat) {
