@@ -1,5 +1,6 @@
 #include "kernel/process/posix_timers.h"
 
+#include <linux/resource.h>
 #include <linux/time.h>
 
 #include "kernel/percpu.h"
@@ -63,6 +64,7 @@ struct ProcessTimers {
     int count = 0;
     CpuItimer itimer[2];       // ITIMER_VIRTUAL, ITIMER_PROF
     bool cpu_armed = false;    // a CPU-clock timer or itimer is pending
+    bool cpu_limit = false;    // RLIMIT_CPU is finite: checked with the timers
 };
 
 namespace {
@@ -393,6 +395,7 @@ void check_cpu_timers(proc::Process& p, sched::Thread& self) {
     u64 nearest = ~0ull;
     int nthreads = p.nthreads > 0 ? p.nthreads : 1;
     int fired_itimers[2] = {0, 0};
+    bool cpu_kill = false, cpu_xcpu = false;
     {
         SpinlockGuard g(pt.lock);
         bool armed = false;
@@ -425,8 +428,32 @@ void check_cpu_timers(proc::Process& p, sched::Thread& self) {
                 nearest = min(nearest, sample == &proc_t ? left / static_cast<u64>(nthreads) : left);
             }
         }
+        // RLIMIT_CPU (seconds of user+system time): SIGKILL at the hard
+        // limit; SIGXCPU at the soft one, which then moves on by a second
+        // (Linux raises rlim_cur itself, visible to getrlimit).
+        if (pt.cpu_limit) {
+            proc::RLimit& lim = p.rlimits[RLIMIT_CPU];
+            u64 total = proc_t.total();
+            constexpr u64 NS = 1000000000;
+            auto ns_of = [](u64 secs) -> u64 { return secs > ~u64{0} / NS ? ~u64{0} : secs * NS; };
+            if (lim.max != RLIM_INFINITY && total >= ns_of(lim.max)) {
+                cpu_kill = true;
+            } else if (lim.cur != RLIM_INFINITY) {
+                if (total >= ns_of(lim.cur)) {
+                    cpu_xcpu = true;
+                    if (lim.cur < lim.max) ++lim.cur;
+                }
+                u64 next = ns_of(lim.cur);
+                if (lim.max != RLIM_INFINITY) next = min(next, ns_of(lim.max));
+                if (next > total) nearest = min(nearest, (next - total) / static_cast<u64>(nthreads));
+            }
+            pt.cpu_limit = lim.cur != RLIM_INFINITY || lim.max != RLIM_INFINITY;
+            armed |= pt.cpu_limit;
+        }
         pt.cpu_armed = armed;
     }
+    if (cpu_kill) sig::send_from_kernel(p, SIGKILL);
+    if (cpu_xcpu) sig::send_from_kernel(p, SIGXCPU);
     for (int sig : fired_itimers)
         if (sig) sig::send_from_kernel(p, sig);
     if (nearest != ~0ull) poke_in(max<u64>(nearest, 20000));
@@ -486,6 +513,24 @@ Status set_itimer(proc::Process& p, int which, const Setting& value, Setting* ol
     it.incr = value.interval;
     if (it.expires) pt->cpu_armed = true;
     return {};
+}
+
+void rlimit_cpu_changed(proc::Process& p) {
+    const proc::RLimit& lim = p.rlimits[RLIMIT_CPU];
+    bool finite = lim.cur != RLIM_INFINITY || lim.max != RLIM_INFINITY;
+    ProcessTimers* pt = __atomic_load_n(&p.timers, __ATOMIC_ACQUIRE);
+    if (!pt && !finite) return;
+    if (!pt) {
+        auto made = timers_of(p);
+        if (made.is_error()) return;  // no memory: the limit goes unchecked, as before
+        pt = made.value();
+    }
+    {
+        SpinlockGuard g(pt->lock);
+        pt->cpu_limit = finite;
+        if (finite) pt->cpu_armed = true;
+    }
+    if (finite) poke_in(20000);
 }
 
 void exec(proc::Process& p) {

@@ -48,6 +48,11 @@ void signal_dequeued(proc::Process& p, siginfo_t& info);
 void check_cpu_timers(proc::Process& p, sched::Thread& self);
 bool cpu_timers_armed(const proc::Process& p);
 
+// RLIMIT_CPU of `p` was set (setrlimit, prlimit64, or inherited at fork):
+// from its soft limit on the process gets SIGXCPU once a second, and
+// SIGKILL at its hard limit, as Linux does.
+void rlimit_cpu_changed(proc::Process& p);
+
 // exec deletes the POSIX timers (interval timers stay); exit deletes all.
 void exec(proc::Process& p);
 void exit(proc::Process& p);

@@ -9,6 +9,7 @@
 #include "kernel/signal/handlers.h"
 #include "kernel/printk.h"
 #include "kernel/process/caps.h"
+#include "kernel/process/posix_timers.h"
 #include "kernel/process/process.h"
 #include "kernel/process/rseq.h"
 #include "kernel/sched/scheduler.h"
@@ -171,6 +172,8 @@ Result<u64> do_clone(u64 flags, uptr stack, uptr parent_tid, uptr child_tid, u64
     if (!(flags & CLONE_VM)) rseq::fork(*t, *self);
     child->thread = t;
     MUST(proc::add_thread(*child, *t, child->pid));  // a new process cannot be exiting
+    // The child's CPU time starts at 0, so its RLIMIT_CPU is checked anew.
+    ptimer::rlimit_cpu_changed(*child);
 
     u32 child_pid = static_cast<u32>(child->pid);
     if (flags & CLONE_PARENT_SETTID) (void)UserOut<u32>(parent_tid).write(child_pid);

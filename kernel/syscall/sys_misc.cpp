@@ -12,6 +12,7 @@
 #include "kernel/percpu.h"
 #include "kernel/process/caps.h"
 #include "kernel/process/cputime.h"
+#include "kernel/process/posix_timers.h"
 #include "kernel/process/process.h"
 #include "kernel/random.h"
 #include "kernel/sched/scheduler.h"
@@ -89,6 +90,7 @@ SYSCALL(prlimit64) {
         if (want.rlim_max > r.max && !caps::has(p->cred, CAP_SYS_RESOURCE)) return Error(EPERM);
         if (resource == RLIMIT_NOFILE && want.rlim_max > 1048576) return Error(EPERM);  // fs.nr_open
         r = {want.rlim_cur, want.rlim_max};
+        if (resource == RLIMIT_CPU) ptimer::rlimit_cpu_changed(*p);
     }
     if (args.a3) TRY(UserOut<rlimit64>(args.a3).write(rlimit64{old.cur, old.max}));
     return 0;
@@ -110,6 +112,7 @@ SYSCALL(setrlimit) {
     if (want.rlim_cur > want.rlim_max) return Error(EINVAL);
     if (want.rlim_max > p->rlimits[resource].max && !caps::has(p->cred, CAP_SYS_RESOURCE)) return Error(EPERM);
     p->rlimits[resource] = {want.rlim_cur, want.rlim_max};
+    if (resource == RLIMIT_CPU) ptimer::rlimit_cpu_changed(*p);
     return 0;
 }
 
