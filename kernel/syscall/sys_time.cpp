@@ -113,6 +113,21 @@ Result<u64> interruptible_sleep(u64 ns, uptr rem) {
     if (rem) TRY(UserOut<KTimespec>(rem).write(to_ts(left)));
     return Error(EINTR);
 }
+// Sleeping on a process CPU clock: it moves only while the process's other
+// threads (or the process the clock belongs to) run, so look at it again
+// every 10 ms of wall time at most until it reaches `target`.
+Result<u64> cpu_clock_sleep(__kernel_clockid_t clock, u64 target, uptr rem) {
+    for (;;) {
+        u64 now = TRY(read_clock(clock));
+        if (now >= target) return 0;
+        if (!sched::sleep_ns_interruptible(min<u64>(target - now, 10'000'000), nullptr)) {
+            u64 after = TRY(read_clock(clock));
+            if (rem) TRY(UserOut<KTimespec>(rem).write(to_ts(target > after ? target - after : 0)));
+            return Error(EINTR);
+        }
+    }
+}
+
 }  // namespace
 
 SYSCALL(nanosleep) {
@@ -124,10 +139,10 @@ SYSCALL(clock_nanosleep) {
     __kernel_clockid_t clock = static_cast<__kernel_clockid_t>(args.a0);
     if (clock == CLOCK_THREAD_CPUTIME_ID || (clock < 0 && (clock & 4))) return Error(EINVAL);
     u64 now = TRY(read_clock(clock));
-    if (cputime::is_cpu_clock(clock)) return Error(EOPNOTSUPP);  // sleeping on CPU time: not yet
     // Flag bits other than TIMER_ABSTIME are ignored, as Linux does.
     u64 t = TRY(read_timespec(args.a2));
     bool abs = args.a1 & TIMER_ABSTIME;
+    if (cputime::is_cpu_clock(clock)) return cpu_clock_sleep(clock, abs ? t : now + t, abs ? 0 : args.a3);
     u64 ns = abs ? (t > now ? t - now : 0) : t;
     if (!ns) return 0;
     return interruptible_sleep(ns, abs ? 0 : args.a3);
