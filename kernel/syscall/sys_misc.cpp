@@ -76,22 +76,48 @@ SYSCALL(sysinfo) {
     return 0;
 }
 
+namespace {
+// prlimit64 on another process: the caller's real ids must match all of the
+// target's (real, effective, saved), or it needs CAP_SYS_RESOURCE.
+bool may_prlimit(const proc::Process& self, const proc::Process& target) {
+    if (&self == &target) return true;
+    const proc::Cred& c = self.cred;
+    const proc::Cred& t = target.cred;
+    if (c.ruid == t.euid && c.ruid == t.suid && c.ruid == t.ruid && c.rgid == t.egid && c.rgid == t.sgid &&
+        c.rgid == t.rgid)
+        return true;
+    return caps::has(c, CAP_SYS_RESOURCE);
+}
+}  // namespace
+
 SYSCALL(prlimit64) {
     int pid = static_cast<int>(args.a0);
     u32 resource = static_cast<u32>(args.a1);
     if (resource >= proc::RLIMIT_COUNT) return Error(EINVAL);
-    proc::Process* p = current_process();
-    if (pid != 0 && pid != p->pid) return Error(ESRCH);  // other processes: with /proc's process table
-    proc::RLimit& r = p->rlimits[resource];
-    proc::RLimit old = r;
+    proc::Process* self = current_process();
+    rlimit64 want{};
     if (args.a2) {
-        rlimit64 want = TRY(UserIn<rlimit64>(args.a2).read());
+        want = TRY(UserIn<rlimit64>(args.a2).read());
         if (want.rlim_cur > want.rlim_max) return Error(EINVAL);
-        if (want.rlim_max > r.max && !caps::has(p->cred, CAP_SYS_RESOURCE)) return Error(EPERM);
-        if (resource == RLIMIT_NOFILE && want.rlim_max > 1048576) return Error(EPERM);  // fs.nr_open
-        r = {want.rlim_cur, want.rlim_max};
-        if (resource == RLIMIT_CPU) ptimer::rlimit_cpu_changed(*p);
     }
+    proc::RLimit old;
+    proc::lock_tree();
+    Result<u64> r = [&]() -> Result<u64> {
+        proc::Process* p = pid == 0 ? self : proc::process_slot(pid);
+        if (pid < 0 || !p) return Error(ESRCH);
+        if (!may_prlimit(*self, *p)) return Error(EPERM);
+        proc::RLimit& lim = p->rlimits[resource];
+        old = lim;
+        if (args.a2) {
+            if (want.rlim_max > lim.max && !caps::has(self->cred, CAP_SYS_RESOURCE)) return Error(EPERM);
+            if (resource == RLIMIT_NOFILE && want.rlim_max > 1048576) return Error(EPERM);  // fs.nr_open
+            lim = {want.rlim_cur, want.rlim_max};
+            if (resource == RLIMIT_CPU) ptimer::rlimit_cpu_changed(*p);
+        }
+        return 0;
+    }();
+    proc::unlock_tree();
+    if (r.is_error()) return r.error();
     if (args.a3) TRY(UserOut<rlimit64>(args.a3).write(rlimit64{old.cur, old.max}));
     return 0;
 }
