@@ -44,6 +44,60 @@ struct Pipe {
     Pipe* next_fifo = nullptr;
 
     usize room() const { return capacity - count; }
+
+    // Linux keeps a pipe's data in page-sized slots (the capacity is their
+    // number), which decides when a writer must wait: the bytes sit in
+    // `buf` in order, and these record how they split into slots.
+    static constexpr usize kSlot = 4096;
+    u16* slot_len = nullptr;  // max_slots() entries (made on first use): bytes left in each slot
+    usize slot_head = 0;      // the oldest slot
+    usize nslots = 0;
+    usize last_end = 0;  // where the newest slot's data ends within its page
+    usize max_slots() const { return capacity / kSlot; }
+    bool full() const { return nslots >= max_slots(); }
+    // Bytes a write could place now in fresh slots.
+    usize free_bytes() const { return full() ? 0 : (max_slots() - nslots) * kSlot; }
+
+    // Appends n bytes from `in` at `at`: into the newest slot when `merge`
+    // (it fits there), else into a new one (n <= kSlot, a slot is free).
+    Status append(const IoBuffer& in, usize at, usize n, bool merge) {
+        if (!slot_len) slot_len = static_cast<u16*>(TRY(mm::kmalloc(max_slots() * sizeof(u16))));
+        usize tail = (head + count) % capacity;
+        usize first = min(n, capacity - tail);
+        TRY(in.read_from(at, buf + tail, first));
+        if (n > first) TRY(in.read_from(at + first, buf, n - first));
+        count += n;
+        if (merge) {
+            slot_len[(slot_head + nslots - 1) % max_slots()] += static_cast<u16>(n);
+            last_end += n;
+        } else {
+            slot_len[(slot_head + nslots) % max_slots()] = static_cast<u16>(n);
+            ++nslots;
+            last_end = n;
+        }
+        return {};
+    }
+
+    // Drops n bytes from the front, releasing the slots they emptied.
+    void consume(usize n) {
+        head = (head + n) % capacity;
+        count -= n;
+        while (n && nslots) {
+            u16& len = slot_len[slot_head];
+            usize k = min<usize>(n, len);
+            len = static_cast<u16>(len - k);
+            n -= k;
+            if (len == 0) {
+                slot_head = (slot_head + 1) % max_slots();
+                --nslots;
+            }
+        }
+        if (!nslots) last_end = 0;
+    }
+
+    ~Pipe() {
+        if (slot_len) mm::kfree(slot_len);
+    }
 };
 
 u64 next_ino = 1;
@@ -83,8 +137,7 @@ public:
                     Status st = out.write_to(0, p.buf + p.head, first);
                     if (st.is_ok() && n > first) st = out.write_to(first, p.buf, n - first);
                     if (st.is_error()) return st.error();
-                    p.head = (p.head + n) % p.capacity;
-                    p.count -= n;
+                    p.consume(n);
                     p.writable.wake_all();
                     return n;
                 }
@@ -104,7 +157,10 @@ public:
         Pipe& p = *pipe_;
         usize total = in.size();
         usize done = 0;
-        bool atomic = total <= PIPE_BUF;
+        // As Linux: the part of the write that is not a whole number of
+        // pages goes first into the newest page if it fits there; the rest
+        // takes fresh pages. A write of at most PIPE_BUF is thus atomic.
+        bool try_merge = total % Pipe::kSlot != 0;
         while (done < total || total == 0) {
             {
                 sched::MutexGuard g(p.lock);
@@ -115,24 +171,29 @@ public:
                 }
                 if (total == 0) return 0;
                 usize want = total - done;
-                // An atomic write waits until all of it fits.
-                if (p.room() > 0 && (!atomic || p.room() >= want)) {
-                    usize n = min(want, p.room());
-                    usize tail = (p.head + p.count) % p.capacity;
-                    usize first = min(n, p.capacity - tail);
-                    Status st = in.read_from(done, p.buf + tail, first);
-                    if (st.is_ok() && n > first) st = in.read_from(done + first, p.buf, n - first);
+                if (try_merge) {
+                    try_merge = false;
+                    usize chars = total % Pipe::kSlot;
+                    if (p.nslots && p.last_end + chars <= Pipe::kSlot) {
+                        Status st = p.append(in, done, chars, true);
+                        if (st.is_error()) return st.error();
+                        done += chars;
+                        p.readable.wake_all();
+                        continue;
+                    }
+                }
+                if (!p.full()) {
+                    usize n = min(want, Pipe::kSlot);
+                    Status st = p.append(in, done, n, false);
                     if (st.is_error()) return done ? Result<usize>(done) : Result<usize>(st.error());
-                    p.count += n;
                     done += n;
                     p.readable.wake_all();
                     continue;
                 }
                 if (flags & O_NONBLOCK) return done ? Result<usize>(done) : Result<usize>(Error(EAGAIN));
             }
-            usize need = atomic ? total - done : 1;
             bool woke = p.writable.wait_until_interruptible([&] {
-                return p.capacity - __atomic_load_n(&p.count, __ATOMIC_ACQUIRE) >= need ||
+                return __atomic_load_n(&p.nslots, __ATOMIC_ACQUIRE) < p.max_slots() ||
                        __atomic_load_n(&p.readers, __ATOMIC_ACQUIRE) == 0;
             });
             if (!woke) return done ? Result<usize>(done) : Result<usize>(Error(sig::ERESTARTSYS));
@@ -151,8 +212,8 @@ public:
             if (p.writers == 0 && (!p.fifo || p.w_counter != seen_writers)) mask |= POLLHUP;
         }
         if (can_write()) {
-            // Writable while a page's worth fits, as Linux's pipe buffers go.
-            if (p.room() >= PIPE_BUF) mask |= POLLOUT | POLLWRNORM;
+            // Writable while a page slot is free, as Linux's pipe buffers go.
+            if (!p.full()) mask |= POLLOUT | POLLWRNORM;
             if (p.readers == 0) mask |= POLLERR;
         }
         return mask;
@@ -186,13 +247,23 @@ public:
         // of at most 4 MiB: 65536 pages is the most it can hold.
         if (size / 4096 > 65536) return Error(ENOMEM);
         sched::MutexGuard g(p.lock);
-        if (size < p.count) return Error(EBUSY);
+        if (size / Pipe::kSlot < p.nslots) return Error(EBUSY);
         if (size == p.capacity) return size;
         u8* nbuf = static_cast<u8*>(TRY(mm::kmalloc(size)));
+        auto nslots_buf = mm::kmalloc(size / Pipe::kSlot * sizeof(u16));
+        if (nslots_buf.is_error()) {
+            mm::kfree(nbuf);
+            return nslots_buf.error();
+        }
+        u16* nlen = static_cast<u16*>(nslots_buf.value());
         for (usize i = 0; i < p.count; ++i) nbuf[i] = p.buf[(p.head + i) % p.capacity];
+        for (usize i = 0; i < p.nslots; ++i) nlen[i] = p.slot_len[(p.slot_head + i) % p.max_slots()];
         mm::kfree(p.buf);
+        if (p.slot_len) mm::kfree(p.slot_len);
         p.buf = nbuf;
         p.head = 0;
+        p.slot_len = nlen;
+        p.slot_head = 0;
         p.capacity = size;
         p.writable.wake_all();
         return size;
@@ -307,11 +378,11 @@ Result<usize> pipe_wait_room(OpenFile& write_end, bool nonblock) {
                 (void)sig::send_to_thread(*sched::current(), SIGPIPE, nullptr);
                 return Error(EPIPE);
             }
-            if (p.room()) return p.room();
+            if (!p.full()) return p.free_bytes();
             if (nonblock) return Error(EAGAIN);
         }
         if (!p.writable.wait_until_interruptible([&] {
-                return p.capacity - __atomic_load_n(&p.count, __ATOMIC_ACQUIRE) > 0 ||
+                return __atomic_load_n(&p.nslots, __ATOMIC_ACQUIRE) < p.max_slots() ||
                        __atomic_load_n(&p.readers, __ATOMIC_ACQUIRE) == 0;
             }))
             return Error(sig::ERESTARTSYS);
@@ -336,8 +407,7 @@ void pipe_consume(OpenFile& read_end, usize n) {
     Pipe& p = *r.value();
     sched::MutexGuard g(p.lock);
     n = min(n, p.count);
-    p.head = (p.head + n) % p.capacity;
-    p.count -= n;
+    p.consume(n);
     p.writable.wake_all();
 }
 
