@@ -452,6 +452,12 @@ void deliver(arch::TrapFrame& f) {
     bool in_syscall = f.vector == 0x100;
     i64 ret = static_cast<i64>(f.rax);
     bool restartable = in_syscall && (ret == -ERESTARTSYS || ret == -ERESTARTNOINTR || ret == -ERESTARTNOHAND);
+    // The common case, without the lock: nothing pending and nothing to
+    // restart. A signal that arrives after this look comes with a kick
+    // (kick_thread), whose interrupt brings the thread back here.
+    if (!restartable && (__atomic_load_n(&t.signals.pending.set, __ATOMIC_ACQUIRE) |
+                         __atomic_load_n(&p.sighand->shared.set, __ATOMIC_ACQUIRE)) == 0)
+        return;
     for (;;) {
         int sig;
         siginfo_t info;
