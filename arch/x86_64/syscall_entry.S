@@ -28,8 +28,7 @@ syscall_entry:
     pushq 17*8(%rsp)            /* link a frame for backtraces */
     pushq %rbp
     movq %rsp, %rbp
-    sti
-    call syscall_dispatch
+    call syscall_dispatch       /* turns interrupts on once it has stamped the entry */
     cli
     addq $16, %rsp
 

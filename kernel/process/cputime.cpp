@@ -12,14 +12,6 @@ namespace keel::cputime {
 
 namespace {
 
-// utime_seq is odd while the owner updates utime_ns and user_since_ns.
-// Writers run with interrupts off: a reader spins while the count is odd,
-// so a writer must not be interrupted (a CPU-clock check in the interrupt
-// would wait for itself) or preempted (a reader holding a lock with
-// interrupts off on another CPU would wait for a thread that cannot run).
-void begin_write(sched::Thread& t) { __atomic_store_n(&t.utime_seq, t.utime_seq + 1, __ATOMIC_RELEASE); }
-void end_write(sched::Thread& t) { __atomic_store_n(&t.utime_seq, t.utime_seq + 1, __ATOMIC_RELEASE); }
-
 u64 user_ns_of(const sched::Thread& t) {
     for (;;) {
         u32 seq = __atomic_load_n(&t.utime_seq, __ATOMIC_ACQUIRE);
@@ -27,37 +19,28 @@ u64 user_ns_of(const sched::Thread& t) {
             arch::cpu_relax();
             continue;
         }
-        u64 user = __atomic_load_n(&t.utime_ns, __ATOMIC_RELAXED);
-        u64 since = __atomic_load_n(&t.user_since_ns, __ATOMIC_RELAXED);
+        u64 user = __atomic_load_n(&t.utime_tsc, __ATOMIC_RELAXED);
+        u64 since = __atomic_load_n(&t.user_since_tsc, __ATOMIC_RELAXED);
         if (__atomic_load_n(&t.utime_seq, __ATOMIC_ACQUIRE) != seq) continue;
         if (since) {
-            u64 now = time::monotonic_ns();
+            u64 now = arch::rdtsc();
             if (now > since) user += now - since;
         }
-        return user;
+        // One conversion of the sum: successive readings never go back.
+        return time::tsc_to_ns(user);
     }
 }
 
 }  // namespace
 
 void enter_kernel() {
-    sched::Thread& t = *sched::current();
-    if (!t.user_since_ns) return;
-    u64 now = time::monotonic_ns();
     arch::InterruptGuard no_irqs;
-    begin_write(t);
-    if (now > t.user_since_ns) t.utime_ns += now - t.user_since_ns;
-    t.user_since_ns = 0;
-    end_write(t);
+    enter_kernel_irqs_off();
 }
 
 void enter_user() {
-    sched::Thread& t = *sched::current();
-    u64 now = time::monotonic_ns();
     arch::InterruptGuard no_irqs;
-    begin_write(t);
-    t.user_since_ns = now ? now : 1;
-    end_write(t);
+    enter_user_irqs_off();
 }
 
 Times thread_times(const sched::Thread& t) {

@@ -3,11 +3,11 @@
 // the part spent in user mode is known too, and system time is the rest.
 #pragma once
 
+#include "arch/x86_64/cpu.h"
+#include "kernel/sched/scheduler.h"
+#include "kernel/sched/thread.h"
 #include "lib/result.h"
 
-namespace keel::sched {
-struct Thread;
-}
 namespace keel::proc {
 struct Process;
 }
@@ -24,6 +24,29 @@ struct Times {
 // from user mode), or is about to return to it.
 void enter_kernel();
 void enter_user();
+
+// The same with interrupts already off, inline: the system-call path runs
+// them on every call. utime_seq is odd while the owner updates the two
+// stamps; a writer must not be interrupted or preempted meanwhile (a reader
+// spins on an odd count), hence interrupts off.
+inline void enter_kernel_irqs_off() {
+    sched::Thread& t = *sched::current();
+    u64 since = t.user_since_tsc;
+    if (!since) return;
+    u64 now = arch::rdtsc();
+    __atomic_store_n(&t.utime_seq, t.utime_seq + 1, __ATOMIC_RELEASE);
+    if (now > since) t.utime_tsc += now - since;
+    t.user_since_tsc = 0;
+    __atomic_store_n(&t.utime_seq, t.utime_seq + 1, __ATOMIC_RELEASE);
+}
+
+inline void enter_user_irqs_off() {
+    sched::Thread& t = *sched::current();
+    u64 now = arch::rdtsc();
+    __atomic_store_n(&t.utime_seq, t.utime_seq + 1, __ATOMIC_RELEASE);
+    t.user_since_tsc = now | 1;  // never 0, which means "in the kernel"
+    __atomic_store_n(&t.utime_seq, t.utime_seq + 1, __ATOMIC_RELEASE);
+}
 
 Times thread_times(const sched::Thread& t);
 // Every live thread of p plus those that have left. Takes p's signal lock.

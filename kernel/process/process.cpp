@@ -203,7 +203,10 @@ void exit_to_user(arch::TrapFrame& frame) {
         // A bad rseq area costs a SIGSEGV, delivered before user mode.
         if (sig::interrupt_pending()) sig::deliver(frame);
     }
-    cputime::enter_user();
+    // Interrupts stay off from here to user mode (the entry code turns them
+    // off anyway before it returns), so the stamp needs no guard.
+    arch::irq_disable();
+    cputime::enter_user_irqs_off();
 }
 
 namespace {

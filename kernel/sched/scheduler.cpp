@@ -259,7 +259,6 @@ void mark_cpu_online(u32 cpu) {
 
 u32 online_cpus() { return __atomic_load_n(&ncpus_online, __ATOMIC_ACQUIRE); }
 
-Thread* current() { return current_cpu_raw()->current; }
 
 void schedule() {
     arch::InterruptGuard ig;

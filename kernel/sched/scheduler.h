@@ -2,6 +2,7 @@
 // switching, sleeping and waking, and load balancing between CPUs.
 #pragma once
 
+#include "kernel/percpu.h"
 #include "kernel/sched/thread.h"
 #include "lib/result.h"
 
@@ -21,7 +22,8 @@ Result<Thread*> create_kthread(const char* name, void (*fn)(void*), void* arg, i
 void start_thread(Thread* t);
 [[noreturn]] void exit_current();
 
-Thread* current();
+// The thread running on this CPU (inline: the hot paths ask for it often).
+inline Thread* current() { return current_cpu_raw()->current; }
 void schedule();
 void preempt_from_irq();
 void yield();

@@ -60,10 +60,11 @@ struct Thread {
     sig::ThreadSignals signals;
     bool interruptible = false;   // asleep in a wait a signal may end
     // The user/system split of this thread's CPU time (kernel/process/
-    // cputime.cpp): user time so far, and when it last entered user mode
-    // (0 while in the kernel); readers on other CPUs retry on utime_seq.
-    u64 utime_ns = 0;
-    u64 user_since_ns = 0;
+    // cputime.h), in raw TSC units so the system-call path only stamps:
+    // user time so far, and the TSC when it last entered user mode (0 while
+    // in the kernel); readers on other CPUs retry on utime_seq.
+    u64 utime_tsc = 0;
+    u64 user_since_tsc = 0;
     u32 utime_seq = 0;
     // rseq registration (kernel/process/rseq.cpp). rseq_resume: cpu_id is
     // to be rewritten before user mode; rseq_event: preempted, migrated or

@@ -52,7 +52,10 @@ void init_syscall_msrs() {
 using namespace keel;
 
 extern "C" void syscall_dispatch(arch::TrapFrame* frame) {
-    cputime::enter_kernel();
+    // Entered with interrupts off (syscall_entry.S): the user-time stamp
+    // needs no guard of its own.
+    cputime::enter_kernel_irqs_off();
+    arch::irq_enable();
     u64 nr = frame->rax;
     sys::SyscallArgs args{frame->rdi, frame->rsi, frame->rdx, frame->r10, frame->r8, frame->r9, frame};
     sys::SyscallHandler fn = nr < KEEL_SYSCALL_COUNT ? sys::table[nr] : nullptr;
