@@ -10,6 +10,7 @@
 #include "kernel/initramfs.h"
 #include "kernel/printk.h"
 #include "kernel/time.h"
+#include "mm/page_alloc.h"
 
 namespace keel::fs {
 
@@ -47,6 +48,7 @@ MountNamespace& root_namespace() { return *root_ns; }
 
 Status mount_root() {
     set_clock(now);
+    set_tmpfs_ram_bytes(mm::mem_stats().total_pages * 4096);
     register_fs_type(tmpfs_type());
     register_fs_type(ramfs_type());
     register_fs_type(proc_fs_type());

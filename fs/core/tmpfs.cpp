@@ -199,8 +199,11 @@ Result<u64> parse_size(StringView v, u64 ram_bytes) {
     return align_up<u64>(n * mult, TMPFS_PAGE);
 }
 
+// The machine's RAM, which sizes new tmpfs mounts (0: unknown, unlimited).
+u64 g_ram_bytes = 0;
+
 Result<RefPtr<Superblock>> tmpfs_mount(const FsType&, StringView, u32 flags, StringView data) {
-    TmpfsOptions opts = TRY(parse_tmpfs_options(data));
+    TmpfsOptions opts = TRY(parse_tmpfs_options(data, __atomic_load_n(&g_ram_bytes, __ATOMIC_RELAXED)));
     return tmpfs_create(opts, flags);
 }
 
@@ -229,8 +232,15 @@ FsType g_ramfs_type{"ramfs", RAMFS_MAGIC, &ramfs_mount};
 FsType& tmpfs_type() { return g_tmpfs_type; }
 FsType& ramfs_type() { return g_ramfs_type; }
 
+void set_tmpfs_ram_bytes(u64 bytes) { __atomic_store_n(&g_ram_bytes, bytes, __ATOMIC_RELAXED); }
+
 Result<TmpfsOptions> parse_tmpfs_options(StringView data, u64 ram_bytes) {
     TmpfsOptions o;
+    // Linux's defaults: half the RAM, and as many inodes as half its pages.
+    if (ram_bytes) {
+        o.max_bytes = align_up<u64>(ram_bytes / 2, TMPFS_PAGE);
+        o.max_inodes = ram_bytes / TMPFS_PAGE / 2;
+    }
     while (!data.empty()) {
         usize comma = data.find(',');
         StringView opt = data.substr(0, comma);

@@ -41,4 +41,8 @@ Result<RefPtr<Superblock>> tmpfs_create(const TmpfsOptions& opts, u32 ms_flags =
 FsType& tmpfs_type();
 FsType& ramfs_type();
 
+// The machine's RAM: mount(2) of tmpfs then defaults to half of it and to
+// an inode limit of half its pages, as Linux does (size=0 is unlimited).
+void set_tmpfs_ram_bytes(u64 bytes);
+
 }  // namespace keel::fs
