@@ -43,6 +43,15 @@ void enter_user() {
     enter_user_irqs_off();
 }
 
+rusage to_rusage(const Times& t) {
+    rusage ru{};
+    ru.ru_utime.tv_sec = static_cast<long>(t.user_ns / 1000000000);
+    ru.ru_utime.tv_usec = static_cast<long>(t.user_ns % 1000000000 / 1000);
+    ru.ru_stime.tv_sec = static_cast<long>(t.system_ns / 1000000000);
+    ru.ru_stime.tv_usec = static_cast<long>(t.system_ns % 1000000000 / 1000);
+    return ru;
+}
+
 Times thread_times(const sched::Thread& t) {
     // User time first: the total read after it cannot be smaller.
     u64 user = user_ns_of(t);

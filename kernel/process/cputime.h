@@ -3,6 +3,8 @@
 // the part spent in user mode is known too, and system time is the rest.
 #pragma once
 
+#include <linux/resource.h>
+
 #include "arch/x86_64/cpu.h"
 #include "kernel/sched/scheduler.h"
 #include "kernel/sched/thread.h"
@@ -47,6 +49,9 @@ inline void enter_user_irqs_off() {
     t.user_since_tsc = now | 1;  // never 0, which means "in the kernel"
     __atomic_store_n(&t.utime_seq, t.utime_seq + 1, __ATOMIC_RELEASE);
 }
+
+// An rusage whose ru_utime/ru_stime are `t` (the other fields 0).
+rusage to_rusage(const Times& t);
 
 Times thread_times(const sched::Thread& t);
 // Every live thread of p plus those that have left. Takes p's signal lock.

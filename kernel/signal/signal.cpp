@@ -127,18 +127,19 @@ void kick_one(sched::Thread& t) {
 
 Status generate(proc::Process& p, sched::Thread* t, int sig, const siginfo_t& info);
 
-// The parent of a stopped process that SIGCONT resumed: its waiters, and
-// SIGCHLD with CLD_CONTINUED unless it asked for SA_NOCLDSTOP.
-void notify_parent_of_continue(proc::Process& child) {
+// Tells child's parent it stopped (CLD_STOPPED) or continued (CLD_CONTINUED):
+// its waiters, and SIGCHLD unless it asked for SA_NOCLDSTOP.
+void notify_parent_of_state(proc::Process& child, int code, int status) {
     proc::Process* parent = child.parent;
+    if (!parent) return;
     proc::notify_waiters(parent);
     if (parent->sighand->actions[SIGCHLD - 1].flags & SA_NOCLDSTOP) return;
     siginfo_t info{};
     info.si_signo = SIGCHLD;
-    info.si_code = CLD_CONTINUED;
+    info.si_code = code;
     info.si_pid = child.pid;
     info.si_uid = child.cred.ruid;
-    info.si_status = SIGCONT;
+    info.si_status = status;
     (void)generate(*parent, nullptr, SIGCHLD, info);
 }
 
@@ -181,7 +182,7 @@ Status generate(proc::Process& p, sched::Thread* t, int sig, const siginfo_t& in
     if (resume) {
         p.stopped = false;
         p.report_continued = true;
-        if (p.parent) notify_parent_of_continue(p);
+        notify_parent_of_state(p, CLD_CONTINUED, SIGCONT);
     }
     h.arrivals.wake_all();  // signalfd readers and pollers
     if (t) {
@@ -383,6 +384,18 @@ void send_from_kernel(proc::Process& p, int sig) {
     (void)generate(p, nullptr, sig, kernel_info(sig));
 }
 
+Status set_temporary_mask(uptr user_mask, u64 size) {
+    if (!user_mask) return {};
+    if (size != sizeof(SigSet)) return Error(EINVAL);
+    SigSet mask = TRY(UserIn<SigSet>(user_mask).read());
+    ThreadSignals& ts = sched::current()->signals;
+    SpinlockGuard g(proc::current_process()->sighand->lock);
+    ts.saved_mask = ts.blocked;
+    ts.restore_mask = true;
+    ts.blocked = mask & ~UNBLOCKABLE;
+    return {};
+}
+
 void send_from_kernel_info(proc::Process& p, int sig, const siginfo_t& info) {
     if (sig <= 0 || sig > NSIG_ALL || p.state != proc::ProcessState::Running) return;
     (void)generate(p, nullptr, sig, info);
@@ -574,19 +587,7 @@ void exec_reset_handlers(proc::Process& p) {
     sched::current()->signals.altstack_flags = SS_DISABLE;
 }
 
-void notify_parent_of_stop(proc::Process& child, int sig) {
-    proc::Process* parent = child.parent;
-    if (!parent) return;
-    proc::notify_waiters(parent);
-    if (parent->sighand->actions[SIGCHLD - 1].flags & SA_NOCLDSTOP) return;
-    siginfo_t info{};
-    info.si_signo = SIGCHLD;
-    info.si_code = CLD_STOPPED;
-    info.si_pid = child.pid;
-    info.si_uid = child.cred.ruid;
-    info.si_status = sig;
-    (void)generate(*parent, nullptr, SIGCHLD, info);
-}
+void notify_parent_of_stop(proc::Process& child, int sig) { notify_parent_of_state(child, CLD_STOPPED, sig); }
 
 void notify_parent_of_exit(proc::Process& child) {
     proc::Process* parent = child.parent;

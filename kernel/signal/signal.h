@@ -109,6 +109,11 @@ void exec_reset_handlers(proc::Process& p);
 // stop (SIGCHLD with CLD_STOPPED, unless SA_NOCLDSTOP).
 void notify_parent_of_exit(proc::Process& child);
 void notify_parent_of_stop(proc::Process& child, int sig);
+
+// ppoll, pselect6 and epoll_pwait: blocks the user's sigset (size must be
+// 8: EINVAL) for the wait, saved so that the return to user mode restores
+// the old mask as after sigsuspend. A null mask changes nothing.
+Status set_temporary_mask(uptr user_mask, u64 size);
 // Does the parent discard its children's exit (SIGCHLD ignored or
 // SA_NOCLDWAIT)? Then they are reaped at once and wait() sees none.
 bool parent_reaps_automatically(const proc::Process& parent);

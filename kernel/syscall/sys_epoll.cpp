@@ -47,21 +47,9 @@ Result<u64> wait_common(u64 epfd, uptr events, i64 maxevents, u64 deadline) {
     return TRY(fs::epoll_wait(*ep, events, static_cast<usize>(maxevents), deadline));
 }
 
-// epoll_pwait's temporary mask: kept until a handler runs when the wait
-// was interrupted (EINTR), restored at once otherwise (Linux's
-// restore_saved_sigmask_unless).
-Status set_mask(uptr user_mask, u64 size) {
-    if (!user_mask) return {};
-    if (size != sizeof(sig::SigSet)) return Error(EINVAL);
-    sig::SigSet mask = TRY(UserIn<sig::SigSet>(user_mask).read());
-    sig::ThreadSignals& ts = sched::current()->signals;
-    SpinlockGuard g(proc::current_process()->sighand->lock);
-    ts.saved_mask = ts.blocked;
-    ts.restore_mask = true;
-    ts.blocked = mask & ~sig::UNBLOCKABLE;
-    return {};
-}
-
+// epoll_pwait's temporary mask (sig::set_temporary_mask) is kept until a
+// handler runs when the wait was interrupted (EINTR), restored at once
+// otherwise (Linux's restore_saved_sigmask_unless).
 void restore_mask_unless_eintr(uptr user_mask, const Result<u64>& r) {
     if (!user_mask || (r.is_error() && r.error().code() == EINTR)) return;
     sig::ThreadSignals& ts = sched::current()->signals;
@@ -72,7 +60,7 @@ void restore_mask_unless_eintr(uptr user_mask, const Result<u64>& r) {
 }
 
 Result<u64> pwait_common(const sys::SyscallArgs& args, u64 deadline) {
-    TRY(set_mask(args.a4, args.a5));
+    TRY(sig::set_temporary_mask(args.a4, args.a5));
     auto r = wait_common(args.a0, args.a1, static_cast<int>(args.a2), deadline);
     restore_mask_unless_eintr(args.a4, r);
     return r;

@@ -270,14 +270,10 @@ SYSCALL(prctl) {
 SYSCALL(getrusage) {
     int who = static_cast<int>(args.a0);
     if (who != RUSAGE_SELF && who != RUSAGE_CHILDREN && who != RUSAGE_THREAD) return Error(EINVAL);
-    rusage ru{};
     cputime::Times t = who == RUSAGE_CHILDREN ? cputime::children_times(*current_process())
                        : who == RUSAGE_THREAD ? cputime::thread_times(*sched::current())
                                               : cputime::process_times(*current_process());
-    ru.ru_utime.tv_sec = static_cast<long>(t.user_ns / 1000000000);
-    ru.ru_utime.tv_usec = static_cast<long>(t.user_ns % 1000000000 / 1000);
-    ru.ru_stime.tv_sec = static_cast<long>(t.system_ns / 1000000000);
-    ru.ru_stime.tv_usec = static_cast<long>(t.system_ns % 1000000000 / 1000);
+    rusage ru = cputime::to_rusage(t);
     if (who != RUSAGE_CHILDREN) {
         ru.ru_nvcsw = static_cast<long>(sched::current()->nvcsw);
         ru.ru_nivcsw = static_cast<long>(sched::current()->nivcsw);

@@ -208,19 +208,6 @@ Result<u64> poll_syscall(uptr ufds, u64 nfds, u64 deadline) {
     return r.value();
 }
 
-// ppoll/pselect6 run with a temporary signal mask, restored as sigsuspend's.
-Status apply_temporary_mask(uptr user_mask, u64 size) {
-    if (!user_mask) return {};
-    if (size != sizeof(sig::SigSet)) return Error(EINVAL);
-    sig::SigSet mask = TRY(UserIn<sig::SigSet>(user_mask).read());
-    sig::ThreadSignals& ts = sched::current()->signals;
-    SpinlockGuard g(proc::current_process()->sighand->lock);
-    ts.saved_mask = ts.blocked;
-    ts.restore_mask = true;
-    ts.blocked = mask & ~sig::UNBLOCKABLE;
-    return {};
-}
-
 }  // namespace
 
 SYSCALL(poll) {
@@ -231,7 +218,7 @@ SYSCALL(poll) {
 
 SYSCALL(ppoll) {
     u64 deadline = TRY(timespec_deadline(args.a2));
-    TRY(apply_temporary_mask(args.a3, args.a4));
+    TRY(sig::set_temporary_mask(args.a3, args.a4));
     return poll_syscall(args.a0, args.a1, deadline);
 }
 
@@ -333,7 +320,7 @@ SYSCALL(pselect6) {
             u64 mask, size;
         } sm;
         TRY(copy_from_user(&sm, args.a5, sizeof(sm)));
-        TRY(apply_temporary_mask(sm.mask, sm.size));
+        TRY(sig::set_temporary_mask(sm.mask, sm.size));
     }
     auto r = select_common(static_cast<int>(args.a0), args.a1, args.a2, args.a3, deadline);
     if (args.a4 && (r.is_ok() || r.error().code() == sig::ERESTARTNOHAND)) {

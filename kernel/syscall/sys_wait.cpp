@@ -11,19 +11,6 @@
 
 namespace keel {
 
-namespace {
-// What wait4/waitid report of a reaped child: its CPU times (the other
-// fields stay 0, as Keel keeps no fault or I/O counts yet).
-rusage usage_of(const cputime::Times& t) {
-    rusage ru{};
-    ru.ru_utime.tv_sec = static_cast<long>(t.user_ns / 1000000000);
-    ru.ru_utime.tv_usec = static_cast<long>(t.user_ns % 1000000000 / 1000);
-    ru.ru_stime.tv_sec = static_cast<long>(t.system_ns / 1000000000);
-    ru.ru_stime.tv_usec = static_cast<long>(t.system_ns % 1000000000 / 1000);
-    return ru;
-}
-}  // namespace
-
 SYSCALL(wait4) {
     int pid = static_cast<int>(args.a0);
     int options = static_cast<int>(args.a2);
@@ -33,7 +20,7 @@ SYSCALL(wait4) {
     cputime::Times usage;
     int reaped = TRY(proc::wait_child(pid, options, &status, &usage));
     if (reaped > 0 && args.a1) TRY(UserOut<int>(args.a1).write(status));
-    if (args.a3) TRY(UserOut<rusage>(args.a3).write(usage_of(usage)));
+    if (args.a3) TRY(UserOut<rusage>(args.a3).write(cputime::to_rusage(usage)));
     return static_cast<u64>(reaped);
 }
 
@@ -76,7 +63,7 @@ SYSCALL(waitid) {
         }
     }
     if (args.a2) TRY(UserOut<siginfo_t>(args.a2).write(info));  // zeroed when nothing was ready (WNOHANG)
-    if (args.a4) TRY(UserOut<rusage>(args.a4).write(usage_of(usage)));
+    if (args.a4) TRY(UserOut<rusage>(args.a4).write(cputime::to_rusage(usage)));
     return 0;
 }
 
