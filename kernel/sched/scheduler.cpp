@@ -481,6 +481,12 @@ Status set_affinity(Thread* t, u64 mask) {
     return {};
 }
 
+void set_cpuset_mask(Thread* t, u64 mask) {
+    __atomic_store_n(&t->cpuset_mask, mask ? mask : ~0ull, __ATOMIC_RELEASE);
+    if (t == current() && !t->may_run_on(self_id())) schedule();
+    else if (__atomic_load_n(&t->on_cpu, __ATOMIC_ACQUIRE)) resched_cpu(t->cpu);
+}
+
 u64 runtime_ns(const Thread& t) {
     for (;;) {
         u32 c = __atomic_load_n(&t.cpu, __ATOMIC_ACQUIRE);

@@ -38,6 +38,9 @@ bool sleep_ns_interruptible(u64 ns, u64* remaining);
 
 void set_nice(Thread* t, int nice);
 Status set_affinity(Thread* t, u64 mask);
+// The cpuset controller's limit (cpuset.cpus.effective); the thread moves
+// off CPUs outside it at its next switch.
+void set_cpuset_mask(Thread* t, u64 mask);
 
 // CPU time t has run, up to now if it is running.
 u64 runtime_ns(const Thread& t);

@@ -13,6 +13,9 @@ struct Process;
 namespace keel::mm {
 class AddressSpace;
 }
+namespace keel::cgroup {
+struct Cgroup;
+}
 
 namespace keel::sched {
 
@@ -29,7 +32,8 @@ struct Thread {
     u32 cpu = 0;                  // run queue it belongs to
     u32 tid = 0;
     int nice = 0;
-    u64 affinity = ~0ull;         // allowed CPUs (bit per CPU id)
+    u64 affinity = ~0ull;         // allowed CPUs (bit per CPU id), as sched_setaffinity asked
+    u64 cpuset_mask = ~0ull;      // its cgroup's cpuset.cpus.effective (sched::set_cpuset_mask)
     char name[16] = {};
     void (*entry)(void*) = nullptr;
     void* arg = nullptr;
@@ -75,7 +79,16 @@ struct Thread {
     bool rseq_resume = false;
     bool rseq_event = false;
 
-    bool may_run_on(u32 c) const { return c < 64 && (affinity >> c) & 1; }
+    // The cgroup the thread belongs to (kernel/cgroup), with a reference;
+    // null before cgroups are set up (then: the root).
+    cgroup::Cgroup* cgroup = nullptr;
+    u8 psi_flags = 0;             // kernel/psi: the task states it is counted in
+
+    u64 allowed_cpus() const {
+        u64 m = affinity & cpuset_mask;
+        return m ? m : cpuset_mask;  // an affinity outside the cpuset yields to it
+    }
+    bool may_run_on(u32 c) const { return c < 64 && (allowed_cpus() >> c) & 1; }
 };
 
 }  // namespace keel::sched
