@@ -13,6 +13,7 @@ set(KEEL_PORTABLE_LISTED
   kernel/exec/user_stack.cpp
   kernel/tty/ldisc.cpp
   kernel/tty/ldisc_io.cpp
+  kernel/psi/psi_core.cpp
   mm/boot_mem.cpp
   mm/buddy.cpp
   mm/slab.cpp
