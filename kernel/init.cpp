@@ -11,6 +11,7 @@
 #include "kernel/panic.h"
 #include "kernel/printk.h"
 #include "kernel/process/process.h"
+#include "kernel/psi/psi.h"
 #include "kernel/sched/scheduler.h"
 #include "kernel/time.h"
 #include "fs/dev/chrdev.h"
@@ -69,6 +70,7 @@ void check_initramfs() {
 void kinit(void*) {
     unsigned long long first = since_reset_ns();
     pr_info("boot: first kernel thread at %llu ns since reset", first);
+    psi::init();  // before the ktests: they use psimon
     if (auto spec = kernel_cmdline.get("ktest"); spec.has_value()) ktest_run(spec.value().data());
     if (auto crash = kernel_cmdline.get("keel.crashtest"); crash.has_value()) crashtest_run(crash.value());
 

@@ -20,6 +20,8 @@
 namespace keel::fs {
 
 class Superblock;
+class File;
+class OpenFile;  // the kernel's open file description (fs/file.h)
 struct Path;
 
 // The attributes stat(2) reports. Guarded by Inode::lock().
@@ -151,6 +153,11 @@ public:
     // Magic links (/proc/<pid>/fd/N) jump straight to a path instead of
     // being read as text when followed.
     virtual bool is_magic_link() const { return false; }
+    // Regular files whose open descriptions keep state of their own (PSI's
+    // pressure files hold a trigger each): open(2) takes the description
+    // made here, after the permission checks; nullptr, the default, means
+    // an ordinary description of `file`.
+    virtual Result<OpenFile*> open_description(File& /*file*/) { return static_cast<OpenFile*>(nullptr); }
     // Files whose text is generated when read (procfs, sysfs): read() runs
     // without the inode lock (generating takes other subsystems' locks) and
     // is not bounded by attr.size, which stays 0 as stat(2) shows on Linux.

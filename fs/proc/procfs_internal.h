@@ -52,6 +52,9 @@ using StoreFn = Result<usize> (*)(const Target& t, u64 off, DataBuffer& in, usiz
 // Files whose bytes are not text generated whole (/proc/<pid>/mem): reads
 // up to n bytes at `off` into out[at..].
 using RawReadFn = Result<usize> (*)(const Target& t, u64 off, DataBuffer& out, usize at, usize n);
+// Files whose open descriptions keep state (pressure files): makes the
+// description open(2) installs (see Inode::open_description).
+using OpenFn = Result<OpenFile*> (*)(File& file, const Target& t);
 
 struct ProcEntry {
     const char* name;
@@ -64,6 +67,7 @@ struct ProcEntry {
     DirKind kind = DirKind::Table;
     StoreFn store = nullptr;              // writable regular files
     RawReadFn raw_read = nullptr;         // instead of show
+    OpenFn open = nullptr;                // a description of its own
 };
 
 template <usize N>
@@ -84,17 +88,21 @@ protected:
 class ProcFile final : public ProcInode {
 public:
     ProcFile(ProcSuper& sb, u32 mode, const Target& t, const ProcEntry& e)
-        : ProcInode(sb, mode, t), show_(e.show), store_(e.store), raw_read_(e.raw_read) {}
+        : ProcInode(sb, mode, t), show_(e.show), store_(e.store), raw_read_(e.raw_read), open_(e.open) {}
     bool generated() const override { return true; }
     Result<usize> read(u64 off, DataBuffer& out, usize at, usize n) override;
     Result<usize> write(u64 off, DataBuffer& in, usize at, usize n) override;
     // O_TRUNC and truncate(2) leave generated files alone.
     Status truncate(u64) override { return {}; }
+    Result<OpenFile*> open_description(File& file) override {
+        return open_ ? open_(file, target_) : Result<OpenFile*>(static_cast<OpenFile*>(nullptr));
+    }
 
 private:
     ShowFn show_;
     StoreFn store_;
     RawReadFn raw_read_;
+    OpenFn open_;
 };
 
 class ProcLink final : public ProcInode {
@@ -133,6 +141,7 @@ Result<RefPtr<Inode>> make_entry(ProcSuper& sb, const ProcEntry& e, const Target
 void set_owner(Inode& inode, const Target& t);
 
 // ---- The tables (the layout of /proc) ----
+extern const ProcEntry PRESSURE_ENTRIES[3];  // pressure.cpp
 extern const ProcEntry ROOT_ENTRIES[];
 extern const usize ROOT_COUNT;
 extern const ProcEntry PID_ENTRIES[];

@@ -161,6 +161,7 @@ const ProcEntry ROOT_ENTRIES[] = {
     {"loadavg", REG, show_loadavg},
     {"meminfo", REG, show_meminfo},
     {"mounts", LNK, nullptr, link_mounts},
+    {"pressure", DIR, nullptr, nullptr, nullptr, PRESSURE_ENTRIES, count_of(PRESSURE_ENTRIES)},
     {"self", LNK, nullptr, link_self},
     {"stat", REG, show_stat_sys},
     {"sys", DIR, nullptr, nullptr, nullptr, SYSCTL_ENTRIES, count_of(SYSCTL_ENTRIES)},

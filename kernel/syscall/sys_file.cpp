@@ -49,7 +49,9 @@ Result<u64> do_openat(int dirfd, uptr upath, u32 oflags, u32 mode, u64 resolve =
     // O_NOCTTY reaches the driver through the file's flags (ttys read and clear it).
     if (chr && (oflags & O_NOCTTY)) file->set_flags(file->flags() | O_NOCTTY);
     bool fifo = file->inode().type() == S_IFIFO && !(oflags & O_PATH);
-    fs::OpenFile* of = chr    ? TRY(fs::open_chrdev(move(file)))
+    fs::OpenFile* own = (chr || fifo || (oflags & O_PATH)) ? nullptr : TRY(file->inode().open_description(*file));
+    fs::OpenFile* of = own    ? own
+                       : chr  ? TRY(fs::open_chrdev(move(file)))
                        : fifo ? TRY(fs::open_fifo(move(file), oflags))
                               : TRY(fs::wrap_vfs_file(move(file)));
     of->flags = oflags & ~static_cast<u32>(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC);

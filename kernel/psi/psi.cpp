@@ -1,0 +1,294 @@
+#include "kernel/psi/psi.h"
+
+#include "kernel/psi/psi_internal.h"
+
+#include "kernel/percpu.h"
+#include "kernel/printk.h"
+#include "kernel/sched/scheduler.h"
+#include "kernel/sched/wait.h"
+#include "kernel/spinlock.h"
+#include "kernel/time.h"
+#include "kernel/timer.h"
+#include "lib/alloc.h"
+
+namespace keel::psi {
+
+namespace {
+
+IntrusiveList<PsiGroup, &PsiGroup::node> groups;  // psi_lock
+CpuState system_cpus[MAX_CPUS];
+PsiGroup system_psi;
+bool system_ready = false;
+PsiGroup* (*group_fn)(const sched::Thread&) = nullptr;
+
+// The counted thread on each CPU (run-queue lock of that CPU), for the
+// "current task reclaims" rule of memory FULL.
+sched::Thread* oncpu[MAX_CPUS];
+
+sched::Thread* psimon_thread = nullptr;
+sched::WaitQueue psimon_wq;
+bool psimon_kicked = false;
+Timer psimon_timer;
+Timer kick_timers[MAX_CPUS];
+bool underflow_reported = false;
+
+void kick_fn(Timer*) {
+    psimon_wq.update_and_wake([] { __atomic_store_n(&psimon_kicked, true, __ATOMIC_RELEASE); }, true);
+}
+
+// Wakes psimon soon, from any context with interrupts off: through a
+// timer of this CPU, since a wake-up here could take a run-queue lock
+// under another.
+void kick() {
+    if (!__atomic_load_n(&psimon_thread, __ATOMIC_ACQUIRE)) return;
+    Timer& k = kick_timers[this_cpu_id_unstable()];
+    if (k.armed) return;
+    k.fn = kick_fn;
+    timer_arm(k, 0);
+}
+
+void schedule(u64& due, u64 when) {
+    u64 expected = 0;
+    if (__atomic_compare_exchange_n(&due, &expected, when, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) kick();
+}
+
+bool counted(const sched::Thread* t, u32 cpu) {
+    if (!t || cpu >= static_cast<u32>(MAX_CPUS)) return false;
+    if (t == psimon_thread) return false;
+    Cpu* c = cpus[cpu];
+    return !(c && c->idle_thread == t);
+}
+
+bool curr_memstall(u32 cpu) {
+    sched::Thread* c = oncpu[cpu];
+    return c && (c->psi_flags & PF_IN_MEMSTALL);
+}
+
+void group_change(PsiGroup& g, u32 cpu, u8 clear, u8 set, u64 now) {
+    bool underflow = false;
+    u32 mask = cpu_change(g.cpus[cpu], clear, set, now, curr_memstall(cpu), &underflow);
+    if (underflow && !underflow_reported) {
+        underflow_reported = true;
+        pr_err("psi: task underflow! cpu=%u clear=%x set=%x", cpu, clear, set);
+    }
+    // Any change restarts the averaging clock; it stops again once a whole
+    // period passed idle (avgs_work).
+    schedule(g.avgs_due, now + PERIOD_NS);
+    if (mask & __atomic_load_n(&g.core.poll_states, __ATOMIC_RELAXED)) schedule(g.poll_due, now + NSEC_PER_TICK);
+}
+
+// Applies a flag change to t, dropping what would double-count (a clear of
+// a flag not set, a set of one already set).
+void apply_flags(sched::Thread& t, u8& clear, u8& set) {
+    u8 flags = t.psi_flags & TSK_ALL;
+    clear &= flags;
+    set &= static_cast<u8>(~(flags & ~clear));
+    t.psi_flags = static_cast<u8>((t.psi_flags & ~clear) | set);
+}
+
+void run_due(PsiGroup& g, u64 now, u64& next) {
+    u64 d = __atomic_load_n(&g.avgs_due, __ATOMIC_ACQUIRE);
+    if (d && now >= d) {
+        // Cleared first: task changes during the work schedule it anew.
+        __atomic_store_n(&g.avgs_due, 0, __ATOMIC_RELEASE);
+        u64 again = avgs_work(g.core, now);
+        u64 expected = 0;
+        if (again) __atomic_compare_exchange_n(&g.avgs_due, &expected, again, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+    }
+    d = __atomic_load_n(&g.poll_due, __ATOMIC_ACQUIRE);
+    if (d && now >= d) {
+        __atomic_store_n(&g.poll_due, 0, __ATOMIC_RELEASE);
+        u64 again = poll_work(g.core, now);
+        if (again) __atomic_store_n(&g.poll_due, again, __ATOMIC_RELEASE);
+    }
+    for (u64 due : {__atomic_load_n(&g.avgs_due, __ATOMIC_ACQUIRE), __atomic_load_n(&g.poll_due, __ATOMIC_ACQUIRE)})
+        if (due && due < next) next = due;
+}
+
+void psimon(void*) {
+    for (;;) {
+        psimon_wq.wait_until([] { return __atomic_exchange_n(&psimon_kicked, false, __ATOMIC_ACQ_REL); });
+        u64 now = time::monotonic_ns();
+        u64 next = ~0ull;
+        {
+            SpinlockGuard guard(psi_lock);
+            groups.for_each([&](PsiGroup& g) { run_due(g, now, next); });
+        }
+        if (next == ~0ull) {
+            timer_cancel(psimon_timer);
+        } else {
+            psimon_timer.fn = kick_fn;
+            timer_arm(psimon_timer, next);
+        }
+    }
+}
+
+void ensure_system() {
+    if (__atomic_load_n(&system_ready, __ATOMIC_ACQUIRE)) return;
+    SpinlockGuard guard(psi_lock);
+    if (system_ready) return;
+    system_psi.cpus = system_cpus;
+    system_psi.system = true;
+    system_psi.core.init(system_cpus, MAX_CPUS, time::monotonic_ns());
+    groups.push_back(system_psi);
+    __atomic_store_n(&system_ready, true, __ATOMIC_RELEASE);
+}
+
+}  // namespace
+
+Spinlock psi_lock(LockRank::Psi);
+
+void group_get(PsiGroup* g) {
+    if (!g->system) __atomic_add_fetch(&g->refs, 1, __ATOMIC_RELAXED);
+}
+
+void group_put(PsiGroup* g) {
+    if (g->system || __atomic_sub_fetch(&g->refs, 1, __ATOMIC_ACQ_REL)) return;
+    heap_free(g->cpus);
+    destroy(g);
+}
+
+PsiGroup* system_group() {
+    ensure_system();
+    return &system_psi;
+}
+
+Result<PsiGroup*> group_create(PsiGroup* parent) {
+    ensure_system();
+    void* cpus_mem = heap_alloc(sizeof(CpuState) * MAX_CPUS);
+    if (!cpus_mem) return Error(ENOMEM);
+    auto made = make<PsiGroup>();
+    if (made.is_error()) {
+        heap_free(cpus_mem);
+        return made.error();
+    }
+    PsiGroup* g = made.value();
+    g->cpus = new (cpus_mem) CpuState[MAX_CPUS];
+    g->parent = parent;
+    g->core.init(g->cpus, MAX_CPUS, time::monotonic_ns());
+    SpinlockGuard guard(psi_lock);
+    groups.push_back(*g);
+    return g;
+}
+
+void group_destroy(PsiGroup* g) {
+    if (!g || g->system) return;
+    {
+        SpinlockGuard guard(psi_lock);
+        g->dead = true;
+        groups.remove(*g);
+        // Open trigger files keep their descriptions, now without a group.
+        for (TriggerList* list : {&g->core.avg_triggers, &g->core.poll_triggers}) {
+            while (Trigger* t = list->pop_front()) {
+                if (t->notify) t->notify(*t);
+            }
+        }
+    }
+    group_put(g);
+}
+
+void set_group_of(PsiGroup* (*fn)(const sched::Thread& t)) { __atomic_store_n(&group_fn, fn, __ATOMIC_RELEASE); }
+
+PsiGroup* group_of(const sched::Thread& t) {
+    auto fn = __atomic_load_n(&group_fn, __ATOMIC_ACQUIRE);
+    PsiGroup* g = fn ? fn(t) : nullptr;
+    return g ? g : system_group();
+}
+
+void task_change(sched::Thread& t, u32 cpu, u8 clear, u8 set, u64 now_ns) {
+    if (!counted(&t, cpu)) return;
+    apply_flags(t, clear, set);
+    if (!clear && !set) return;
+    for (PsiGroup* g = group_of(t); g; g = g->parent) group_change(*g, cpu, clear, set, now_ns);
+}
+
+void task_switch(sched::Thread* prev, sched::Thread* next, u32 cpu, bool prev_sleeps, u64 now_ns) {
+    if (cpu >= static_cast<u32>(MAX_CPUS)) return;
+    bool next_counted = counted(next, cpu);
+    bool prev_counted = prev != next && counted(prev, cpu);
+    oncpu[cpu] = next_counted ? next : nullptr;
+    PsiGroup* common = nullptr;
+    if (next_counted && !(next->psi_flags & TSK_ONCPU)) {
+        next->psi_flags |= TSK_ONCPU;
+        // Groups shared with prev already have a task on this CPU.
+        for (PsiGroup* g = group_of(*next); g; g = g->parent) {
+            if (g->cpus[cpu].state_mask & STATE_ONCPU) {
+                common = g;
+                break;
+            }
+            group_change(*g, cpu, 0, TSK_ONCPU, now_ns);
+        }
+    }
+    if (!prev_counted) return;
+    u8 clear = TSK_ONCPU, set = 0;
+    if (prev_sleeps) {
+        clear |= TSK_RUNNING;
+        if (prev->psi_flags & PF_IN_MEMSTALL) clear |= TSK_MEMSTALL_RUNNING;
+        if (prev->psi_flags & PF_IN_IOWAIT) set |= TSK_IOWAIT;
+    }
+    apply_flags(*prev, clear, set);
+    PsiGroup* g = group_of(*prev);
+    for (; g && g != common; g = g->parent) group_change(*g, cpu, clear, set, now_ns);
+    // Above the common ancestor ONCPU stays; other differences (prev went
+    // to sleep, only one of them reclaims) still change the states there.
+    u8 next_flags = next_counted ? next->psi_flags : 0;
+    if (((prev->psi_flags ^ next_flags) & TSK_ALL & ~TSK_ONCPU) && g) {
+        clear &= static_cast<u8>(~TSK_ONCPU);
+        for (; g; g = g->parent) group_change(*g, cpu, clear, set, now_ns);
+    }
+}
+
+void task_move(sched::Thread& t, u32 cpu, PsiGroup* from, PsiGroup* to, u64 now_ns) {
+    u8 flags = t.psi_flags & TSK_ALL;
+    if (!flags || !counted(&t, cpu)) return;
+    for (PsiGroup* g = from; g; g = g->parent) group_change(*g, cpu, flags, 0, now_ns);
+    for (PsiGroup* g = to; g; g = g->parent) group_change(*g, cpu, 0, flags, now_ns);
+}
+
+void memstall_enter_locked(sched::Thread& current, u32 cpu, u64 now_ns) {
+    if (current.psi_flags & PF_IN_MEMSTALL) return;
+    current.psi_flags |= PF_IN_MEMSTALL;
+    task_change(current, cpu, 0, TSK_MEMSTALL | TSK_MEMSTALL_RUNNING, now_ns);
+}
+
+void memstall_leave_locked(sched::Thread& current, u32 cpu, u64 now_ns) {
+    if (!(current.psi_flags & PF_IN_MEMSTALL)) return;
+    current.psi_flags &= static_cast<u8>(~PF_IN_MEMSTALL);
+    task_change(current, cpu, TSK_MEMSTALL | TSK_MEMSTALL_RUNNING, 0, now_ns);
+}
+
+void iowait_mark(sched::Thread& current, bool waiting) {
+    if (waiting) __atomic_or_fetch(&current.psi_flags, PF_IN_IOWAIT, __ATOMIC_RELAXED);
+    else __atomic_and_fetch(&current.psi_flags, static_cast<u8>(~PF_IN_IOWAIT), __ATOMIC_RELAXED);
+}
+
+void init() {
+    ensure_system();
+    auto t = sched::spawn_kthread("psimon", psimon, nullptr, -20);
+    if (t.is_error()) {
+        pr_err("psi: cannot start psimon (%d): averages and triggers stay idle", t.error().code());
+        return;
+    }
+    __atomic_store_n(&psimon_thread, t.value(), __ATOMIC_RELEASE);
+}
+
+void show(PsiGroup& g, Resource res, fs::SeqBuf& out) {
+    Snapshot s;
+    {
+        SpinlockGuard guard(psi_lock);
+        u64 now = time::monotonic_ns();
+        collect(g.core, AGG_AVGS, now);
+        if (now >= g.core.avg_next_update) g.core.avg_next_update = update_averages(g.core, now);
+        s = snapshot(g.core, res, g.system);
+    }
+    format(s, out);
+}
+
+void group_change_for_test(PsiGroup& g, u32 cpu, u8 clear, u8 set, u64 now_ns) {
+    bool underflow = false;
+    cpu_change(g.cpus[cpu], clear, set, now_ns, false, &underflow);
+}
+
+GroupCore& core_of(PsiGroup& g) { return g.core; }
+
+}  // namespace keel::psi
