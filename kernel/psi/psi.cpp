@@ -2,6 +2,7 @@
 
 #include "kernel/psi/psi_internal.h"
 
+#include "arch/x86_64/cpu.h"
 #include "kernel/percpu.h"
 #include "kernel/printk.h"
 #include "kernel/sched/scheduler.h"
@@ -285,8 +286,8 @@ void show(PsiGroup& g, Resource res, fs::SeqBuf& out) {
 }
 
 void group_change_for_test(PsiGroup& g, u32 cpu, u8 clear, u8 set, u64 now_ns) {
-    bool underflow = false;
-    cpu_change(g.cpus[cpu], clear, set, now_ns, false, &underflow);
+    arch::InterruptGuard ig;  // as under a run-queue lock (kick() uses this CPU's timer)
+    group_change(g, cpu, clear, set, now_ns);
 }
 
 GroupCore& core_of(PsiGroup& g) { return g.core; }
