@@ -1,5 +1,7 @@
 #include "fs/root.h"
 
+#include "kernel/cgroup/cgroupfs.h"
+
 #include "fs/core/initramfs.h"
 #include "fs/core/tmpfs.h"
 #include "fs/core/vfs.h"
@@ -53,6 +55,7 @@ Status mount_root() {
     register_fs_type(ramfs_type());
     register_fs_type(proc_fs_type());
     register_fs_type(sysfs_type());
+    register_fs_type(cgroup::cgroup2_type());
     register_fs_type(devtmpfs_type());
     register_fs_type(tty::devpts_type());
     TmpfsOptions opts;

@@ -25,14 +25,18 @@ Result<usize> fsize_signal(Result<usize> r) {
 
 class VfsFile final : public OpenFile {
 public:
-    explicit VfsFile(RefPtr<File> f) : file_(move(f)) {}
+    explicit VfsFile(RefPtr<File> f) : file_(move(f)) { seen_events_ = file_->inode().event_count(); }
     FileKind kind() const override { return FileKind::Vfs; }
     File* vfs_file() override { return file_.get(); }
 
     Result<usize> read(const IoBuffer& buf, u64*) override {
         IoData d(buf);
-        return fs::read(*file_, d);
+        u64 events = file_->inode().event_count();
+        auto r = fs::read(*file_, d);
+        if (r.is_ok()) seen_events_ = events;  // a read consumes the change, as on kernfs
+        return r;
     }
+    u32 poll(PollTable* pt) override { return file_->inode().poll(pt, seen_events_); }
     Result<usize> write(const IoBuffer& buf, u64*) override {
         IoData d(buf);
         return fsize_signal(fs::write(*file_, d, cred_of(*proc::current_process())));
@@ -41,7 +45,10 @@ public:
     Result<u64> lseek(i64 off, int whence) override { return fs::lseek(*file_, off, whence); }
     Result<usize> pread(const IoBuffer& buf, u64 off) override {
         IoData d(buf);
-        return fs::pread(*file_, d, off);
+        u64 events = file_->inode().event_count();
+        auto r = fs::pread(*file_, d, off);
+        if (r.is_ok()) seen_events_ = events;
+        return r;
     }
     Result<usize> pwrite(const IoBuffer& buf, u64 off) override {
         IoData d(buf);
@@ -55,6 +62,7 @@ protected:
 
 private:
     RefPtr<File> file_;
+    u64 seen_events_ = 0;  // the inode's event_count() when last read (poll's POLLPRI)
 };
 
 }  // namespace

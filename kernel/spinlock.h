@@ -13,6 +13,7 @@ namespace keel {
 enum class LockRank : u8 {
     None = 0,        // unranked: not checked
     Psi = 7,         // PSI groups' aggregation and triggers: trigger events wake pollers under it
+    Cgroup = 8,      // cgroup membership and pids counts: wakes cgroup.events pollers under it
     PosixTimer = 9,  // a process's POSIX and CPU timers: firing sends signals under it
     WaitQueue = 10,  // wake-ups take the run-queue lock inside it
     Epoll = 11,      // an epoll's ready list, taken by its callbacks under a file's wait queue

@@ -168,6 +168,8 @@ Status show_cmdline(SeqBuf& out, const Target& t);
 Status show_environ(SeqBuf& out, const Target& t);
 Status show_comm(SeqBuf& out, const Target& t);
 Result<usize> store_comm(const Target& t, u64 off, DataBuffer& in, usize at, usize n);
+// pid_cgroup.cpp
+Status show_cgroup(SeqBuf& out, const Target& t);
 // pid_mem.cpp
 Result<usize> read_mem(const Target& t, u64 off, DataBuffer& out, usize at, usize n);
 Status show_maps(SeqBuf& out, const Target& t);

@@ -172,6 +172,7 @@ const ProcEntry ROOT_ENTRIES[] = {
 const usize ROOT_COUNT = count_of(ROOT_ENTRIES);
 
 #define PID_COMMON                                                               \
+    {"cgroup", REG, show_cgroup},                                                \
     {"cmdline", REG, show_cmdline},                                              \
     {"comm", S_IFREG | 0644, show_comm, nullptr, nullptr, nullptr, 0,           \
      DirKind::Table, store_comm},                                                \

@@ -8,6 +8,7 @@
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/paging.h"
 #include "drivers/tty/tty.h"
+#include "kernel/cgroup/cgroup.h"
 #include "kernel/panic.h"
 #include "kernel/percpu.h"
 #include "kernel/printk.h"
@@ -223,6 +224,7 @@ Process* init_process = nullptr;
 IntrusiveList<Process, &Process::sibling> autoreaped;
 
 void free_process(Process* p) {
+    cgroup::process_released(*p);
     pid_bitmap[p->pid / 64] &= ~(1ull << (p->pid % 64));
     pid_table[p->pid] = nullptr;
     if (p->sighand) destroy(p->sighand);
@@ -296,6 +298,7 @@ void drop_thread_mm(sched::Thread* self) {
             p->threads.for_each([](sched::Thread& t) { sig::kick_thread(t); });
         }
     }
+    cgroup::thread_exit(*self, last ? p : nullptr);
     if (!last) {
         drop_thread_mm(self);
         self->process = nullptr;

@@ -153,6 +153,10 @@ struct Process {
     bool report_stopped = false;    // for wait(WUNTRACED)
     bool report_continued = false;  // for wait(WCONTINUED)
 
+    // A zombie's cgroup, with a reference and its pids charge, until it is
+    // reaped (kernel/cgroup: cgroup::thread_exit, process_released).
+    cgroup::Cgroup* cgroup = nullptr;
+
     // The controlling terminal, with a reference (drivers/tty/ctty.cpp's lock).
     tty::Tty* ctty = nullptr;
 

@@ -6,6 +6,7 @@
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/fpu.h"
 #include "drivers/tty/tty.h"
+#include "kernel/cgroup/cgroup.h"
 #include "kernel/signal/handlers.h"
 #include "kernel/printk.h"
 #include "kernel/process/caps.h"
@@ -75,17 +76,33 @@ Result<sched::Thread*> new_user_thread(const char* name, arch::TrapFrame& frame,
     return t;
 }
 
-Result<u64> clone_thread(u64 flags, uptr stack, uptr parent_tid, uptr child_tid, u64 tls, arch::TrapFrame& frame) {
+// The new task's cgroup and pids charge (kernel/cgroup), given back unless
+// the task is created.
+struct CgroupCharge {
+    cgroup::Cgroup* c = nullptr;
+    ~CgroupCharge() {
+        if (c) cgroup::cancel_fork(c);
+    }
+    void attach(sched::Thread& t) {
+        cgroup::attach_new(t, c);
+        c = nullptr;
+    }
+};
+
+Result<u64> clone_thread(u64 flags, uptr stack, uptr parent_tid, uptr child_tid, u64 tls, arch::TrapFrame& frame,
+                         int cgroup_fd) {
     if (!(flags & CLONE_FILES)) {
         pr_warn("clone: a thread with its own descriptor table is not supported");
         return Error(ENOSYS);
     }
     Process* p = proc::current_process();
+    CgroupCharge charge{TRY(cgroup::charge_fork(cgroup_fd, true))};  // pids.max counts threads
     int tid = TRY(proc::alloc_pid());
     sched::Thread* t = TRY(new_user_thread(p->comm, frame, stack, flags, tls));
     if (flags & CLONE_CHILD_CLEARTID) t->clear_child_tid = child_tid;
     // A thread on a new stack does not inherit the alternate signal stack.
     TRY(proc::add_thread(*p, *t, tid));
+    charge.attach(*t);
     u32 utid = static_cast<u32>(tid);
     if (flags & CLONE_PARENT_SETTID) (void)UserOut<u32>(parent_tid).write(utid);
     if (flags & CLONE_CHILD_SETTID) (void)UserOut<u32>(child_tid).write(utid);
@@ -93,7 +110,8 @@ Result<u64> clone_thread(u64 flags, uptr stack, uptr parent_tid, uptr child_tid,
     return utid;
 }
 
-Result<u64> do_clone(u64 flags, uptr stack, uptr parent_tid, uptr child_tid, u64 tls, arch::TrapFrame& frame) {
+Result<u64> do_clone(u64 flags, uptr stack, uptr parent_tid, uptr child_tid, u64 tls, arch::TrapFrame& frame,
+                     int cgroup_fd = -1) {
     // Linux's consistency rules for the flag set.
     if ((flags & CLONE_THREAD) && !(flags & CLONE_SIGHAND)) return Error(EINVAL);
     if ((flags & CLONE_SIGHAND) && !(flags & CLONE_VM)) return Error(EINVAL);
@@ -109,7 +127,7 @@ Result<u64> do_clone(u64 flags, uptr stack, uptr parent_tid, uptr child_tid, u64
         if ((flags & NS_FLAGS & ~u64(CLONE_NEWUSER)) && !caps::capable(CAP_SYS_ADMIN)) return Error(EPERM);
         return Error(EINVAL);
     }
-    if (flags & CLONE_THREAD) return clone_thread(flags, stack, parent_tid, child_tid, tls, frame);
+    if (flags & CLONE_THREAD) return clone_thread(flags, stack, parent_tid, child_tid, tls, frame, cgroup_fd);
     // Sharing handlers or descriptors between processes: not yet.
     if (flags & (CLONE_SIGHAND | CLONE_FILES)) {
         static bool warned = false;
@@ -120,6 +138,7 @@ Result<u64> do_clone(u64 flags, uptr stack, uptr parent_tid, uptr child_tid, u64
     }
 
     Process* parent = proc::current_process();
+    CgroupCharge charge{TRY(cgroup::charge_fork(cgroup_fd, false))};
     Process* child = TRY(make<Process>());
     auto pid = proc::alloc_pid();
     if (pid.is_error()) {
@@ -172,6 +191,7 @@ Result<u64> do_clone(u64 flags, uptr stack, uptr parent_tid, uptr child_tid, u64
     if (!(flags & CLONE_VM)) rseq::fork(*t, *self);
     child->thread = t;
     MUST(proc::add_thread(*child, *t, child->pid));  // a new process cannot be exiting
+    charge.attach(*t);
     // The child's CPU time starts at 0, so its RLIMIT_CPU is checked anew.
     ptimer::rlimit_cpu_changed(*child);
 
@@ -208,12 +228,15 @@ SYSCALL(clone3) {
         if (b) return Error(E2BIG);
     }
     if ((ca.flags & CSIGNAL) || ca.exit_signal > 64) return Error(EINVAL);
-    if (ca.flags & (CLONE_PIDFD | CLONE_INTO_CGROUP | CLONE_CLEAR_SIGHAND)) return Error(ENOSYS);
+    if ((ca.flags & CLONE_INTO_CGROUP) && (ca.cgroup > 0x7fffffff || size < CLONE_ARGS_SIZE_VER2)) return Error(EINVAL);
+    if (ca.flags & (CLONE_PIDFD | CLONE_CLEAR_SIGHAND)) return Error(ENOSYS);
     if (ca.flags & CLONE_NEWTIME) return Error(caps::capable(CAP_SYS_ADMIN) ? EINVAL : EPERM);  // as the other namespaces
     if (ca.set_tid || ca.set_tid_size) return Error(EINVAL);
     if ((ca.stack == 0) != (ca.stack_size == 0)) return Error(EINVAL);
     uptr stack = ca.stack ? ca.stack + ca.stack_size : 0;
-    return do_clone(ca.flags | ca.exit_signal, stack, ca.parent_tid, ca.child_tid, ca.tls, *args.frame);
+    int cgroup_fd = (ca.flags & CLONE_INTO_CGROUP) ? static_cast<int>(ca.cgroup) : -1;
+    return do_clone((ca.flags & ~u64(CLONE_INTO_CGROUP)) | ca.exit_signal, stack, ca.parent_tid, ca.child_tid, ca.tls,
+                    *args.frame, cgroup_fd);
 }
 
 SYSCALL(fork) { return do_clone(17 /* SIGCHLD */, 0, 0, 0, 0, *args.frame); }

@@ -1,0 +1,413 @@
+// The cgroup tree, membership and the rules Linux applies to both.
+#include "kernel/cgroup/cgroup.h"
+
+#include <linux/sched.h>
+#include <linux/signal.h>
+
+#include "kernel/cgroup/cgroupfs.h"
+#include "kernel/cgroup/parse.h"
+#include "kernel/printk.h"
+#include "kernel/process/process.h"
+#include "kernel/sched/scheduler.h"
+#include "kernel/signal/signal.h"
+#include "lib/alloc.h"
+#include "lib/format.h"
+#include "lib/string.h"
+
+namespace keel::cgroup {
+
+const char* const CTRL_NAMES[NCTRL] = {"cpuset", "cpu", "io", "memory", "hugetlb", "pids", "rdma", "misc"};
+
+namespace {
+
+sched::Mutex g_tree;
+Spinlock g_members{LockRank::Cgroup};
+Cgroup g_root;
+u64 g_next_id = 1;
+
+u64 online_mask() {
+    u32 n = sched::online_cpus();
+    return n >= 64 ? ~0ull : (1ull << n) - 1;
+}
+
+// Membership lock held. Keeps populated and the parents' counts right and
+// notifies cgroup.events on every change of "populated".
+void populated_changed(Cgroup* c, bool was) {
+    while (c && !c->is_root()) {
+        bool now = c->populated();
+        if (now == was) return;
+        notify_events(*c);
+        Cgroup* p = c->parent;
+        if (!p || p->is_root()) return;
+        was = p->populated();
+        p->nr_populated_children += now ? 1 : static_cast<u32>(-1);
+        c = p;
+    }
+}
+
+void add_threads(Cgroup& c, int delta) {
+    if (c.is_root()) return;
+    bool was = c.populated();
+    c.nr_threads += static_cast<u32>(delta);
+    populated_changed(&c, was);
+}
+
+void pids_uncharge(Cgroup& c) {
+    for (Cgroup* a = &c; a && !a->is_root(); a = a->parent) --a->pids_current;
+}
+
+void pids_charge_forced(Cgroup& c) {
+    for (Cgroup* a = &c; a && !a->is_root(); a = a->parent)
+        if (++a->pids_current > a->pids_peak) a->pids_peak = a->pids_current;
+}
+
+// EAGAIN when `c` or an ancestor is at pids.max, counting the event as
+// Linux 6.12 does: locally where the limit is, hierarchically from there up.
+Status pids_try_charge(Cgroup& c) {
+    for (Cgroup* a = &c; a && !a->is_root(); a = a->parent) {
+        if (a->pids_max != UNLIMITED && a->pids_current + 1 > a->pids_max) {
+            ++a->pids_events_max_local;
+            for (Cgroup* up = a; up && !up->is_root(); up = up->parent) {
+                ++up->pids_events_max;
+                ++up->pids_events_seq;
+                up->events_wq.wake_all();
+            }
+            if (!c.fork_rejected_logged) {
+                c.fork_rejected_logged = true;
+                char path[256];
+                path_of(c, path, sizeof(path));
+                pr_info("cgroup: fork rejected by pids controller in %s", path);
+            }
+            return Error(EAGAIN);
+        }
+    }
+    pids_charge_forced(c);
+    return {};
+}
+
+// Moves one thread's membership and charge (membership lock held).
+void move_locked(sched::Thread& t, Cgroup& dst) {
+    Cgroup& src = of(t);
+    if (&src == &dst) return;
+    pids_uncharge(src);
+    add_threads(src, -1);
+    pids_charge_forced(dst);
+    add_threads(dst, 1);
+    get(dst);
+    __atomic_store_n(&t.cgroup, &dst, __ATOMIC_RELEASE);
+    // Never the last reference: `src` is still in the tree, which only
+    // changes under the tree mutex the caller holds.
+    put(&src);
+}
+
+// Linux's checks on a destination of a migration (cgroup_migrate_vet_dst).
+Status vet_destination(const Cgroup& dst) {
+    if (!is_valid_domain(dst)) return Error(EOPNOTSUPP);
+    if (dst.is_root() || can_be_thread_root(dst)) return {};
+    if (dst.subtree_control) return Error(EBUSY);
+    return {};
+}
+
+bool has_tasks(const Cgroup& c) {
+    bool irq = g_members.lock();
+    bool r = c.nr_threads != 0;
+    g_members.unlock(irq);
+    return r;
+}
+
+}  // namespace
+
+Cgroup& root() {
+    if (!g_root.id) {
+        g_root.id = 1;
+        g_root.name[0] = 0;
+        g_root.cpus_effective = ~0ull;
+        g_root.refs = 1;
+    }
+    return g_root;
+}
+
+sched::Mutex& tree_mutex() { return g_tree; }
+
+void get(Cgroup& c) { __atomic_add_fetch(&c.refs, 1, __ATOMIC_RELAXED); }
+
+void put(Cgroup* c) {
+    while (c && !c->is_root()) {
+        if (__atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL)) return;
+        Cgroup* parent = c->parent;
+        destroy(c);
+        c = parent;  // the child's reference on its parent
+    }
+}
+
+Cgroup& of(const sched::Thread& t) {
+    Cgroup* c = __atomic_load_n(&t.cgroup, __ATOMIC_ACQUIRE);
+    return c ? *c : root();
+}
+
+void notify_events(Cgroup& c) {
+    __atomic_add_fetch(&c.events_seq, 1, __ATOMIC_RELAXED);
+    c.events_wq.wake_all();
+}
+
+// ---- fork and exit ----------------------------------------------------------
+
+Result<Cgroup*> charge_fork(int cgroup_fd, bool thread) {
+    Cgroup* target = nullptr;
+    if (cgroup_fd >= 0) {
+        target = TRY(cgroup_from_fd(cgroup_fd));
+        sched::MutexGuard g(g_tree);
+        Status st = {};
+        if (target->removed) st = Error(ENODEV);
+        else if (thread && target != &of(*sched::current())) st = Error(EOPNOTSUPP);
+        else st = vet_destination(*target);
+        if (st.is_error()) {
+            put(target);
+            return st.error();
+        }
+    }
+    bool irq = g_members.lock();
+    if (!target) {
+        target = &of(*sched::current());
+        get(*target);
+    }
+    Status st = pids_try_charge(*target);
+    g_members.unlock(irq);
+    if (st.is_error()) {
+        put(target);
+        return st.error();
+    }
+    return target;
+}
+
+void cancel_fork(Cgroup* c) {
+    bool irq = g_members.lock();
+    pids_uncharge(*c);
+    g_members.unlock(irq);
+    put(c);
+}
+
+void attach_new(sched::Thread& t, Cgroup* c) {
+    bool irq = g_members.lock();
+    add_threads(*c, 1);
+    __atomic_store_n(&t.cgroup, c, __ATOMIC_RELEASE);
+    g_members.unlock(irq);
+    if (!c->is_root()) sched::set_cpuset_mask(&t, c->cpus_effective);
+}
+
+void thread_exit(sched::Thread& t, proc::Process* last_of) {
+    bool irq = g_members.lock();
+    Cgroup* c = t.cgroup;
+    t.cgroup = nullptr;
+    if (c) add_threads(*c, -1);
+    if (c && last_of) {
+        last_of->cgroup = c;  // the charge and the reference go to the zombie
+        c = nullptr;
+    } else if (c) {
+        pids_uncharge(*c);
+    }
+    g_members.unlock(irq);
+    put(c);
+}
+
+void process_released(proc::Process& p) {
+    Cgroup* c = p.cgroup;
+    if (!c) return;
+    p.cgroup = nullptr;
+    bool irq = g_members.lock();
+    pids_uncharge(*c);
+    g_members.unlock(irq);
+    put(c);
+}
+
+// ---- Moves ------------------------------------------------------------------
+
+Status move_process(Cgroup& dst, int pid) {
+    if (dst.removed) return Error(ENODEV);
+    proc::lock_tree();
+    proc::Process* p = pid ? nullptr : proc::current_process();
+    if (pid) {
+        sched::Thread* t = proc::find_thread(pid);
+        p = t ? t->process : nullptr;
+    }
+    if (!p || p->state != proc::ProcessState::Running || !p->thread) {
+        proc::unlock_tree();
+        return Error(ESRCH);
+    }
+    Cgroup& src = of(*p->thread);
+    if (&src != &dst) {
+        Status st = vet_destination(dst);
+        if (st.is_error()) {
+            proc::unlock_tree();
+            return st;
+        }
+    }
+    u64 mask = dst.is_root() ? ~0ull : dst.cpus_effective;
+    // The thread list is stable under the process-tree lock.
+    bool irq = g_members.lock();
+    p->threads.for_each([&](sched::Thread& t) { move_locked(t, dst); });
+    g_members.unlock(irq);
+    p->threads.for_each([&](sched::Thread& t) { sched::set_cpuset_mask(&t, mask); });
+    proc::unlock_tree();
+    return {};
+}
+
+Status move_thread(Cgroup& dst, int tid) {
+    proc::lock_tree();
+    sched::Thread* t = tid ? proc::find_thread(tid) : sched::current();
+    Status st = {};
+    if (!t || !t->process) st = Error(ESRCH);
+    // Single threads move only within a threaded subtree, which Keel does
+    // not have: between domain cgroups Linux says EOPNOTSUPP.
+    else if (&of(*t) != &dst) st = Error(EOPNOTSUPP);
+    proc::unlock_tree();
+    return st;
+}
+
+void list_members(const Cgroup& c, bool threads, void (*emit)(void*, int), void* ctx) {
+    proc::for_each_process([&](proc::Process& p) {
+        if (!threads) {
+            if (p.thread && &of(*p.thread) == &c) emit(ctx, p.pid);
+            return;
+        }
+        p.threads.for_each([&](sched::Thread& t) {
+            if (&of(t) == &c) emit(ctx, t.user_tid);
+        });
+    });
+}
+
+// ---- The tree ---------------------------------------------------------------
+
+Cgroup* find_child(Cgroup& parent, StringView name) {
+    Cgroup* found = nullptr;
+    parent.children.for_each([&](Cgroup& c) {
+        if (!found && StringView(c.name) == name) found = &c;
+    });
+    return found;
+}
+
+Result<Cgroup*> create(Cgroup& parent, StringView name) {
+    if (parent.removed) return Error(ENOENT);
+    if (name.size() > 255) return Error(ENAMETOOLONG);
+    int level = parent.level + 1;
+    for (Cgroup* a = &parent; a; a = a->parent) {
+        if (a->max_depth != UNLIMITED && static_cast<u64>(level - a->level) > a->max_depth) return Error(EAGAIN);
+        if (a->max_descendants != UNLIMITED && a->nr_descendants >= a->max_descendants) return Error(EAGAIN);
+    }
+    Cgroup* c = TRY(make<Cgroup>());
+    c->parent = &parent;
+    get(parent);
+    c->level = level;
+    c->id = ++g_next_id;
+    mem_copy(c->name, name.data(), name.size());
+    c->name[name.size()] = 0;
+    c->cpus_effective = parent.is_root() ? online_mask() : parent.cpus_effective;
+    parent.children.push_back(*c);
+    for (Cgroup* a = &parent; a; a = a->parent) ++a->nr_descendants;
+    return c;
+}
+
+Status remove(Cgroup& c) {
+    if (c.is_root()) return Error(EBUSY);
+    if (!c.children.empty()) return Error(EBUSY);
+    bool irq = g_members.lock();
+    bool busy = c.populated();
+    g_members.unlock(irq);
+    if (busy) return Error(EBUSY);
+    c.removed = true;
+    c.parent->children.remove(c);
+    for (Cgroup* a = c.parent; a; a = a->parent) --a->nr_descendants;
+    // Pollers of a removed cgroup's files are told (kernfs's deactivation).
+    notify_events(c);
+    put(&c);  // the tree's reference
+    return {};
+}
+
+bool is_thread_root(const Cgroup& c) {
+    return !c.is_root() && (c.subtree_control & THREADED_CTRLS) && has_tasks(c);
+}
+
+bool is_valid_domain(const Cgroup& c) {
+    for (const Cgroup* a = c.parent; a; a = a->parent)
+        if (!a->is_root() && is_thread_root(*a)) return false;
+    return true;
+}
+
+bool can_be_thread_root(const Cgroup& c) {
+    if (c.is_root()) return true;
+    bool irq = g_members.lock();
+    bool populated_children = c.nr_populated_children != 0;
+    g_members.unlock(irq);
+    if (populated_children) return false;
+    return !(c.subtree_control & ~THREADED_CTRLS);
+}
+
+Status change_subtree_control(Cgroup& c, u32 enable, u32 disable) {
+    u32 available = c.controllers();
+    enable &= ~c.subtree_control;
+    disable &= c.subtree_control;
+    if ((enable | disable) & ~available) return Error(ENOENT);
+    // A controller a child has in its own subtree_control cannot go.
+    bool used = false;
+    c.children.for_each([&](Cgroup& ch) { used |= (ch.subtree_control & disable) != 0; });
+    if (used) return Error(EBUSY);
+    if (enable && !c.is_root()) {
+        if (!is_valid_domain(c)) return Error(EOPNOTSUPP);
+        u32 domain = enable & ~THREADED_CTRLS;
+        if (!domain && can_be_thread_root(c)) {
+            // threaded controllers are always allowed in a (future) thread root
+        } else if (has_tasks(c)) {
+            return Error(EBUSY);
+        }
+    }
+    c.subtree_control = (c.subtree_control | enable) & ~disable;
+    c.control_written = true;
+    // Controller files appear or go in the children: their directories
+    // are regenerated on the next lookup.
+    c.children.for_each([&](Cgroup& ch) { notify_events(ch); });
+    if ((enable | disable) & (1u << CPUSET)) update_cpusets(c);
+    return {};
+}
+
+void update_cpusets(Cgroup& c) {
+    // Effective: what was written, within the parent's effective set; empty
+    // (or disjoint) inherits the parent's.
+    auto recompute = [](Cgroup& g, auto& self) -> void {
+        if (!g.is_root()) {
+            u64 parent_eff = g.parent->is_root() ? online_mask() : g.parent->cpus_effective;
+            bool on = g.controllers() & (1u << CPUSET);
+            u64 eff = on && g.cpus ? (g.cpus & parent_eff) : 0;
+            g.cpus_effective = eff ? eff : parent_eff;
+        }
+        g.children.for_each([&](Cgroup& ch) { self(ch, self); });
+    };
+    recompute(c, recompute);
+    proc::for_each_process([&](proc::Process& p) {
+        p.threads.for_each([&](sched::Thread& t) {
+            Cgroup& g = of(t);
+            if (!g.is_root()) sched::set_cpuset_mask(&t, g.cpus_effective);
+        });
+    });
+}
+
+void kill_subtree(Cgroup& c) {
+    proc::for_each_process([&](proc::Process& p) {
+        if (!p.thread) return;
+        for (const Cgroup* a = &of(*p.thread); a; a = a->parent)
+            if (a == &c) {
+                sig::send_from_kernel(p, SIGKILL);
+                return;
+            }
+    });
+}
+
+void path_of(const Cgroup& c, char* buf, usize size) {
+    const Cgroup* chain[64];
+    usize n = 0;
+    for (const Cgroup* a = &c; a && !a->is_root() && n < 64; a = a->parent) chain[n++] = a;
+    usize len = 0;
+    if (!n) len = static_cast<usize>(format(buf, size, "/"));
+    while (n-- && len < size) len += static_cast<usize>(format(buf + len, size - len, "/%s", chain[n]->name));
+}
+
+}  // namespace keel::cgroup

@@ -1,0 +1,162 @@
+// cgroup v2: one hierarchy of control groups, mounted as the "cgroup2" file
+// system (kernel/cgroup/cgroupfs.cpp). Every user thread belongs to one
+// cgroup (sched::Thread::cgroup, null meaning the root); all threads of a
+// process share it (domain mode; threaded subtrees are not implemented).
+//
+// Locking: `tree_mutex()` (a sleeping lock, Linux's cgroup_mutex) guards
+// the shape of the tree and every setting; membership and the counters that
+// follow it (threads, populated, pids) are under a spinlock taken by fork
+// and exit too. Moving processes takes the tree mutex, then the process-tree
+// lock, then the spinlock.
+//
+// Controllers: cpuset and pids are enforced here (the scheduler applies
+// cpuset masks, fork is refused beyond pids.max). cpu, memory and io keep
+// their settings in Linux's formats; the scheduler and the memory manager
+// read the cpu and memory values through this header when they enforce them
+// (not yet: weights, bandwidth and memory limits are stored only).
+#pragma once
+
+#include "kernel/sched/wait.h"
+#include "kernel/spinlock.h"
+#include "lib/intrusive_list.h"
+#include "lib/result.h"
+#include "lib/string_view.h"
+
+namespace keel::proc {
+struct Process;
+}
+
+namespace keel::cgroup {
+
+// Controllers in the order Linux lists them. hugetlb, rdma and misc have no
+// resources to control in Keel (no huge page pools, RDMA devices or misc
+// resources): their files show Linux's empty state.
+enum Ctrl : u8 { CPUSET, CPU, IO, MEMORY, HUGETLB, PIDS, RDMA, MISC, NCTRL };
+extern const char* const CTRL_NAMES[NCTRL];
+// Controllers that may be enabled inside a thread subtree (cpuset, cpu, pids).
+constexpr u32 THREADED_CTRLS = (1u << CPUSET) | (1u << CPU) | (1u << PIDS);
+constexpr u32 ALL_CTRLS = (1u << NCTRL) - 1;
+
+// The cpu controller's settings, as the scheduler will read them.
+struct CpuSettings {
+    // The group entity's weight in EEVDF units (nice 0 = 1024): cpu.weight
+    // W is stored as round(W * 1024 / 100), cpu.weight.nice N as the weight
+    // of nice N, and cpu.weight reads back round(shares * 100 / 1024), as
+    // Linux keeps them.
+    u64 shares = 1024;
+    u64 quota_us = ~0ull;       // cpu.max: ~0 = "max"
+    u64 period_us = 100000;
+    u64 burst_us = 0;           // cpu.max.burst
+    bool idle = false;          // cpu.idle
+    u64 entity_weight() const { return shares; }
+    u64 quota_ns() const { return quota_us == ~0ull ? ~0ull : quota_us * 1000; }
+    u64 period_ns() const { return period_us * 1000; }
+    u64 burst_ns() const { return burst_us * 1000; }
+};
+
+struct MemorySettings {
+    u64 min = 0, low = 0, high = ~0ull, max = ~0ull;  // bytes, page-rounded
+    u64 swap_high = ~0ull, swap_max = ~0ull;
+    bool oom_group = false;
+    u64 peak = 0;
+};
+
+struct Cgroup {
+    // ---- Fixed at creation ----
+    Cgroup* parent = nullptr;   // holds a reference
+    u64 id = 0;                 // the directory's inode number; root 1
+    int level = 0;
+    char name[256] = {};
+
+    // ---- tree_mutex ----
+    ListNode sibling;
+    IntrusiveList<Cgroup, &Cgroup::sibling> children;
+    bool removed = false;       // rmdir'd: a "dying" cgroup kept by references
+    u32 subtree_control = 0;    // enabled for the children
+    bool control_written = false;  // cgroup.subtree_control was written (implicit perf_event, cgroup.stat)
+    u64 max_descendants = ~0ull, max_depth = ~0ull;
+    u32 nr_descendants = 0;     // live ones, the whole subtree
+    CpuSettings cpu;
+    MemorySettings mem;
+    u32 io_weight = 100;
+    u64 hugetlb_max[2][2] = {{~0ull, ~0ull}, {~0ull, ~0ull}};  // [2MB, 1GB][limit, rsvd]: bytes
+    u64 cpus = 0, mems = 0;     // cpuset.cpus / cpuset.mems as written; 0: empty (inherit)
+    u64 cpus_effective = 0;     // the scheduler's mask for the members
+    char partition[16] = "member";  // cpuset.cpus.partition as written
+    bool frozen = false;        // cgroup.freeze as written (not enforced yet)
+    bool pressure_off = false;  // cgroup.pressure 0
+
+    // ---- membership lock ----
+    u32 nr_threads = 0;         // live user threads in this cgroup itself
+    u32 nr_populated_children = 0;
+    u64 pids_max = ~0ull, pids_current = 0, pids_peak = 0;
+    u64 pids_events_max = 0, pids_events_max_local = 0;
+    bool fork_rejected_logged = false;
+
+    // ---- File change notification (kernfs's event counters) ----
+    u32 events_seq = 0;         // cgroup.events
+    u32 pids_events_seq = 0;    // pids.events / pids.events.local
+    sched::WaitQueue events_wq;
+
+    u32 refs = 1;               // atomic
+    bool is_root() const { return parent == nullptr; }
+    bool populated() const { return nr_threads || nr_populated_children; }
+    // What the parent's cgroup.subtree_control enables here (root: all).
+    u32 controllers() const { return parent ? parent->subtree_control : ALL_CTRLS; }
+};
+
+Cgroup& root();
+sched::Mutex& tree_mutex();
+void get(Cgroup& c);
+void put(Cgroup* c);
+
+// ---- Membership ----
+// The thread's cgroup (never null). O(1): the scheduler's question.
+Cgroup& of(const sched::Thread& t);
+
+// fork/clone/clone3: picks the new thread's cgroup (the caller's, or the
+// directory `cgroup_fd` names with CLONE_INTO_CGROUP; -1 for none) and
+// charges it to pids. The result carries a reference and the charge, to be
+// handed to attach_new() or given back with cancel_fork(). Errors: EAGAIN
+// beyond pids.max, EBADF/ENODEV/EBUSY/EOPNOTSUPP for CLONE_INTO_CGROUP.
+Result<Cgroup*> charge_fork(int cgroup_fd, bool thread);
+void cancel_fork(Cgroup* c);
+void attach_new(sched::Thread& t, Cgroup* c);
+// A thread leaves (exit). The last thread of a process hands its charge to
+// the process (proc::Process::cgroup): a zombie still counts in
+// pids.current until it is reaped (process_released).
+void thread_exit(sched::Thread& t, proc::Process* last_of);
+void process_released(proc::Process& p);
+
+// cgroup.procs / cgroup.threads writes (tree mutex held): moves process
+// `pid` (0: the caller's) or thread `tid` into `dst`.
+Status move_process(Cgroup& dst, int pid);
+Status move_thread(Cgroup& dst, int tid);
+
+// ---- Tree (tree_mutex held) ----
+Result<Cgroup*> create(Cgroup& parent, StringView name);
+Status remove(Cgroup& c);
+Cgroup* find_child(Cgroup& parent, StringView name);
+// Linux's rules for domain and threaded cgroups (threaded mode never
+// starts in Keel, so only the "thread root" through a threaded controller
+// and "domain invalid" below it occur).
+bool is_thread_root(const Cgroup& c);
+bool is_valid_domain(const Cgroup& c);
+bool can_be_thread_root(const Cgroup& c);
+// cgroup.subtree_control's write, all or nothing.
+Status change_subtree_control(Cgroup& c, u32 enable, u32 disable);
+// cpuset: recomputes cpus_effective below `c` and tells the scheduler.
+void update_cpusets(Cgroup& c);
+// cgroup.kill: SIGKILL to every process in the subtree.
+void kill_subtree(Cgroup& c);
+// Renders the path from the root ("/" for the root itself).
+void path_of(const Cgroup& c, char* buf, usize size);
+
+// Notifications of cgroup.events / pids.events (membership lock or not).
+void notify_events(Cgroup& c);
+
+// The processes (or threads) in `c` itself, by pid, for cgroup.procs and
+// cgroup.threads: emit(ctx, id) for each.
+void list_members(const Cgroup& c, bool threads, void (*emit)(void* ctx, int id), void* ctx);
+
+}  // namespace keel::cgroup

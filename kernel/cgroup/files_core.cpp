@@ -1,0 +1,242 @@
+// The core files (cgroup.*, and cpu.stat and the pressure files, which
+// every cgroup has whatever its controllers), in Linux 6.12's formats.
+#include "kernel/cgroup/files.h"
+#include "kernel/cgroup/parse.h"
+
+namespace keel::cgroup {
+
+namespace {
+
+void put_ctrl_list(fs::SeqBuf& out, u32 mask) {
+    bool first = true;
+    for (u32 i = 0; i < NCTRL; ++i) {
+        if (!(mask & (1u << i))) continue;
+        out.printf("%s%s", first ? "" : " ", CTRL_NAMES[i]);
+        first = false;
+    }
+    if (!first) out.putc('\n');  // nothing at all when the list is empty, as Linux
+}
+
+Status show_controllers(fs::SeqBuf& out, Cgroup& c) {
+    put_ctrl_list(out, c.controllers());
+    return {};
+}
+
+Status show_subtree_control(fs::SeqBuf& out, Cgroup& c) {
+    put_ctrl_list(out, c.subtree_control);
+    return {};
+}
+
+Status store_subtree_control(Cgroup& c, StringView text) {
+    ControlChange ch = TRY(parse_subtree_control(text, CTRL_NAMES, NCTRL));
+    return change_subtree_control(c, ch.enable, ch.disable);
+}
+
+void emit_id(void* ctx, int id) { static_cast<fs::SeqBuf*>(ctx)->printf("%d\n", id); }
+
+Status show_procs(fs::SeqBuf& out, Cgroup& c) {
+    list_members(c, false, emit_id, &out);
+    return out.status();
+}
+
+Status show_threads(fs::SeqBuf& out, Cgroup& c) {
+    list_members(c, true, emit_id, &out);
+    return out.status();
+}
+
+// kstrtouint on the stripped text: the pid to move.
+Result<int> parse_pid(StringView text) {
+    u64 v = TRY(parse_u64(strip(text)));
+    if (v > 0x7fffffff) return Error(ERANGE);
+    return static_cast<int>(v);
+}
+
+Status store_procs(Cgroup& c, StringView text) { return move_process(c, TRY(parse_pid(text))); }
+Status store_threads(Cgroup& c, StringView text) { return move_thread(c, TRY(parse_pid(text))); }
+
+Status show_events(fs::SeqBuf& out, Cgroup& c) {
+    // "frozen" reports what cgroup.freeze asked: freezing itself is not
+    // implemented yet (docs/architecture.md).
+    out.printf("populated %d\nfrozen %d\n", c.populated() ? 1 : 0, c.frozen ? 1 : 0);
+    return {};
+}
+
+Status show_type(fs::SeqBuf& out, Cgroup& c) {
+    if (!is_valid_domain(c)) out.puts("domain invalid\n");
+    else if (is_thread_root(c)) out.puts("domain threaded\n");
+    else out.puts("domain\n");
+    return {};
+}
+
+// Threaded subtrees are not implemented: "threaded" is refused with
+// EOPNOTSUPP (a known difference); anything else is EINVAL, as Linux.
+Status store_type(Cgroup&, StringView text) {
+    if (strip(text) == "threaded") return Error(EOPNOTSUPP);
+    return Error(EINVAL);
+}
+
+void put_max(fs::SeqBuf& out, u64 v) {
+    if (v == UNLIMITED) out.puts("max\n");
+    else out.printf("%llu\n", static_cast<unsigned long long>(v));
+}
+
+Status show_max_depth(fs::SeqBuf& out, Cgroup& c) {
+    put_max(out, c.max_depth);
+    return {};
+}
+
+Status show_max_descendants(fs::SeqBuf& out, Cgroup& c) {
+    put_max(out, c.max_descendants);
+    return {};
+}
+
+// kstrtoint: "max", or 0..INT_MAX; negative ERANGE.
+Result<u64> parse_int_limit(StringView text) {
+    u64 v = TRY(parse_max_or_u64(text, ERANGE));
+    if (v != UNLIMITED && v > 0x7fffffff) return Error(ERANGE);
+    return v;
+}
+
+Status store_max_depth(Cgroup& c, StringView text) {
+    c.max_depth = TRY(parse_int_limit(text));
+    return {};
+}
+
+Status store_max_descendants(Cgroup& c, StringView text) {
+    c.max_descendants = TRY(parse_int_limit(text));
+    return {};
+}
+
+// Every subsystem, with the implicit perf_event.
+const char* const STAT_NAMES[] = {"cpuset", "cpu", "io", "memory", "perf_event", "hugetlb", "pids", "rdma", "misc"};
+constexpr int STAT_CTRL[] = {CPUSET, CPU, IO, MEMORY, -1, HUGETLB, PIDS, RDMA, MISC};
+
+// perf_event is implicit: a cgroup has it once its parent's
+// subtree_control has been written.
+u32 count_subsys(const Cgroup& c, int ctrl) {
+    u32 n = 0;
+    if (c.is_root()) ++n;
+    else if (ctrl >= 0 ? (c.controllers() & (1u << ctrl)) != 0 : c.parent->control_written) ++n;
+    const_cast<Cgroup&>(c).children.for_each([&](Cgroup& ch) { n += count_subsys(ch, ctrl); });
+    return n;
+}
+
+Status show_stat(fs::SeqBuf& out, Cgroup& c) {
+    out.printf("nr_descendants %u\n", c.nr_descendants);
+    for (usize i = 0; i < sizeof(STAT_CTRL) / sizeof(STAT_CTRL[0]); ++i)
+        out.printf("nr_subsys_%s %u\n", STAT_NAMES[i], count_subsys(c, STAT_CTRL[i]));
+    out.puts("nr_dying_descendants 0\n");
+    for (const char* name : STAT_NAMES) out.printf("nr_dying_subsys_%s 0\n", name);
+    return {};
+}
+
+Status show_freeze(fs::SeqBuf& out, Cgroup& c) {
+    out.printf("%d\n", c.frozen ? 1 : 0);
+    return {};
+}
+
+// kstrtoint, then 0 or 1 (ERANGE otherwise).
+Result<int> parse_bool_int(StringView text) {
+    i64 v = TRY(parse_i64(strip(text)));
+    if (v != 0 && v != 1) return Error(ERANGE);
+    return static_cast<int>(v);
+}
+
+Status store_freeze(Cgroup& c, StringView text) {
+    bool on = TRY(parse_bool_int(text)) == 1;
+    if (on != c.frozen) {
+        c.frozen = on;
+        notify_events(c);
+    }
+    return {};
+}
+
+Status store_kill(Cgroup& c, StringView text) {
+    i64 v = TRY(parse_i64(strip(text)));
+    if (v != 1) return Error(ERANGE);
+    kill_subtree(c);
+    return {};
+}
+
+Status show_cgroup_pressure(fs::SeqBuf& out, Cgroup& c) {
+    out.printf("%d\n", c.pressure_off ? 0 : 1);
+    return {};
+}
+
+Status store_cgroup_pressure(Cgroup& c, StringView text) {
+    i64 v = TRY(parse_i64(strip(text)));
+    if (v != 0 && v != 1) return Error(ERANGE);
+    c.pressure_off = v == 0;
+    return {};
+}
+
+// PSI is not wired to cgroups yet: every cgroup reads as never stalled.
+Status show_pressure_some_full(fs::SeqBuf& out, Cgroup& c) {
+    if (c.pressure_off) return Error(EOPNOTSUPP);
+    out.puts("some avg10=0.00 avg60=0.00 avg300=0.00 total=0\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
+    return {};
+}
+
+Status store_pressure(Cgroup& c, StringView) {
+    if (c.pressure_off) return Error(EOPNOTSUPP);
+    return Error(EINVAL);  // triggers arrive with kernel/psi
+}
+
+Status show_cpu_stat(fs::SeqBuf& out, Cgroup& c) {
+    // Usage is not accounted per cgroup yet.
+    out.puts("usage_usec 0\nuser_usec 0\nsystem_usec 0\nnice_usec 0\n");
+    if (c.controllers() & (1u << CPU))
+        out.puts("nr_periods 0\nnr_throttled 0\nthrottled_usec 0\nnr_bursts 0\nburst_usec 0\n");
+    return {};
+}
+
+Status show_cpu_stat_local(fs::SeqBuf& out, Cgroup& c) {
+    if (c.controllers() & (1u << CPU)) out.puts("throttled_usec 0\n");
+    return {};
+}
+
+constexpr u8 CORE = NCTRL;
+
+}  // namespace
+
+const FileDef CORE_FILES[] = {
+    {"cgroup.controllers", 0444, CORE, Where::Both, show_controllers, nullptr},
+    {"cgroup.subtree_control", 0644, CORE, Where::Both, show_subtree_control, store_subtree_control},
+    {"cgroup.procs", 0644, CORE, Where::Both, show_procs, store_procs},
+    {"cgroup.threads", 0644, CORE, Where::Both, show_threads, store_threads},
+    {"cgroup.events", 0444, CORE, Where::ChildOnly, show_events, nullptr, Notify::Events},
+    {"cgroup.type", 0644, CORE, Where::ChildOnly, show_type, store_type},
+    {"cgroup.max.depth", 0644, CORE, Where::Both, show_max_depth, store_max_depth},
+    {"cgroup.max.descendants", 0644, CORE, Where::Both, show_max_descendants, store_max_descendants},
+    {"cgroup.stat", 0444, CORE, Where::Both, show_stat, nullptr},
+    {"cgroup.freeze", 0644, CORE, Where::ChildOnly, show_freeze, store_freeze},
+    {"cgroup.kill", 0200, CORE, Where::ChildOnly, nullptr, store_kill},
+    {"cgroup.pressure", 0644, CORE, Where::Both, show_cgroup_pressure, store_cgroup_pressure},
+    {"cpu.stat", 0444, CORE, Where::Both, show_cpu_stat, nullptr},
+    {"cpu.stat.local", 0444, CORE, Where::Both, show_cpu_stat_local, nullptr},
+    {"cpu.pressure", 0644, CORE, Where::Both, show_pressure_some_full, store_pressure},
+    {"io.pressure", 0644, CORE, Where::Both, show_pressure_some_full, store_pressure},
+    {"memory.pressure", 0644, CORE, Where::Both, show_pressure_some_full, store_pressure},
+};
+constexpr usize NCORE = sizeof(CORE_FILES) / sizeof(CORE_FILES[0]);
+
+usize nfiles() { return NCORE + ctrl_nfiles(); }
+
+const FileDef& file_at(usize i) { return i < NCORE ? CORE_FILES[i] : ctrl_file_defs()[i - NCORE]; }
+
+bool file_visible(const FileDef& f, const Cgroup& c) {
+    if (f.where == Where::RootOnly && !c.is_root()) return false;
+    if (f.where == Where::ChildOnly && c.is_root()) return false;
+    if (f.ctrl == CORE || c.is_root()) return true;
+    return c.controllers() & (1u << f.ctrl);
+}
+
+const FileDef* find_file(const Cgroup& c, StringView name) {
+    for (usize i = 0; i < nfiles(); ++i) {
+        const FileDef& f = file_at(i);
+        if (StringView(f.name) == name && file_visible(f, c)) return &f;
+    }
+    return nullptr;
+}
+
+}  // namespace keel::cgroup
