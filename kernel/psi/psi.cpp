@@ -19,7 +19,8 @@ namespace {
 IntrusiveList<PsiGroup, &PsiGroup::node> groups;  // psi_lock
 CpuState system_cpus[MAX_CPUS];
 PsiGroup system_psi;
-bool system_ready = false;
+u32 system_state = 0;  // 0 not set up, 1 being set up, 2 ready
+bool system_listed = false;  // psi_lock
 PsiGroup* (*group_fn)(const sched::Thread&) = nullptr;
 
 // The counted thread on each CPU (run-queue lock of that CPU), for the
@@ -124,15 +125,20 @@ void psimon(void*) {
     }
 }
 
+// Lock-free: the scheduler's first task change (under a run-queue lock)
+// may be what sets the system group up. psimon lists it (init()).
 void ensure_system() {
-    if (__atomic_load_n(&system_ready, __ATOMIC_ACQUIRE)) return;
-    SpinlockGuard guard(psi_lock);
-    if (system_ready) return;
-    system_psi.cpus = system_cpus;
-    system_psi.system = true;
-    system_psi.core.init(system_cpus, MAX_CPUS, time::monotonic_ns());
-    groups.push_back(system_psi);
-    __atomic_store_n(&system_ready, true, __ATOMIC_RELEASE);
+    u32 state = __atomic_load_n(&system_state, __ATOMIC_ACQUIRE);
+    if (state == 2) return;
+    u32 expected = 0;
+    if (__atomic_compare_exchange_n(&system_state, &expected, 1u, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        system_psi.cpus = system_cpus;
+        system_psi.system = true;
+        system_psi.core.init(system_cpus, MAX_CPUS, time::monotonic_ns());
+        __atomic_store_n(&system_state, 2u, __ATOMIC_RELEASE);
+        return;
+    }
+    while (__atomic_load_n(&system_state, __ATOMIC_ACQUIRE) != 2) arch::cpu_relax();
 }
 
 }  // namespace
@@ -265,6 +271,11 @@ void iowait_mark(sched::Thread& current, bool waiting) {
 
 void init() {
     ensure_system();
+    {
+        SpinlockGuard guard(psi_lock);
+        if (!system_listed) groups.push_back(system_psi);
+        system_listed = true;
+    }
     auto t = sched::spawn_kthread("psimon", psimon, nullptr, -20);
     if (t.is_error()) {
         pr_err("psi: cannot start psimon (%d): averages and triggers stay idle", t.error().code());
