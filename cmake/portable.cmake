@@ -7,6 +7,7 @@ file(GLOB KEEL_PORTABLE_GLOBBED CONFIGURE_DEPENDS
 set(KEEL_PORTABLE_LISTED
   fs/proc/seq.cpp
   kernel/cmdline.cpp
+  kernel/cgroup/parse.cpp
   fs/lock_ranges.cpp
   kernel/sched/eevdf.cpp
   kernel/exec/elf.cpp

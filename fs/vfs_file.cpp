@@ -25,7 +25,7 @@ Result<usize> fsize_signal(Result<usize> r) {
 
 class VfsFile final : public OpenFile {
 public:
-    explicit VfsFile(RefPtr<File> f) : file_(move(f)) { seen_events_ = file_->inode().event_count(); }
+    explicit VfsFile(RefPtr<File> f) : file_(move(f)) {}
     FileKind kind() const override { return FileKind::Vfs; }
     File* vfs_file() override { return file_.get(); }
 
@@ -62,7 +62,10 @@ protected:
 
 private:
     RefPtr<File> file_;
-    u64 seen_events_ = 0;  // the inode's event_count() when last read (poll's POLLPRI)
+    // The inode's event_count() when last read (poll's POLLPRI); 0 before
+    // the first read, which file systems that count from 1 report as a
+    // change, as kernfs does.
+    u64 seen_events_ = 0;
 };
 
 }  // namespace

@@ -165,8 +165,9 @@ public:
     virtual Result<Path> jump_link(void* task);
     // Files that announce changes (cgroup.events, as kernfs does): a
     // counter bumped on every change, and poll(2)'s answer for an open file
-    // that last saw `seen_events` (`poll_table` is the kernel's PollTable,
-    // or null). The default: always readable and writable, never an event.
+    // that last saw `seen_events` (0 before its first read; `poll_table` is
+    // the kernel's PollTable, or null). The default: always readable and
+    // writable, never an event.
     virtual u64 event_count() const { return 0; }
     virtual u32 poll(void* /*poll_table*/, u64 /*seen_events*/) { return 0x1 | 0x4 | 0x40 | 0x100; }
 

@@ -8,6 +8,7 @@
 #include "kernel/cgroup/parse.h"
 #include "kernel/printk.h"
 #include "kernel/process/process.h"
+#include "kernel/psi/psi.h"
 #include "kernel/sched/scheduler.h"
 #include "kernel/signal/signal.h"
 #include "lib/alloc.h"
@@ -140,6 +141,23 @@ void put(Cgroup* c) {
     }
 }
 
+psi::PsiGroup* psi_of(Cgroup& c) { return c.is_root() ? psi::system_group() : c.psi; }
+
+namespace {
+
+// psi::group_of: lock-free, under run-queue locks. A thread's cgroup keeps
+// its group while the thread is in it (rmdir needs it empty).
+// The scheduler owns the PSI state of a thread that moves: a move between
+// cgroups must be followed by psi::task_move under the thread's run-queue
+// lock once the scheduler counts PSI states (it does not yet, so no state
+// is carried).
+psi::PsiGroup* thread_psi_group(const sched::Thread& t) {
+    Cgroup* c = __atomic_load_n(&t.cgroup, __ATOMIC_ACQUIRE);
+    return c && !c->is_root() ? c->psi : nullptr;
+}
+
+}  // namespace
+
 Cgroup& of(const sched::Thread& t) {
     Cgroup* c = __atomic_load_n(&t.cgroup, __ATOMIC_ACQUIRE);
     return c ? *c : root();
@@ -158,7 +176,7 @@ Result<Cgroup*> charge_fork(int cgroup_fd, bool thread) {
         target = TRY(cgroup_from_fd(cgroup_fd));
         sched::MutexGuard g(g_tree);
         Status st = {};
-        if (target->removed) st = Error(ENODEV);
+        if (target->removed) st = Error(ENOENT);
         else if (thread && target != &of(*sched::current())) st = Error(EOPNOTSUPP);
         else st = vet_destination(*target);
         if (st.is_error()) {
@@ -294,7 +312,15 @@ Result<Cgroup*> create(Cgroup& parent, StringView name) {
         if (a->max_depth != UNLIMITED && static_cast<u64>(level - a->level) > a->max_depth) return Error(EAGAIN);
         if (a->max_descendants != UNLIMITED && a->nr_descendants >= a->max_descendants) return Error(EAGAIN);
     }
-    Cgroup* c = TRY(make<Cgroup>());
+    psi::PsiGroup* pg = TRY(psi::group_create(psi_of(parent)));
+    auto made = make<Cgroup>();
+    if (made.is_error()) {
+        psi::group_destroy(pg);
+        return made.error();
+    }
+    Cgroup* c = made.value();
+    c->psi = pg;
+    psi::set_group_of(thread_psi_group);
     c->parent = &parent;
     get(parent);
     c->level = level;
@@ -319,6 +345,8 @@ Status remove(Cgroup& c) {
     for (Cgroup* a = c.parent; a; a = a->parent) --a->nr_descendants;
     // Pollers of a removed cgroup's files are told (kernfs's deactivation).
     notify_events(c);
+    psi::group_destroy(c.psi);
+    c.psi = nullptr;
     put(&c);  // the tree's reference
     return {};
 }

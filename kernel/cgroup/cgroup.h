@@ -25,6 +25,9 @@
 namespace keel::proc {
 struct Process;
 }
+namespace keel::psi {
+struct PsiGroup;
+}
 
 namespace keel::cgroup {
 
@@ -79,6 +82,9 @@ struct Cgroup {
     CpuSettings cpu;
     MemorySettings mem;
     u32 io_weight = 100;
+    // Pressure (kernel/psi): the root's is the system group; others are made
+    // at mkdir and destroyed at rmdir, when no task is left in them.
+    psi::PsiGroup* psi = nullptr;
     u64 hugetlb_max[2][2] = {{~0ull, ~0ull}, {~0ull, ~0ull}};  // [2MB, 1GB][limit, rsvd]: bytes
     u64 cpus = 0, mems = 0;     // cpuset.cpus / cpuset.mems as written; 0: empty (inherit)
     u64 cpus_effective = 0;     // the scheduler's mask for the members
@@ -106,6 +112,7 @@ struct Cgroup {
 };
 
 Cgroup& root();
+psi::PsiGroup* psi_of(Cgroup& c);
 sched::Mutex& tree_mutex();
 void get(Cgroup& c);
 void put(Cgroup* c);
@@ -118,7 +125,7 @@ Cgroup& of(const sched::Thread& t);
 // directory `cgroup_fd` names with CLONE_INTO_CGROUP; -1 for none) and
 // charges it to pids. The result carries a reference and the charge, to be
 // handed to attach_new() or given back with cancel_fork(). Errors: EAGAIN
-// beyond pids.max, EBADF/ENODEV/EBUSY/EOPNOTSUPP for CLONE_INTO_CGROUP.
+// beyond pids.max, EBADF/ENOENT/EBUSY/EOPNOTSUPP for CLONE_INTO_CGROUP.
 Result<Cgroup*> charge_fork(int cgroup_fd, bool thread);
 void cancel_fork(Cgroup* c);
 void attach_new(sched::Thread& t, Cgroup* c);

@@ -13,6 +13,7 @@
 #include "fs/file.h"
 #include "kernel/cgroup/files.h"
 #include "kernel/process/process.h"
+#include "kernel/psi/psi.h"
 #include "lib/alloc.h"
 #include "lib/string.h"
 
@@ -92,11 +93,22 @@ public:
         return len;
     }
 
+    // Pressure files: psi's description (a trigger per open file).
+    Result<fs::OpenFile*> open_description(fs::File& file) override {
+        if (def_.psi_res < 0) return static_cast<fs::OpenFile*>(nullptr);
+        sched::MutexGuard g(tree_mutex());
+        if (cg().removed) return Error(ENODEV);
+        return psi::open_pressure_file(file, psi_of(cg()), static_cast<psi::Resource>(def_.psi_res),
+                                       psi::WriteStyle::Kernfs);
+    }
+
+    // kernfs counts from 1, so a description that has not read yet sees a
+    // change too.
     u64 event_count() const override {
         switch (def_.notify) {
-        case Notify::Events: return __atomic_load_n(&cg().events_seq, __ATOMIC_RELAXED);
-        case Notify::PidsEvents: return __atomic_load_n(&cg().pids_events_seq, __ATOMIC_RELAXED);
-        default: return 0;
+        case Notify::Events: return 1 + __atomic_load_n(&cg().events_seq, __ATOMIC_RELAXED);
+        case Notify::PidsEvents: return 1 + __atomic_load_n(&cg().pids_events_seq, __ATOMIC_RELAXED);
+        default: return 1;
         }
     }
 
@@ -105,7 +117,7 @@ public:
     u32 poll(void* table, u64 seen) override {
         if (table) static_cast<fs::PollTable*>(table)->add(cg().events_wq);
         u32 mask = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM;
-        if (def_.notify != Notify::None && event_count() != seen) mask |= POLLERR | POLLPRI;
+        if (event_count() != seen) mask |= POLLERR | POLLPRI;
         return mask;
     }
 
@@ -236,7 +248,7 @@ Result<Cgroup*> cgroup_from_fd(int fd) {
     if (&inode.sb().type() != &g_cgroup2_type || !inode.is_dir()) return Error(EBADF);
     Cgroup& c = static_cast<CgDir&>(inode).cg();
     sched::MutexGuard g(tree_mutex());
-    if (c.removed) return Error(ENODEV);
+    if (c.removed) return Error(ENOENT);
     get(c);
     return &c;
 }

@@ -11,7 +11,7 @@ namespace keel::cgroup {
 
 fs::FsType& cgroup2_type();
 // The cgroup whose directory descriptor `fd` is open on, with a reference
-// (clone3's CLONE_INTO_CGROUP): EBADF for anything else, ENODEV once the
+// (clone3's CLONE_INTO_CGROUP): EBADF for anything else, ENOENT once the
 // cgroup is removed.
 Result<Cgroup*> cgroup_from_fd(int fd);
 // /proc/<pid>/cgroup's text for the process's cgroup.

@@ -21,6 +21,8 @@ struct FileDef {
     // The whole write, at once (as kernfs hands it over).
     Status (*store)(Cgroup& c, StringView text);
     Notify notify = Notify::None;
+    // {cpu,memory,io}.pressure: the PSI resource (psi::Resource), else -1.
+    i8 psi_res = -1;
 };
 
 // Every file, in no particular order: file_at(0 .. nfiles() - 1).

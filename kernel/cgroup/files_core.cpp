@@ -2,6 +2,7 @@
 // every cgroup has whatever its controllers), in Linux 6.12's formats.
 #include "kernel/cgroup/files.h"
 #include "kernel/cgroup/parse.h"
+#include "kernel/psi/psi.h"
 
 namespace keel::cgroup {
 
@@ -170,16 +171,11 @@ Status store_cgroup_pressure(Cgroup& c, StringView text) {
     return {};
 }
 
-// PSI is not wired to cgroups yet: every cgroup reads as never stalled.
-Status show_pressure_some_full(fs::SeqBuf& out, Cgroup& c) {
+template <psi::Resource R>
+Status show_pressure(fs::SeqBuf& out, Cgroup& c) {
     if (c.pressure_off) return Error(EOPNOTSUPP);
-    out.puts("some avg10=0.00 avg60=0.00 avg300=0.00 total=0\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
+    psi::show(*psi_of(c), R, out);
     return {};
-}
-
-Status store_pressure(Cgroup& c, StringView) {
-    if (c.pressure_off) return Error(EOPNOTSUPP);
-    return Error(EINVAL);  // triggers arrive with kernel/psi
 }
 
 Status show_cpu_stat(fs::SeqBuf& out, Cgroup& c) {
@@ -214,9 +210,10 @@ const FileDef CORE_FILES[] = {
     {"cgroup.pressure", 0644, CORE, Where::Both, show_cgroup_pressure, store_cgroup_pressure},
     {"cpu.stat", 0444, CORE, Where::Both, show_cpu_stat, nullptr},
     {"cpu.stat.local", 0444, CORE, Where::Both, show_cpu_stat_local, nullptr},
-    {"cpu.pressure", 0644, CORE, Where::Both, show_pressure_some_full, store_pressure},
-    {"io.pressure", 0644, CORE, Where::Both, show_pressure_some_full, store_pressure},
-    {"memory.pressure", 0644, CORE, Where::Both, show_pressure_some_full, store_pressure},
+    // Writes (triggers) go to the open description psi makes (cgroupfs.cpp).
+    {"cpu.pressure", 0644, CORE, Where::Both, show_pressure<psi::RES_CPU>, nullptr, Notify::None, psi::RES_CPU},
+    {"io.pressure", 0644, CORE, Where::Both, show_pressure<psi::RES_IO>, nullptr, Notify::None, psi::RES_IO},
+    {"memory.pressure", 0644, CORE, Where::Both, show_pressure<psi::RES_MEM>, nullptr, Notify::None, psi::RES_MEM},
 };
 constexpr usize NCORE = sizeof(CORE_FILES) / sizeof(CORE_FILES[0]);
 
@@ -227,6 +224,7 @@ const FileDef& file_at(usize i) { return i < NCORE ? CORE_FILES[i] : ctrl_file_d
 bool file_visible(const FileDef& f, const Cgroup& c) {
     if (f.where == Where::RootOnly && !c.is_root()) return false;
     if (f.where == Where::ChildOnly && c.is_root()) return false;
+    if (f.psi_res >= 0 && c.pressure_off) return false;  // cgroup.pressure 0 hides them
     if (f.ctrl == CORE || c.is_root()) return true;
     return c.controllers() & (1u << f.ctrl);
 }
