@@ -190,6 +190,7 @@ Result<Cgroup*> charge_fork(int cgroup_fd, bool thread) {
         get(*target);
     }
     Status st = pids_try_charge(*target);
+    if (st.is_ok()) ++target->nr_forking;
     g_members.unlock(irq);
     if (st.is_error()) {
         put(target);
@@ -200,6 +201,7 @@ Result<Cgroup*> charge_fork(int cgroup_fd, bool thread) {
 
 void cancel_fork(Cgroup* c) {
     bool irq = g_members.lock();
+    --c->nr_forking;
     pids_uncharge(*c);
     g_members.unlock(irq);
     put(c);
@@ -207,10 +209,36 @@ void cancel_fork(Cgroup* c) {
 
 void attach_new(sched::Thread& t, Cgroup* c) {
     bool irq = g_members.lock();
+    --c->nr_forking;
     add_threads(*c, 1);
     __atomic_store_n(&t.cgroup, c, __ATOMIC_RELEASE);
     g_members.unlock(irq);
     if (!c->is_root()) sched::set_cpuset_mask(&t, c->cpus_effective);
+}
+
+void thread_joined(sched::Thread& t) {
+    proc::lock_tree();
+    proc::Process* p = t.process;
+    sched::Thread* other = nullptr;
+    if (p) p->threads.for_each([&](sched::Thread& o) {
+        if (!other && &o != &t) other = &o;
+    });
+    bool moved = false;
+    if (other) {
+        bool irq = g_members.lock();
+        // The old cgroup keeps a reference of `t` until move_locked drops
+        // it, so it cannot go away under us.
+        if (&of(*other) != &of(t)) {
+            move_locked(t, of(*other));
+            moved = true;
+        }
+        g_members.unlock(irq);
+    }
+    if (moved) {
+        Cgroup& c = of(t);
+        sched::set_cpuset_mask(&t, c.is_root() ? ~0ull : c.cpus_effective);
+    }
+    proc::unlock_tree();
 }
 
 void thread_exit(sched::Thread& t, proc::Process* last_of) {
@@ -337,7 +365,7 @@ Status remove(Cgroup& c) {
     if (c.is_root()) return Error(EBUSY);
     if (!c.children.empty()) return Error(EBUSY);
     bool irq = g_members.lock();
-    bool busy = c.populated();
+    bool busy = c.populated() || c.nr_forking;
     g_members.unlock(irq);
     if (busy) return Error(EBUSY);
     c.removed = true;

@@ -95,6 +95,7 @@ struct Cgroup {
     // ---- membership lock ----
     u32 nr_threads = 0;         // live user threads in this cgroup itself
     u32 nr_populated_children = 0;
+    u32 nr_forking = 0;         // charged by a fork not attached yet: rmdir waits (EBUSY)
     u64 pids_max = ~0ull, pids_current = 0, pids_peak = 0;
     u64 pids_events_max = 0, pids_events_max_local = 0;
     bool fork_rejected_logged = false;
@@ -124,11 +125,16 @@ Cgroup& of(const sched::Thread& t);
 // fork/clone/clone3: picks the new thread's cgroup (the caller's, or the
 // directory `cgroup_fd` names with CLONE_INTO_CGROUP; -1 for none) and
 // charges it to pids. The result carries a reference and the charge, to be
-// handed to attach_new() or given back with cancel_fork(). Errors: EAGAIN
-// beyond pids.max, EBADF/ENOENT/EBUSY/EOPNOTSUPP for CLONE_INTO_CGROUP.
+// handed to attach_new() before the thread joins its process (undone by
+// thread_exit(t, nullptr) if it never runs) or given back with
+// cancel_fork(). Errors: EAGAIN beyond pids.max, EBADF/ENOENT/EBUSY/
+// EOPNOTSUPP for CLONE_INTO_CGROUP.
 Result<Cgroup*> charge_fork(int cgroup_fd, bool thread);
 void cancel_fork(Cgroup* c);
 void attach_new(sched::Thread& t, Cgroup* c);
+// A new thread of an existing process, once in its thread list: follows
+// the process if it moved meanwhile (threads of a process share a cgroup).
+void thread_joined(sched::Thread& t);
 // A thread leaves (exit). The last thread of a process hands its charge to
 // the process (proc::Process::cgroup): a zombie still counts in
 // pids.current until it is reaped (process_released).

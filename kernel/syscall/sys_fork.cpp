@@ -77,16 +77,20 @@ Result<sched::Thread*> new_user_thread(const char* name, arch::TrapFrame& frame,
 }
 
 // The new task's cgroup and pids charge (kernel/cgroup), given back unless
-// the task is created.
+// the task is created. The thread belongs to its cgroup before it joins its
+// process, so that a concurrent move of the process sees it right.
 struct CgroupCharge {
     cgroup::Cgroup* c = nullptr;
+    sched::Thread* attached = nullptr;
     ~CgroupCharge() {
-        if (c) cgroup::cancel_fork(c);
+        if (attached) cgroup::thread_exit(*attached, nullptr);
+        else if (c) cgroup::cancel_fork(c);
     }
     void attach(sched::Thread& t) {
         cgroup::attach_new(t, c);
-        c = nullptr;
+        attached = &t;
     }
+    void commit() { attached = nullptr, c = nullptr; }
 };
 
 Result<u64> clone_thread(u64 flags, uptr stack, uptr parent_tid, uptr child_tid, u64 tls, arch::TrapFrame& frame,
@@ -101,8 +105,10 @@ Result<u64> clone_thread(u64 flags, uptr stack, uptr parent_tid, uptr child_tid,
     sched::Thread* t = TRY(new_user_thread(p->comm, frame, stack, flags, tls));
     if (flags & CLONE_CHILD_CLEARTID) t->clear_child_tid = child_tid;
     // A thread on a new stack does not inherit the alternate signal stack.
-    TRY(proc::add_thread(*p, *t, tid));
     charge.attach(*t);
+    TRY(proc::add_thread(*p, *t, tid));
+    charge.commit();
+    cgroup::thread_joined(*t);
     u32 utid = static_cast<u32>(tid);
     if (flags & CLONE_PARENT_SETTID) (void)UserOut<u32>(parent_tid).write(utid);
     if (flags & CLONE_CHILD_SETTID) (void)UserOut<u32>(child_tid).write(utid);
@@ -190,8 +196,9 @@ Result<u64> do_clone(u64 flags, uptr stack, uptr parent_tid, uptr child_tid, u64
     t->signals.altstack_flags = self->signals.altstack_flags;
     if (!(flags & CLONE_VM)) rseq::fork(*t, *self);
     child->thread = t;
-    MUST(proc::add_thread(*child, *t, child->pid));  // a new process cannot be exiting
     charge.attach(*t);
+    MUST(proc::add_thread(*child, *t, child->pid));  // a new process cannot be exiting
+    charge.commit();
     // The child's CPU time starts at 0, so its RLIMIT_CPU is checked anew.
     ptimer::rlimit_cpu_changed(*child);
 
