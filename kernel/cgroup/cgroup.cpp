@@ -335,6 +335,7 @@ Cgroup* find_child(Cgroup& parent, StringView name) {
 Result<Cgroup*> create(Cgroup& parent, StringView name) {
     if (parent.removed) return Error(ENOENT);
     if (name.size() > 255) return Error(ENAMETOOLONG);
+    if (name.contains('\n')) return Error(EINVAL);  // it would break /proc/<pid>/cgroup's lines
     int level = parent.level + 1;
     for (Cgroup* a = &parent; a; a = a->parent) {
         if (a->max_depth != UNLIMITED && static_cast<u64>(level - a->level) > a->max_depth) return Error(EAGAIN);

@@ -196,13 +196,25 @@ Status store_oom_group(Cgroup& c, StringView text) {
     return {};
 }
 
-// Proactive reclaim: nothing to reclaim while no pages are charged.
+// Proactive reclaim: "BYTES [swappiness=N]". Nothing is charged yet, so
+// any amount but 0 cannot be reclaimed (EAGAIN, as Linux on an empty
+// cgroup).
 Status store_reclaim(Cgroup&, StringView text) {
     StringView s = strip(text);
     usize sp = s.find(' ');
-    TRY(parse_bytes_or_max(s.substr(0, sp)));
-    return {};
+    u64 bytes = TRY(parse_bytes_or_max(s.substr(0, sp)));
+    StringView rest = sp == StringView::npos ? StringView() : strip(s.substr(sp));
+    if (!rest.empty()) {
+        if (!rest.starts_with("swappiness=")) return Error(EINVAL);
+        u64 sw = TRY(parse_u64(rest.substr(11)));
+        if (sw > 200) return Error(EINVAL);
+    }
+    return bytes / PAGE ? Status(Error(EAGAIN)) : Status();
 }
+
+// memory.peak and memory.swap.peak: a write resets the peak its open file
+// reports; Keel's peaks are 0 already.
+Status store_accept(Cgroup&, StringView) { return {}; }
 
 // ---- io ---------------------------------------------------------------------
 // No block devices yet: nothing to show per device, and a device named in a
@@ -385,7 +397,7 @@ const FileDef CTRL_FILES[] = {
     {"memory.low", 0644, MEMORY, Where::ChildOnly, show_mem_low, store_mem_low},
     {"memory.high", 0644, MEMORY, Where::ChildOnly, show_mem_high, store_mem_high},
     {"memory.max", 0644, MEMORY, Where::ChildOnly, show_mem_max, store_mem_max},
-    {"memory.peak", 0644, MEMORY, Where::ChildOnly, show_zero, nullptr},
+    {"memory.peak", 0644, MEMORY, Where::ChildOnly, show_zero, store_accept},
     {"memory.events", 0444, MEMORY, Where::ChildOnly, show_mem_events, nullptr},
     {"memory.events.local", 0444, MEMORY, Where::ChildOnly, show_mem_events, nullptr},
     {"memory.stat", 0444, MEMORY, Where::Both, show_mem_stat, nullptr},
@@ -395,7 +407,7 @@ const FileDef CTRL_FILES[] = {
     {"memory.swap.current", 0444, MEMORY, Where::ChildOnly, show_zero, nullptr},
     {"memory.swap.high", 0644, MEMORY, Where::ChildOnly, show_mem_swap_high, store_mem_swap_high},
     {"memory.swap.max", 0644, MEMORY, Where::ChildOnly, show_mem_swap_max, store_mem_swap_max},
-    {"memory.swap.peak", 0644, MEMORY, Where::ChildOnly, show_zero, nullptr},
+    {"memory.swap.peak", 0644, MEMORY, Where::ChildOnly, show_zero, store_accept},
     {"memory.swap.events", 0444, MEMORY, Where::ChildOnly, show_swap_events, nullptr},
 
     {"io.stat", 0444, IO, Where::Both, show_empty, nullptr},

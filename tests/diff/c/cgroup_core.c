@@ -131,6 +131,16 @@ int main(void) {
     /* mkdir, the child's files */
     CK("mkdir_t", mkdir(CG "/t", 0755));
     CK("mkdir_t_again", mkdir(CG "/t", 0755));
+    CK("mkdir_newline", mkdir(CG "/t\nx", 0755));
+    CK("mkdir_file_name", mkdir(CG "/cgroup.procs", 0755));
+    {
+        char longname[300];
+        memset(longname, 0, sizeof longname);
+        strcpy(longname, CG "/");
+        memset(longname + strlen(longname), 'a', 255);  /* NAME_MAX */
+        CK("mkdir_long_name", mkdir(longname, 0755));
+        CK("rmdir_long_name", rmdir(longname));
+    }
     if (stat(CG "/t", &st) == 0) CHECK("t_mode", "%o", st.st_mode);
     list("t_list", CG "/t");
     for (int i = 0; CHILD_FILES[i]; i++) {

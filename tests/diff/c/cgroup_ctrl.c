@@ -210,6 +210,13 @@ int main(void) {
     W("memory.oom.group_junk", "memory.oom.group", "x");
     W("memory.reclaim_junk", "memory.reclaim", "x");
     R("memory.reclaim_read", "memory.reclaim");
+    W("memory.reclaim_0", "memory.reclaim", "0");
+    W("memory.reclaim_1M_empty", "memory.reclaim", "1M");
+    W("memory.reclaim_swappiness", "memory.reclaim", "4096 swappiness=10");
+    W("memory.reclaim_bad_key", "memory.reclaim", "4096 foo=1");
+    W("memory.peak_reset", "memory.peak", "reset");
+    W("memory.swap.peak_reset", "memory.swap.peak", "x");
+    W("memory.current_write", "memory.current", "1");
 
     /* io */
     R("io.weight", "io.weight");
