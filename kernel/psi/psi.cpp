@@ -276,12 +276,14 @@ void init() {
         if (!system_listed) groups.push_back(system_psi);
         system_listed = true;
     }
-    auto t = sched::spawn_kthread("psimon", psimon, nullptr, -20);
+    // Known as psimon before it is first queued, so that it is never counted.
+    auto t = sched::create_kthread("psimon", psimon, nullptr, -20);
     if (t.is_error()) {
         pr_err("psi: cannot start psimon (%d): averages and triggers stay idle", t.error().code());
         return;
     }
     __atomic_store_n(&psimon_thread, t.value(), __ATOMIC_RELEASE);
+    sched::start_thread(t.value());
 }
 
 void show(PsiGroup& g, Resource res, fs::SeqBuf& out) {
