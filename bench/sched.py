@@ -62,9 +62,10 @@ CONFIGS = {
         "modes": [
             "hackbench process 2 50",
             "hackbench thread 2 50",
+            "wakeup 1 1 1000 1000",
             "wakeup 2 4 1000 4000",
-            "pingpong pipe process 5000",
-            "pingpong futex thread 5000",
+            "pingpong pipe process 2000",
+            "pingpong futex thread 2000",
         ],
     },
 }
@@ -80,7 +81,7 @@ def describe(name):
     m = re.match(r"wakeup_m(\d+)_w(\d+)_(p50|p99|p999)$", name)
     if m:
         pct = {"p50": "p50", "p99": "p99", "p999": "p99.9"}[m.group(3)]
-        return "wakeup latency %s (%s msg x %s workers)" % (pct, m.group(1), m.group(2)), 1e3, "us"
+        return "wake-up latency %s, %s msg x %s wrk" % (pct, m.group(1), m.group(2)), 1e3, "us"
     m = re.match(r"ctxsw_(pipe|futex)_(process|thread)$", name)
     if m:
         return "context switch, %s, two %s, CPU 0" % (m.group(1), PLURAL[m.group(2)]), 1, "ns"

@@ -33,6 +33,7 @@
 #include <sys/reboot.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -222,6 +223,8 @@ typedef struct {
     volatile uint32_t gen;  // bumped by the message thread to wake the worker
     volatile long done;     // wake-ups handled, for the progress watchdog
     uint64_t stamp;         // written before the wake
+    int waker_cpu;          // where the message thread ran when it woke us
+    long same_cpu;          // wake-ups that ran on the waker's CPU
     uint64_t* lat;
     long rounds;
     unsigned work;
@@ -236,6 +239,8 @@ struct Msg {
     int nworkers;
     Worker* workers;
 };
+
+static volatile uint32_t workers_finished;
 
 static void spin_work(unsigned iters) {
     volatile uint64_t x = 0;
@@ -257,10 +262,13 @@ static void* worker_main(void* arg) {
         uint64_t t = now_ns();
         seen = g;
         w->lat[i] = t - w->stamp;
+        if (sched_getcpu() == w->waker_cpu) ++w->same_cpu;
         w->done = i + 1;
         spin_work(w->work);
         worker_post(w);
     }
+    __atomic_fetch_add(&workers_finished, 1, __ATOMIC_RELEASE);
+    futex(&workers_finished, FUTEX_WAKE_PRIVATE, 1);
     return NULL;
 }
 
@@ -280,6 +288,7 @@ static void* message_main(void* arg) {
             if (!(r & (1u << i))) continue;
             Worker* w = &m->workers[i];
             if (sent[i] == w->rounds) continue;
+            w->waker_cpu = sched_getcpu();
             w->stamp = now_ns();
             __atomic_fetch_add(&w->gen, 1, __ATOMIC_RELEASE);
             futex(&w->gen, FUTEX_WAKE_PRIVATE, 1);
@@ -291,21 +300,25 @@ static void* message_main(void* arg) {
     return NULL;
 }
 
-// Waits until every wake-up has been handled. Without progress for 10 s
-// (a lost wake-up) it prints what each thread was waiting for and exits.
-static void wakeup_watch(Msg* msgs, int nmsg, long total) {
-    long last = -1;
+// Waits until every worker has finished. Without progress for 10 s (a lost
+// wake-up) it prints what each thread was waiting for and exits. It sleeps in
+// FUTEX_WAIT with a timeout that the last worker's FUTEX_WAKE ends in any
+// case: Keel at b3c822b can lose a sleeping thread's timer (see README).
+static void wakeup_watch(Msg* msgs, int nmsg, int nworkers, long total) {
+    long last = -1, done = 0;
     int still = 0;
     for (;;) {
-        long done = 0;
+        uint32_t fin = __atomic_load_n(&workers_finished, __ATOMIC_ACQUIRE);
+        if ((int)fin == nmsg * nworkers) return;
+        done = 0;
         for (int m = 0; m < nmsg; ++m)
             for (int i = 0; i < msgs[m].nworkers; ++i) done += msgs[m].workers[i].done;
-        if (done == total) return;
         still = done == last ? still + 1 : 0;
         last = done;
-        if (still == 100) break;
-        set_phase("wakeup_watch: usleep, done", (int)done);
-        usleep(100000);
+        if (still == 10) break;
+        set_phase("wakeup_watch: FUTEX_WAIT for 1 s, done", (int)done);
+        struct timespec second = {1, 0};
+        syscall(SYS_futex, &workers_finished, FUTEX_WAIT_PRIVATE, fin, &second, NULL, 0);
     }
     printf("error wakeup stalled: %ld of %ld wake-ups handled\n", last, total);
     for (int m = 0; m < nmsg; ++m) {
@@ -346,7 +359,7 @@ static void wakeup(int nmsg, int nworkers, long rounds, unsigned work) {
         tasks[nt++] = start_task(message_main, &msgs[m]);
         for (int i = 0; i < nworkers; ++i) tasks[nt++] = start_task(worker_main, &msgs[m].workers[i]);
     }
-    wakeup_watch(msgs, nmsg, total);
+    wakeup_watch(msgs, nmsg, nworkers, total);
     for (int i = 0; i < nt; ++i) wait_task(tasks[i]);
     uint64_t t1 = now_ns();
     // Starvation shows as a worker whose worst wake-up dwarfs the others'.
@@ -358,6 +371,9 @@ static void wakeup(int nmsg, int nworkers, long rounds, unsigned work) {
         if (worst < worst_min) worst_min = worst;
         if (worst > worst_max) worst_max = worst;
     }
+    long same = 0;
+    for (int m = 0; m < nmsg; ++m)
+        for (int i = 0; i < nworkers; ++i) same += msgs[m].workers[i].same_cpu;
     qsort(lat, (size_t)total, sizeof(uint64_t), cmp_u64);
     char name[64];
     snprintf(name, sizeof(name), "wakeup_m%d_w%d", nmsg, nworkers);
@@ -368,9 +384,9 @@ static void wakeup(int nmsg, int nworkers, long rounds, unsigned work) {
     report(full, lat[total * 99 / 100]);
     snprintf(full, sizeof(full), "%s_p999", name);
     report(full, lat[total * 999 / 1000]);
-    printf("check %s wakeups %ld max %llu per-worker-worst %llu..%llu total %llu\n", name, total,
-           (unsigned long long)lat[total - 1], (unsigned long long)worst_min, (unsigned long long)worst_max,
-           (unsigned long long)(t1 - t0));
+    printf("check %s wakeups %ld max %llu per-worker-worst %llu..%llu total %llu on-waker's-cpu %.2f\n", name,
+           total, (unsigned long long)lat[total - 1], (unsigned long long)worst_min, (unsigned long long)worst_max,
+           (unsigned long long)(t1 - t0), (double)same / (double)total);
 }
 
 // ---- context switches on one CPU ----
@@ -383,10 +399,21 @@ typedef struct {
     int pipes[4];                  // a[0] a[1] b[0] b[1]
     long rounds;
     int futex_op_wait, futex_op_wake;
+    int inherited;                 // the peer started with the creator's CPU 0 mask
 } Pair;
 
+static void peer_pin(Pair* p) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof(set), &set) == 0) p->inherited = CPU_COUNT(&set) == 1 && CPU_ISSET(0, &set);
+    pin_cpu0();
+}
+
+// Every task pins itself: Keel at b3c822b does not pass the affinity mask
+// on through fork or clone (Linux does).
 static void* pipe_peer(void* arg) {
     Pair* p = arg;
+    peer_pin(p);
     char c;
     for (long i = 0; i < p->rounds; ++i) {
         if (read(p->pipes[0], &c, 1) != 1) die("peer read");
@@ -397,6 +424,7 @@ static void* pipe_peer(void* arg) {
 
 static void* futex_peer(void* arg) {
     Pair* p = arg;
+    peer_pin(p);
     for (long i = 0; i < p->rounds; ++i) {
         while (__atomic_load_n(&p->ping, __ATOMIC_ACQUIRE) == 0) futex(&p->ping, p->futex_op_wait, 0);
         __atomic_store_n(&p->ping, 0, __ATOMIC_RELAXED);
@@ -433,6 +461,7 @@ static void pingpong(const char* via, long rounds) {
     char name[64];
     snprintf(name, sizeof(name), "ctxsw_%s_%s", via, thread_mode ? "thread" : "process");
     report(name, (t1 - t0) / (2 * (uint64_t)rounds));  // a round trip is two switches
+    printf("check %s affinity inherited by the peer: %s\n", name, p->inherited ? "yes" : "no");
 }
 
 typedef struct {
@@ -443,6 +472,7 @@ typedef struct {
 static void* yield_main(void* arg) {
     YieldArg* y = arg;
     Pair* p = y->p;
+    pin_cpu0();
     __atomic_fetch_add(&p->arrived, 1, __ATOMIC_ACQ_REL);
     while (__atomic_load_n(&p->arrived, __ATOMIC_ACQUIRE) < 2) sched_yield();
     p->start[y->id] = now_ns();
@@ -594,6 +624,9 @@ static void run_as_init(void) {
     }
     printf("bench done\n");
     fflush(stdout);
+    // Let the console's transmitter drain before QEMU exits.
+    tcdrain(STDOUT_FILENO);
+    usleep(100000);
     if (ioperm(0xf4, 4, 1) == 0) outl(0x10, 0xf4);
     reboot(RB_AUTOBOOT);
 }
