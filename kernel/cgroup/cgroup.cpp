@@ -42,6 +42,7 @@ void populated_changed(Cgroup* c, bool was) {
         if (!p || p->is_root()) return;
         was = p->populated();
         p->nr_populated_children += now ? 1 : static_cast<u32>(-1);
+        if (!c->threaded) p->nr_populated_domain_children += now ? 1 : static_cast<u32>(-1);
         c = p;
     }
 }
@@ -103,8 +104,8 @@ void move_locked(sched::Thread& t, Cgroup& dst) {
 
 // Linux's checks on a destination of a migration (cgroup_migrate_vet_dst).
 Status vet_destination(const Cgroup& dst) {
-    if (!is_valid_domain(dst)) return Error(EOPNOTSUPP);
-    if (dst.is_root() || can_be_thread_root(dst)) return {};
+    if (!is_valid_domain(dst.domain())) return Error(EOPNOTSUPP);
+    if (dst.is_root() || can_be_thread_root(dst) || dst.threaded) return {};
     if (dst.subtree_control) return Error(EBUSY);
     return {};
 }
@@ -218,18 +219,14 @@ void attach_new(sched::Thread& t, Cgroup* c) {
 
 void thread_joined(sched::Thread& t) {
     proc::lock_tree();
-    proc::Process* p = t.process;
-    sched::Thread* other = nullptr;
-    if (p) p->threads.for_each([&](sched::Thread& o) {
-        if (!other && &o != &t) other = &o;
-    });
+    sched::Thread* creator = sched::current();
     bool moved = false;
-    if (other) {
+    {
         bool irq = g_members.lock();
         // The old cgroup keeps a reference of `t` until move_locked drops
         // it, so it cannot go away under us.
-        if (&of(*other) != &of(t)) {
-            move_locked(t, of(*other));
+        if (&of(*creator) != &of(t)) {
+            move_locked(t, of(*creator));
             moved = true;
         }
         g_members.unlock(irq);
@@ -299,13 +296,20 @@ Status move_process(Cgroup& dst, int pid) {
 }
 
 Status move_thread(Cgroup& dst, int tid) {
+    if (dst.removed) return Error(ENODEV);
     proc::lock_tree();
     sched::Thread* t = tid ? proc::find_thread(tid) : sched::current();
     Status st = {};
     if (!t || !t->process) st = Error(ESRCH);
-    // Single threads move only within a threaded subtree, which Keel does
-    // not have: between domain cgroups Linux says EOPNOTSUPP.
-    else if (&of(*t) != &dst) st = Error(EOPNOTSUPP);
+    // Single threads move only within one domain (a threaded subtree).
+    else if (&of(*t).domain() != &dst.domain()) st = Error(EOPNOTSUPP);
+    else if (&of(*t) != &dst) st = vet_destination(dst);
+    if (st.is_ok() && &of(*t) != &dst) {
+        bool irq = g_members.lock();
+        move_locked(*t, dst);
+        g_members.unlock(irq);
+        sched::set_cpuset_mask(t, dst.is_root() ? ~0ull : dst.cpus_effective);
+    }
     proc::unlock_tree();
     return st;
 }
@@ -313,7 +317,7 @@ Status move_thread(Cgroup& dst, int tid) {
 void list_members(const Cgroup& c, bool threads, void (*emit)(void*, int), void* ctx) {
     proc::for_each_process([&](proc::Process& p) {
         if (!threads) {
-            if (p.thread && &of(*p.thread) == &c) emit(ctx, p.pid);
+            if (p.thread && &of(*p.thread).domain() == &c) emit(ctx, p.pid);
             return;
         }
         p.threads.for_each([&](sched::Thread& t) {
@@ -371,6 +375,7 @@ Status remove(Cgroup& c) {
     if (busy) return Error(EBUSY);
     c.removed = true;
     c.parent->children.remove(c);
+    if (c.threaded) --c.parent->nr_threaded_children;
     for (Cgroup* a = c.parent; a; a = a->parent) --a->nr_descendants;
     // Pollers of a removed cgroup's files are told (kernfs's deactivation).
     notify_events(c);
@@ -381,22 +386,43 @@ Status remove(Cgroup& c) {
 }
 
 bool is_thread_root(const Cgroup& c) {
+    if (c.threaded) return false;
+    if (c.nr_threaded_children) return true;
     return !c.is_root() && (c.subtree_control & THREADED_CTRLS) && has_tasks(c);
 }
 
 bool is_valid_domain(const Cgroup& c) {
-    for (const Cgroup* a = c.parent; a; a = a->parent)
+    if (c.threaded) return false;
+    for (const Cgroup* a = c.parent; a; a = a->parent) {
         if (!a->is_root() && is_thread_root(*a)) return false;
+        if (a->threaded) return false;
+    }
     return true;
 }
 
 bool can_be_thread_root(const Cgroup& c) {
     if (c.is_root()) return true;
+    if (c.threaded) return false;
     bool irq = g_members.lock();
-    bool populated_children = c.nr_populated_children != 0;
+    bool populated_children = c.nr_populated_domain_children != 0;
     g_members.unlock(irq);
     if (populated_children) return false;
     return !(c.subtree_control & ~THREADED_CTRLS);
+}
+
+Status make_threaded(Cgroup& c) {
+    if (c.threaded) return {};
+    bool irq = g_members.lock();
+    bool populated = c.populated();
+    g_members.unlock(irq);
+    if (populated || (c.subtree_control & ~THREADED_CTRLS)) return Error(EOPNOTSUPP);
+    const Cgroup& dom = c.parent->domain();
+    if (!is_valid_domain(dom) || !can_be_thread_root(dom)) return Error(EOPNOTSUPP);
+    c.threaded = true;
+    ++c.parent->nr_threaded_children;
+    // Domain controllers no longer reach it: its files change.
+    notify_events(c);
+    return {};
 }
 
 Status change_subtree_control(Cgroup& c, u32 enable, u32 disable) {
@@ -409,13 +435,13 @@ Status change_subtree_control(Cgroup& c, u32 enable, u32 disable) {
     c.children.for_each([&](Cgroup& ch) { used |= (ch.subtree_control & disable) != 0; });
     if (used) return Error(EBUSY);
     if (enable && !c.is_root()) {
-        if (!is_valid_domain(c)) return Error(EOPNOTSUPP);
+        if (!is_valid_domain(c.domain())) return Error(EOPNOTSUPP);
         u32 domain = enable & ~THREADED_CTRLS;
-        if (!domain && can_be_thread_root(c)) {
-            // threaded controllers are always allowed in a (future) thread root
-        } else if (has_tasks(c)) {
-            return Error(EBUSY);
-        }
+        if (domain && (is_thread_root(c) || c.threaded)) return Error(EOPNOTSUPP);
+        // Threaded controllers are always allowed in a (future) thread root
+        // and inside a threaded subtree; anything else needs no tasks here.
+        bool threaded_ok = !domain && (can_be_thread_root(c) || c.threaded);
+        if (!threaded_ok && has_tasks(c)) return Error(EBUSY);
     }
     c.subtree_control = (c.subtree_control | enable) & ~disable;
     c.control_written = true;
@@ -449,12 +475,11 @@ void update_cpusets(Cgroup& c) {
 
 void kill_subtree(Cgroup& c) {
     proc::for_each_process([&](proc::Process& p) {
-        if (!p.thread) return;
-        for (const Cgroup* a = &of(*p.thread); a; a = a->parent)
-            if (a == &c) {
-                sig::send_from_kernel(p, SIGKILL);
-                return;
-            }
+        bool inside = false;
+        p.threads.for_each([&](sched::Thread& t) {
+            for (const Cgroup* a = &of(t); a && !inside; a = a->parent) inside = a == &c;
+        });
+        if (inside) sig::send_from_kernel(p, SIGKILL);
     });
 }
 

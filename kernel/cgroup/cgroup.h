@@ -1,7 +1,8 @@
 // cgroup v2: one hierarchy of control groups, mounted as the "cgroup2" file
 // system (kernel/cgroup/cgroupfs.cpp). Every user thread belongs to one
-// cgroup (sched::Thread::cgroup, null meaning the root); all threads of a
-// process share it (domain mode; threaded subtrees are not implemented).
+// cgroup (sched::Thread::cgroup, null meaning the root). The threads of a
+// process share a domain cgroup; inside a threaded subtree (cgroup.type
+// "threaded") they may sit in different cgroups of the same domain.
 //
 // Locking: `tree_mutex()` (a sleeping lock, Linux's cgroup_mutex) guards
 // the shape of the tree and every setting; membership and the counters that
@@ -76,6 +77,8 @@ struct Cgroup {
     IntrusiveList<Cgroup, &Cgroup::sibling> children;
     bool removed = false;       // rmdir'd: a "dying" cgroup kept by references
     u32 subtree_control = 0;    // enabled for the children
+    bool threaded = false;      // cgroup.type "threaded" (never undone)
+    u32 nr_threaded_children = 0;
     bool control_written = false;  // cgroup.subtree_control was written (implicit perf_event, cgroup.stat)
     u64 max_descendants = ~0ull, max_depth = ~0ull;
     u32 nr_descendants = 0;     // live ones, the whole subtree
@@ -95,6 +98,7 @@ struct Cgroup {
     // ---- membership lock ----
     u32 nr_threads = 0;         // live user threads in this cgroup itself
     u32 nr_populated_children = 0;
+    u32 nr_populated_domain_children = 0;  // of those, the domain (not threaded) ones
     u32 nr_forking = 0;         // charged by a fork not attached yet: rmdir waits (EBUSY)
     u64 pids_max = ~0ull, pids_current = 0, pids_peak = 0;
     u64 pids_events_max = 0, pids_events_max_local = 0;
@@ -108,8 +112,14 @@ struct Cgroup {
     u32 refs = 1;               // atomic
     bool is_root() const { return parent == nullptr; }
     bool populated() const { return nr_threads || nr_populated_children; }
-    // What the parent's cgroup.subtree_control enables here (root: all).
-    u32 controllers() const { return parent ? parent->subtree_control : ALL_CTRLS; }
+    // What the parent's cgroup.subtree_control enables here (root: all);
+    // only threaded controllers reach into a threaded cgroup.
+    u32 controllers() const {
+        if (!parent) return ALL_CTRLS;
+        return threaded ? parent->subtree_control & THREADED_CTRLS : parent->subtree_control;
+    }
+    // The domain cgroup a threaded one belongs to (itself for a domain).
+    const Cgroup& domain() const { return threaded && parent ? parent->domain() : *this; }
 };
 
 Cgroup& root();
@@ -133,7 +143,7 @@ Result<Cgroup*> charge_fork(int cgroup_fd, bool thread);
 void cancel_fork(Cgroup* c);
 void attach_new(sched::Thread& t, Cgroup* c);
 // A new thread of an existing process, once in its thread list: follows
-// the process if it moved meanwhile (threads of a process share a cgroup).
+// its creator if that moved meanwhile.
 void thread_joined(sched::Thread& t);
 // A thread leaves (exit). The last thread of a process hands its charge to
 // the process (proc::Process::cgroup): a zombie still counts in
@@ -150,12 +160,14 @@ Status move_thread(Cgroup& dst, int tid);
 Result<Cgroup*> create(Cgroup& parent, StringView name);
 Status remove(Cgroup& c);
 Cgroup* find_child(Cgroup& parent, StringView name);
-// Linux's rules for domain and threaded cgroups (threaded mode never
-// starts in Keel, so only the "thread root" through a threaded controller
-// and "domain invalid" below it occur).
+// Linux's rules for domain and threaded cgroups: a thread root is a domain
+// with threaded children (or with tasks and a threaded controller enabled);
+// a domain below a thread root or a threaded cgroup is invalid.
 bool is_thread_root(const Cgroup& c);
 bool is_valid_domain(const Cgroup& c);
 bool can_be_thread_root(const Cgroup& c);
+// cgroup.type's "threaded".
+Status make_threaded(Cgroup& c);
 // cgroup.subtree_control's write, all or nothing.
 Status change_subtree_control(Cgroup& c, u32 enable, u32 disable);
 // cpuset: recomputes cpus_effective below `c` and tells the scheduler.

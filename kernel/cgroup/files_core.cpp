@@ -36,6 +36,7 @@ Status store_subtree_control(Cgroup& c, StringView text) {
 void emit_id(void* ctx, int id) { static_cast<fs::SeqBuf*>(ctx)->printf("%d\n", id); }
 
 Status show_procs(fs::SeqBuf& out, Cgroup& c) {
+    if (c.threaded) return Error(EOPNOTSUPP);
     list_members(c, false, emit_id, &out);
     return out.status();
 }
@@ -63,16 +64,16 @@ Status show_events(fs::SeqBuf& out, Cgroup& c) {
 }
 
 Status show_type(fs::SeqBuf& out, Cgroup& c) {
-    if (!is_valid_domain(c)) out.puts("domain invalid\n");
+    if (c.threaded) out.puts("threaded\n");
+    else if (!is_valid_domain(c)) out.puts("domain invalid\n");
     else if (is_thread_root(c)) out.puts("domain threaded\n");
     else out.puts("domain\n");
     return {};
 }
 
-// Threaded subtrees are not implemented: "threaded" is refused with
-// EOPNOTSUPP (a known difference); anything else is EINVAL, as Linux.
-Status store_type(Cgroup&, StringView text) {
-    if (strip(text) == "threaded") return Error(EOPNOTSUPP);
+// Only the switch to "threaded" exists (it cannot be undone).
+Status store_type(Cgroup& c, StringView text) {
+    if (strip(text) == "threaded") return make_threaded(c);
     return Error(EINVAL);
 }
 
