@@ -371,6 +371,7 @@ bool loop_ok(Eventpoll& ep, Eventpoll& to) {
 
 // Regular files and directories have no poll in Linux: epoll refuses them.
 bool can_poll(OpenFile& f) {
+    if (f.polls_regular_file()) return true;
     if (f.kind() == FileKind::Vfs) return false;
     File* vf = f.vfs_file();
     return !vf || !(vf->inode().is_reg() || vf->inode().is_dir());

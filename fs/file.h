@@ -70,6 +70,9 @@ public:
     // fstat(2)'s view of the file.
     virtual Status stat(struct stat& st) = 0;
     virtual bool seekable() const { return false; }
+    // A poll of its own although the VFS file behind it is a regular file
+    // (PSI's pressure files): epoll accepts it then.
+    virtual bool polls_regular_file() const { return false; }
     // The VFS file behind this description (regular files, directories,
     // device nodes), or nullptr for anonymous files (pipes, eventfds...).
     virtual File* vfs_file() { return nullptr; }

@@ -26,14 +26,15 @@ constexpr usize KERNFS_WRITE_MAX = 4096;
 struct TriggerBox {
     Trigger trigger;
     sched::WaitQueue wq;
-    bool detached = false;  // psi_lock: the group went away
+    bool detached = false;  // the group went away (set under psi_lock, read by poll without it)
 };
 
 // Under psi_lock: an event, or (unlinked by group_destroy) the group's end.
 void notify_trigger(Trigger& t) {
     auto* box = static_cast<TriggerBox*>(t.owner);
-    if (!t.node.linked()) box->detached = true;
-    box->wq.wake_all(box->detached ? (POLLERR | POLLPRI) : POLLPRI);
+    bool gone = !t.node.linked();
+    if (gone) __atomic_store_n(&box->detached, true, __ATOMIC_RELEASE);
+    box->wq.wake_all(gone ? (POLLERR | POLLPRI) : POLLPRI);
 }
 
 class PressureFile final : public fs::OpenFile {
@@ -43,6 +44,7 @@ public:
 
     fs::File* vfs_file() override { return file_.get(); }
     bool seekable() const override { return true; }
+    bool polls_regular_file() const override { return true; }
     Status stat(struct stat& st) override { return fs::stat_path(file_->path(), st); }
     Result<usize> read(const IoBuffer& buf, u64*) override {
         fs::IoData d(buf);
@@ -85,12 +87,8 @@ public:
         TriggerBox* box = __atomic_load_n(&box_, __ATOMIC_ACQUIRE);
         if (!box) return DEFAULT_MASK | POLLERR | POLLPRI;
         if (pt) pt->add(box->wq);
-        bool gone;
-        {
-            SpinlockGuard g(psi_lock);
-            gone = box->detached;
-        }
-        if (gone) return DEFAULT_MASK | POLLERR | POLLPRI;
+        // No psi_lock here: epoll asks under locks of its own.
+        if (__atomic_load_n(&box->detached, __ATOMIC_ACQUIRE)) return DEFAULT_MASK | POLLERR | POLLPRI;
         return DEFAULT_MASK | (trigger_take_event(box->trigger) ? POLLPRI : 0u);
     }
 

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
+#include <sys/epoll.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -242,6 +243,18 @@ int main(void) {
     CK("poll_trigger_idle", poll(&p, 1, 0));
     CHECK("poll_trigger_idle_revents", "%s", ev(p.revents));
     CK("read_with_trigger", read(fd, text, sizeof text) > 0);
+    /* epoll: pressure files poll like special files. */
+    int ep = epoll_create1(0);
+    struct epoll_event ee = {.events = EPOLLPRI}, out[2];
+    CK("epoll_add_trigger_fd", epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ee));
+    CK("epoll_idle_trigger", epoll_wait(ep, out, 2, 0));
+    int plain = open("/proc/pressure/io", O_RDONLY);
+    ee.events = EPOLLIN;
+    CK("epoll_add_plain", epoll_ctl(ep, EPOLL_CTL_ADD, plain, &ee));
+    int nev = epoll_wait(ep, out, 2, 0);
+    CHECK("epoll_plain", "%d %s", nev, nev == 1 ? ev(out[0].events) : "-");
+    close(plain);
+    close(ep);
     int dupfd = dup(fd);
     close(fd);
     CK("dup_keeps_trigger", write(dupfd, s, strlen(s) + 1));
