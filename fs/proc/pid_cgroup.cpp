@@ -16,9 +16,9 @@ Status show_cgroup(SeqBuf& out, const Target& t) {
     }
     proc::unlock_tree();
     if (!c) return Error(ESRCH);
-    cgroup::show_proc_cgroup(out, *c);
+    Status st = cgroup::show_proc_cgroup(out, *c);
     cgroup::put(c);
-    return {};
+    return st;
 }
 
 }  // namespace keel::fs::procfs

@@ -218,8 +218,11 @@ void attach_new(sched::Thread& t, Cgroup* c) {
 }
 
 void thread_joined(sched::Thread& t) {
-    proc::lock_tree();
     sched::Thread* creator = sched::current();
+    // The common case, without locks: t is in its process's list now, so a
+    // move of the process from here on takes it along.
+    if (&of(*creator) == &of(t)) return;
+    proc::lock_tree();
     bool moved = false;
     {
         bool irq = g_members.lock();
@@ -484,12 +487,22 @@ void kill_subtree(Cgroup& c) {
 }
 
 void path_of(const Cgroup& c, char* buf, usize size) {
-    const Cgroup* chain[64];
-    usize n = 0;
-    for (const Cgroup* a = &c; a && !a->is_root() && n < 64; a = a->parent) chain[n++] = a;
+    if (!size) return;
+    // The length first, then the names from the end backwards.
     usize len = 0;
-    if (!n) len = static_cast<usize>(format(buf, size, "/"));
-    while (n-- && len < size) len += static_cast<usize>(format(buf + len, size - len, "/%s", chain[n]->name));
+    for (const Cgroup* a = &c; a && !a->is_root(); a = a->parent) len += 1 + str_len(a->name);
+    if (!len) len = 1;
+    usize end = min(len, size - 1);
+    buf[end] = 0;
+    buf[0] = '/';
+    usize pos = len;
+    for (const Cgroup* a = &c; a && !a->is_root(); a = a->parent) {
+        usize n = str_len(a->name);
+        pos -= n;
+        for (usize i = 0; i < n; ++i)
+            if (pos + i < end) buf[pos + i] = a->name[i];
+        if (--pos < end) buf[pos] = '/';
+    }
 }
 
 }  // namespace keel::cgroup

@@ -171,16 +171,13 @@ public:
             if (!out.emit(f.name, (1ull << 40) + i, fs::DT_REG, i + 3)) return {};
         }
         u64 from = pos < CHILD_BASE ? 0 : pos - CHILD_BASE;
-        // Children in creation order (their ids grow).
-        for (;;) {
-            Cgroup* next = nullptr;
-            cg().children.for_each([&](Cgroup& c) {
-                if (c.id >= from && (!next || c.id < next->id)) next = &c;
-            });
-            if (!next) return {};
-            if (!out.emit(next->name, next->id, fs::DT_DIR, CHILD_BASE + next->id + 1)) return {};
-            from = next->id + 1;
-        }
+        // Children in creation order, which is the order of their ids.
+        bool full = false;
+        cg().children.for_each([&](Cgroup& c) {
+            if (full || c.id < from) return;
+            full = !out.emit(c.name, c.id, fs::DT_DIR, CHILD_BASE + c.id + 1);
+        });
+        return {};
     }
 
 private:
@@ -253,10 +250,13 @@ Result<Cgroup*> cgroup_from_fd(int fd) {
     return &c;
 }
 
-void show_proc_cgroup(fs::SeqBuf& out, const Cgroup& c) {
-    char path[1024];
-    path_of(c, path, sizeof(path));
+Status show_proc_cgroup(fs::SeqBuf& out, const Cgroup& c) {
+    char* path = static_cast<char*>(heap_alloc(PATH_MAX));
+    if (!path) return Error(ENOMEM);
+    path_of(c, path, PATH_MAX);
     out.printf("0::%s\n", path);
+    heap_free(path);
+    return {};
 }
 
 }  // namespace keel::cgroup

@@ -15,6 +15,6 @@ fs::FsType& cgroup2_type();
 // cgroup is removed.
 Result<Cgroup*> cgroup_from_fd(int fd);
 // /proc/<pid>/cgroup's text for the process's cgroup.
-void show_proc_cgroup(fs::SeqBuf& out, const Cgroup& c);
+Status show_proc_cgroup(fs::SeqBuf& out, const Cgroup& c);
 
 }  // namespace keel::cgroup
