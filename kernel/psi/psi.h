@@ -49,7 +49,15 @@ struct PsiGroup;
 
 PsiGroup* system_group();
 Result<PsiGroup*> group_create(PsiGroup* parent);
+// Ends the group for its files (triggers detach, writes fail with ENODEV)
+// and drops the creator's reference; the memory goes with the last one.
 void group_destroy(PsiGroup* g);
+// Extra references: a thread that may still name the group after
+// group_destroy (an exiting thread whose final switch clears its states)
+// needs the memory kept until it is done, e.g. by the cgroup object holding
+// a reference until it is freed. The system group ignores both.
+void group_get(PsiGroup* g);
+void group_put(PsiGroup* g);
 void set_group_of(PsiGroup* (*fn)(const sched::Thread& t));
 PsiGroup* group_of(const sched::Thread& t);
 

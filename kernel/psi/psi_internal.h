@@ -24,7 +24,5 @@ struct PsiGroup {
 
 // Guards every group's aggregation state, trigger lists and `dead`.
 extern Spinlock psi_lock;
-void group_get(PsiGroup* g);
-void group_put(PsiGroup* g);
 
 }  // namespace keel::psi
