@@ -54,7 +54,12 @@ public:
         fs::IoData d(buf);
         return fs::pread(*file_, d, off);
     }
-    Result<u64> lseek(i64 off, int whence) override { return fs::lseek(*file_, off, whence); }
+    // Linux's seq_file: only SEEK_SET and SEEK_CUR (and no pwrite: ESPIPE,
+    // the default).
+    Result<u64> lseek(i64 off, int whence) override {
+        if (whence != SEEK_SET && whence != SEEK_CUR) return Error(EINVAL);
+        return fs::lseek(*file_, off, whence);
+    }
 
     Result<usize> write(const IoBuffer& buf, u64*) override {
         usize n = buf.size();

@@ -260,6 +260,14 @@ int main(void) {
     CK("dup_keeps_trigger", write(dupfd, s, strlen(s) + 1));
     close(dupfd);
     close(fd2);
+    fd = open("/proc/pressure/memory", O_RDWR);
+    CK("pwrite_trigger", pwrite(fd, s, strlen(s) + 1, 100));
+    CK("pwrite_second", pwrite(fd, s, strlen(s) + 1, 0));
+    CK("pread", pread(fd, text, 10, 2));
+    CK("lseek_rdwr", lseek(fd, 3, SEEK_SET));
+    CK("lseek_end", lseek(fd, 0, SEEK_END));
+    CK("read_after_lseek", read(fd, text, 4));
+    close(fd);
     fd = open("/proc/pressure/cpu", O_RDWR);
     CK("failed_write_leaves_room", write(fd, "some 0 1", 9));
     CK("then_ok", write(fd, s, strlen(s) + 1));
