@@ -67,6 +67,7 @@ bool curr_memstall(u32 cpu) {
 }
 
 void group_change(PsiGroup& g, u32 cpu, u8 clear, u8 set, u64 now) {
+    if (cpu >= g.core.ncpus) return;
     bool underflow = false;
     u32 mask = cpu_change(g.cpus[cpu], clear, set, now, curr_memstall(cpu), &underflow);
     if (underflow && !underflow_reported) {
@@ -162,7 +163,11 @@ PsiGroup* system_group() {
 
 Result<PsiGroup*> group_create(PsiGroup* parent) {
     ensure_system();
-    void* cpus_mem = heap_alloc(sizeof(CpuState) * MAX_CPUS);
+    // CPUs come up at boot only, before any cgroup exists: the online ones
+    // are all there will be.
+    u32 ncpus = sched::online_cpus();
+    if (ncpus == 0 || ncpus > static_cast<u32>(MAX_CPUS)) ncpus = MAX_CPUS;
+    void* cpus_mem = heap_alloc(sizeof(CpuState) * ncpus);
     if (!cpus_mem) return Error(ENOMEM);
     auto made = make<PsiGroup>();
     if (made.is_error()) {
@@ -170,9 +175,9 @@ Result<PsiGroup*> group_create(PsiGroup* parent) {
         return made.error();
     }
     PsiGroup* g = made.value();
-    g->cpus = new (cpus_mem) CpuState[MAX_CPUS];
+    g->cpus = new (cpus_mem) CpuState[ncpus];
     g->parent = parent;
-    g->core.init(g->cpus, MAX_CPUS, time::monotonic_ns());
+    g->core.init(g->cpus, ncpus, time::monotonic_ns());
     SpinlockGuard guard(psi_lock);
     groups.push_back(*g);
     return g;
@@ -219,7 +224,7 @@ void task_switch(sched::Thread* prev, sched::Thread* next, u32 cpu, bool prev_sl
         next->psi_flags |= TSK_ONCPU;
         // Groups shared with prev already have a task on this CPU.
         for (PsiGroup* g = group_of(*next); g; g = g->parent) {
-            if (g->cpus[cpu].state_mask & STATE_ONCPU) {
+            if (cpu < g->core.ncpus && (g->cpus[cpu].state_mask & STATE_ONCPU)) {
                 common = g;
                 break;
             }

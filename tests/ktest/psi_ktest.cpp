@@ -43,11 +43,12 @@ KTEST(psi, private_group_accounts_cpu_stall) {
     auto made = group_create(nullptr);
     KASSERT_TRUE(made.is_ok());
     PsiGroup* g = made.value();
-    // Two tasks on CPU 1's slot of the group since 300 ms ago, one on the
-    // CPU: 300 ms of CPU SOME, no FULL, no IO or memory stall.
+    // Two tasks on the last CPU's slot of the group since 300 ms ago, one on
+    // the CPU: 300 ms of CPU SOME, no FULL, no IO or memory stall.
+    const u32 last = sched::online_cpus() - 1;
     u64 start = time::monotonic_ns() - 300 * kMs;
-    group_change_for_test(*g, 1, 0, TSK_RUNNING | TSK_ONCPU, start);
-    group_change_for_test(*g, 1, 0, TSK_RUNNING, start);
+    group_change_for_test(*g, last, 0, TSK_RUNNING | TSK_ONCPU, start);
+    group_change_for_test(*g, last, 0, TSK_RUNNING, start);
     fs::SeqBuf cpu, io;
     show(*g, RES_CPU, cpu);
     show(*g, RES_IO, io);
@@ -56,13 +57,13 @@ KTEST(psi, private_group_accounts_cpu_stall) {
     KEXPECT_EQ(total_of(cpu, "full"), 0);  // not the system group, but nothing waits alone
     KEXPECT_EQ(total_of(io, "some"), 0);
     // The waiting task leaves: SOME stops growing.
-    group_change_for_test(*g, 1, TSK_RUNNING, 0, time::monotonic_ns());
+    group_change_for_test(*g, last, TSK_RUNNING, 0, time::monotonic_ns());
     fs::SeqBuf a, b;
     show(*g, RES_CPU, a);
     sched::sleep_ns(20 * kMs);
     show(*g, RES_CPU, b);
     KEXPECT_EQ(total_of(a, "some"), total_of(b, "some"));
-    group_change_for_test(*g, 1, TSK_RUNNING | TSK_ONCPU, 0, time::monotonic_ns());
+    group_change_for_test(*g, last, TSK_RUNNING | TSK_ONCPU, 0, time::monotonic_ns());
     group_destroy(g);
 }
 
