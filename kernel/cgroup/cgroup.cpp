@@ -1,4 +1,6 @@
-// The cgroup tree, membership and the rules Linux applies to both.
+// The cgroup tree, membership and the rules Linux applies to both:
+// pids charges, populated counts, moves, the domain/threaded rules,
+// cgroup.subtree_control, cpuset masks and cgroup.kill.
 #include "kernel/cgroup/cgroup.h"
 
 #include <linux/sched.h>
@@ -97,8 +99,10 @@ void move_locked(sched::Thread& t, Cgroup& dst) {
     add_threads(dst, 1);
     get(dst);
     __atomic_store_n(&t.cgroup, &dst, __ATOMIC_RELEASE);
-    // Never the last reference: `src` is still in the tree, which only
-    // changes under the tree mutex the caller holds.
+    // Moves hold the tree mutex, so `src` is still in the tree and this is
+    // not its last reference; a new thread following its creator
+    // (thread_joined) may drop the last one of a cgroup removed meanwhile,
+    // which frees it here, without sleeping.
     put(&src);
 }
 
@@ -365,6 +369,7 @@ Result<Cgroup*> create(Cgroup& parent, StringView name) {
     c->name[name.size()] = 0;
     c->cpus_effective = parent.is_root() ? online_mask() : parent.cpus_effective;
     parent.children.push_back(*c);
+    __atomic_add_fetch(&parent.nr_children, 1, __ATOMIC_RELAXED);
     for (Cgroup* a = &parent; a; a = a->parent) ++a->nr_descendants;
     return c;
 }
@@ -378,6 +383,7 @@ Status remove(Cgroup& c) {
     if (busy) return Error(EBUSY);
     c.removed = true;
     c.parent->children.remove(c);
+    __atomic_sub_fetch(&c.parent->nr_children, 1, __ATOMIC_RELAXED);
     if (c.threaded) --c.parent->nr_threaded_children;
     for (Cgroup* a = c.parent; a; a = a->parent) --a->nr_descendants;
     // Pollers of a removed cgroup's files are told (kernfs's deactivation).

@@ -75,6 +75,7 @@ struct Cgroup {
     // ---- tree_mutex ----
     ListNode sibling;
     IntrusiveList<Cgroup, &Cgroup::sibling> children;
+    u32 nr_children = 0;        // also read without the lock (a directory's nlink)
     bool removed = false;       // rmdir'd: a "dying" cgroup kept by references
     u32 subtree_control = 0;    // enabled for the children
     bool threaded = false;      // cgroup.type "threaded" (never undone)

@@ -129,6 +129,11 @@ class CgDir final : public CgInode {
 public:
     CgDir(CgSuper& sb, Cgroup& c, u32 mode) : CgInode(sb, c.id, mode, c) {}
 
+    // kernfs: 2 + the number of subdirectories.
+    void getattr_extra(struct statx& out, u32) const override {
+        out.stx_nlink = 2 + __atomic_load_n(&cg().nr_children, __ATOMIC_RELAXED);
+    }
+
     Result<RefPtr<fs::Inode>> lookup(StringView name) override {
         sched::MutexGuard g(tree_mutex());
         if (const FileDef* f = find_file(cg(), name)) return file_inode(*f);

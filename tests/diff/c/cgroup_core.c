@@ -188,6 +188,14 @@ int main(void) {
 
     /* moves and the no-internal-process rule (memory is a domain controller, pids a threaded one) */
     CK("mkdir_t_a", mkdir(CG "/t/a", 0755));
+    {
+        struct stat s1, s2;
+        stat(CG "/t", &s1);
+        stat(CG "/t/a", &s2);
+        CHECK("nlink_t_a", "%lu %lu", (unsigned long)s1.st_nlink, (unsigned long)s2.st_nlink);
+        stat(CG "/t/cgroup.procs", &s1);
+        CHECK("file_stat", "nlink %lu size %ld uid %u", (unsigned long)s1.st_nlink, (long)s1.st_size, s1.st_uid);
+    }
     CHECK("move_self_to_t", "%s", wr(CG "/t/cgroup.procs", mypid()));
     CHECK("proc_self_cgroup_t", "%s", cat("/proc/self/cgroup"));
     CHECK("t_procs_has_me", "%d", listed(CG "/t/cgroup.procs", getpid()));
