@@ -69,11 +69,13 @@ bool curr_memstall(u32 cpu) {
 void group_change(PsiGroup& g, u32 cpu, u8 clear, u8 set, u64 now) {
     if (cpu >= g.core.ncpus) return;
     bool underflow = false;
-    u32 mask = cpu_change(g.cpus[cpu], clear, set, now, curr_memstall(cpu), &underflow);
+    bool enabled = __atomic_load_n(&g.enabled, __ATOMIC_RELAXED);
+    u32 mask = cpu_change(g.cpus[cpu], clear, set, now, curr_memstall(cpu), &underflow, enabled);
     if (underflow && !underflow_reported) {
         underflow_reported = true;
         pr_err("psi: task underflow! cpu=%u clear=%x set=%x", cpu, clear, set);
     }
+    if (!enabled) return;
     // Any change restarts the averaging clock; it stops again once a whole
     // period passed idle (avgs_work).
     schedule(g.avgs_due, now + PERIOD_NS);
@@ -198,6 +200,12 @@ void group_destroy(PsiGroup* g) {
     }
     group_put(g);
 }
+
+void set_enabled(PsiGroup* g, bool on) {
+    if (g && !g->system) __atomic_store_n(&g->enabled, on, __ATOMIC_RELAXED);
+}
+
+bool enabled(const PsiGroup* g) { return g && __atomic_load_n(&g->enabled, __ATOMIC_RELAXED); }
 
 void set_group_of(PsiGroup* (*fn)(const sched::Thread& t)) { __atomic_store_n(&group_fn, fn, __ATOMIC_RELEASE); }
 

@@ -58,6 +58,11 @@ void group_destroy(PsiGroup* g);
 // a reference until it is freed. The system group ignores both.
 void group_get(PsiGroup* g);
 void group_put(PsiGroup* g);
+// cgroup.pressure: a disabled group counts tasks but accounts no time
+// (its pressure files are hidden, as Linux does). After re-enabling, each
+// CPU's states resume with its next task change. The system group stays on.
+void set_enabled(PsiGroup* g, bool on);
+bool enabled(const PsiGroup* g);
 void set_group_of(PsiGroup* (*fn)(const sched::Thread& t));
 PsiGroup* group_of(const sched::Thread& t);
 

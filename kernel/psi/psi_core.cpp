@@ -109,7 +109,7 @@ u32 test_states(const u32 tasks[NR_COUNTS], bool oncpu) {
     return m;
 }
 
-u32 cpu_change(CpuState& c, u8 clear, u8 set, u64 now, bool curr_in_memstall, bool* underflow) {
+u32 cpu_change(CpuState& c, u8 clear, u8 set, u64 now, bool curr_in_memstall, bool* underflow, bool enabled) {
     static constexpr u8 count_flag[NR_COUNTS] = {TSK_IOWAIT, TSK_MEMSTALL, TSK_RUNNING, TSK_MEMSTALL_RUNNING};
     seq_write_begin(c);
     bool oncpu = (clear & TSK_ONCPU) ? false : (set & TSK_ONCPU) ? true : (c.state_mask & STATE_ONCPU);
@@ -119,6 +119,13 @@ u32 cpu_change(CpuState& c, u8 clear, u8 set, u64 now, bool curr_in_memstall, bo
             else if (underflow) *underflow = true;
         }
         if (set & count_flag[i]) ++c.tasks[i];
+    }
+    if (!enabled) {
+        // Close what was running so that a later re-enable starts clean.
+        if (c.state_mask & bit(NONIDLE)) record_times(c, now);
+        c.state_mask = oncpu ? STATE_ONCPU : 0;
+        seq_write_end(c);
+        return c.state_mask;
     }
     u32 mask = test_states(c.tasks, oncpu);
     if (oncpu && curr_in_memstall) mask |= bit(MEM_FULL);

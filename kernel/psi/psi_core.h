@@ -62,7 +62,10 @@ u32 test_states(const u32 tasks[NR_COUNTS], bool oncpu);
 // on the CPU is itself stalled on memory (reclaiming), which makes memory
 // FULL there. Returns the new state mask; *underflow (if given) is set when
 // a count would have gone below zero (a caller's bug: it stays 0).
-u32 cpu_change(CpuState& c, u8 clear, u8 set, u64 now, bool curr_in_memstall, bool* underflow = nullptr);
+// !enabled (cgroup.pressure 0): only the counts move; the time so far is
+// closed and no state is held until a change while enabled.
+u32 cpu_change(CpuState& c, u8 clear, u8 set, u64 now, bool curr_in_memstall, bool* underflow = nullptr,
+               bool enabled = true);
 
 // A parsed "some|full <threshold_us> <window_us>".
 struct TriggerSpec {

@@ -17,6 +17,7 @@ struct PsiGroup {
     u64 avgs_due = 0;
     u64 poll_due = 0;
     u32 refs = 1;
+    bool enabled = true;  // cgroup.pressure (atomic)
     bool dead = false;  // psi_lock
     bool system = false;
     ListNode node;      // in `groups`, psi_lock

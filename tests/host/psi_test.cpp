@@ -72,6 +72,23 @@ TEST(Psi, ChangesAccumulateStateTime) {
     EXPECT_EQ(c.tasks[NR_IOWAIT], 0u);
 }
 
+TEST(Psi, DisabledGroupCountsTasksButNoTime) {
+    Group g(1);
+    CpuState& c = g.cpus[0];
+    cpu_change(c, 0, TSK_RUNNING | TSK_ONCPU, 0, false);
+    cpu_change(c, 0, TSK_RUNNING, 0, false);
+    // Disabled at 5 ms: the 5 ms so far are kept, nothing after.
+    cpu_change(c, 0, 0, 5 * kMs, false, nullptr, false);
+    cpu_change(c, TSK_RUNNING, 0, 9 * kMs, false, nullptr, false);
+    EXPECT_EQ(c.tasks[NR_RUNNING], 1u);
+    EXPECT_EQ(c.times[CPU_SOME], 5 * kMs);
+    EXPECT_EQ(c.state_mask, STATE_ONCPU);
+    // Enabled again: states follow the counts from the next change on.
+    cpu_change(c, 0, TSK_RUNNING, 10 * kMs, false);
+    cpu_change(c, 0, 0, 12 * kMs, false);
+    EXPECT_EQ(c.times[CPU_SOME], 7 * kMs);
+}
+
 TEST(Psi, CurrentTaskInMemstallMakesMemoryFull) {
     Group g(1);
     CpuState& c = g.cpus[0];
