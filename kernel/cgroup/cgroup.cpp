@@ -9,6 +9,7 @@
 #include "kernel/cgroup/cgroupfs.h"
 #include "kernel/cgroup/parse.h"
 #include "kernel/printk.h"
+#include "kernel/process/cputime.h"
 #include "kernel/process/process.h"
 #include "kernel/psi/psi.h"
 #include "kernel/sched/scheduler.h"
@@ -89,10 +90,22 @@ Status pids_try_charge(Cgroup& c) {
     return {};
 }
 
+// A thread's CPU time so far leaves (sign +1) or joins (-1) the subtree
+// totals of `c` and its ancestors (membership lock held).
+void account_cpu(Cgroup& c, const cputime::Times& t, int sign) {
+    for (Cgroup* a = &c; a; a = a->parent) {
+        a->cpu_user_off_ns += sign * static_cast<i64>(t.user_ns);
+        a->cpu_system_off_ns += sign * static_cast<i64>(t.system_ns);
+    }
+}
+
 // Moves one thread's membership and charge (membership lock held).
 void move_locked(sched::Thread& t, Cgroup& dst) {
     Cgroup& src = of(t);
     if (&src == &dst) return;
+    cputime::Times times = cputime::thread_times(t);
+    account_cpu(src, times, 1);
+    account_cpu(dst, times, -1);
     pids_uncharge(src);
     add_threads(src, -1);
     pids_charge_forced(dst);
@@ -246,8 +259,10 @@ void thread_joined(sched::Thread& t) {
 }
 
 void thread_exit(sched::Thread& t, proc::Process* last_of) {
+    cputime::Times times = cputime::thread_times(t);
     bool irq = g_members.lock();
     Cgroup* c = t.cgroup;
+    account_cpu(c ? *c : root(), times, 1);
     t.cgroup = nullptr;
     if (c) add_threads(*c, -1);
     if (c && last_of) {
@@ -490,6 +505,28 @@ void kill_subtree(Cgroup& c) {
         });
         if (inside) sig::send_from_kernel(p, SIGKILL);
     });
+}
+
+CpuUsage cpu_usage(const Cgroup& c) {
+    i64 user = 0, system = 0;
+    proc::for_each_process([&](proc::Process& p) {
+        p.threads.for_each([&](sched::Thread& t) {
+            bool inside = false;
+            for (const Cgroup* a = &of(t); a && !inside; a = a->parent) inside = a == &c;
+            if (!inside) return;
+            cputime::Times tt = cputime::thread_times(t);
+            user += static_cast<i64>(tt.user_ns);
+            system += static_cast<i64>(tt.system_ns);
+        });
+    });
+    // A thread that left its process's list but has not reached
+    // thread_exit yet is in neither sum: a read in that window comes out a
+    // little low, never high.
+    bool irq = g_members.lock();
+    user += c.cpu_user_off_ns;
+    system += c.cpu_system_off_ns;
+    g_members.unlock(irq);
+    return {user > 0 ? static_cast<u64>(user) : 0, system > 0 ? static_cast<u64>(system) : 0};
 }
 
 void path_of(const Cgroup& c, char* buf, usize size) {

@@ -103,6 +103,11 @@ struct Cgroup {
     u32 nr_forking = 0;         // charged by a fork not attached yet: rmdir waits (EBUSY)
     u64 pids_max = ~0ull, pids_current = 0, pids_peak = 0;
     u64 pids_events_max = 0, pids_events_max_local = 0;
+    // CPU time of the subtree (cpu.stat): these offsets plus the times of
+    // the threads in it now. A thread joining subtracts its times so far, a
+    // thread leaving (move or exit) adds them, in this cgroup and its
+    // ancestors.
+    i64 cpu_user_off_ns = 0, cpu_system_off_ns = 0;
     bool fork_rejected_logged = false;
 
     // ---- File change notification (kernfs's event counters) ----
@@ -175,6 +180,11 @@ Status change_subtree_control(Cgroup& c, u32 enable, u32 disable);
 void update_cpusets(Cgroup& c);
 // cgroup.kill: SIGKILL to every process in the subtree.
 void kill_subtree(Cgroup& c);
+// CPU time used in the subtree of `c` while in it (cpu.stat).
+struct CpuUsage {
+    u64 user_ns = 0, system_ns = 0;
+};
+CpuUsage cpu_usage(const Cgroup& c);
 // Renders the path from the root ("/" for the root itself).
 void path_of(const Cgroup& c, char* buf, usize size);
 

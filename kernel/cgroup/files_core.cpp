@@ -180,8 +180,11 @@ Status show_pressure(fs::SeqBuf& out, Cgroup& c) {
 }
 
 Status show_cpu_stat(fs::SeqBuf& out, Cgroup& c) {
-    // Usage is not accounted per cgroup yet.
-    out.puts("usage_usec 0\nuser_usec 0\nsystem_usec 0\nnice_usec 0\n");
+    CpuUsage u = cpu_usage(c);
+    u64 user = u.user_ns / 1000, system = u.system_ns / 1000;
+    out.printf("usage_usec %llu\nuser_usec %llu\nsystem_usec %llu\nnice_usec 0\n",
+               static_cast<unsigned long long>(user + system), static_cast<unsigned long long>(user),
+               static_cast<unsigned long long>(system));
     if (c.controllers() & (1u << CPU))
         out.puts("nr_periods 0\nnr_throttled 0\nthrottled_usec 0\nnr_bursts 0\nburst_usec 0\n");
     return {};

@@ -8,6 +8,8 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <sys/resource.h>
 
 #define CG "/sys/fs/cgroup"
 
@@ -227,6 +229,50 @@ int main(void) {
     }
     CHECK("kill_events_after", "%s", cat(CG "/p/cgroup.events"));
     CHECK("kill_procs_after", "%d", count_lines(CG "/p/cgroup.procs"));
+
+    /* cpu.stat: the CPU time of a process that ran in the cgroup (a fresh one) stays there after
+     * it exits: about what wait4 reports for it */
+    CK("mkdir_cpu", mkdir(CG "/p/cpu", 0755));
+    {
+        int cpipe[2];
+        pipe(cpipe);
+        fflush(stdout);
+        pid_t b = fork();
+        if (b == 0) {
+            move_pid(CG "/p/cpu", 0);
+            struct timespec ts;
+            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+            long moved_us = ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+            volatile unsigned long x = 0;
+            do {
+                for (int i = 0; i < 100000; i++) x += i;
+                clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+            } while ((ts.tv_sec * 1000000 + ts.tv_nsec / 1000) - moved_us < 200000);
+            long us = ts.tv_sec * 1000000 + ts.tv_nsec / 1000 - moved_us;  /* spent in the cgroup */
+            write(cpipe[1], &us, sizeof us);
+            _exit(0);
+        }
+        long child_us = 0;
+        read(cpipe[0], &child_us, sizeof child_us);
+        struct rusage ru;
+        wait4(b, &st, 0, &ru);
+        long ru_us = ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec + ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec;
+        char b1[512];
+        snprintf(b1, sizeof b1, "%s", cat(CG "/p/cpu/cpu.stat"));
+        long usage = -1, user = -1, sys = -1;
+        sscanf(b1, "usage_usec %ld|user_usec %ld|system_usec %ld", &usage, &user, &sys);
+        /* at least what it spent there; at most all it ever ran (wait4) */
+        CHECK("cpu_usage_covers_child", "%d", usage >= child_us * 9 / 10 && usage <= ru_us + 20000);
+        long split = user + sys - usage;  /* Linux scales the two parts separately */
+        CHECK("cpu_usage_user_plus_system", "%d", user >= 0 && sys >= 0 && split <= usage / 100 + 10 && -split <= usage / 100 + 10);
+        snprintf(b1, sizeof b1, "%s", cat(CG "/p/cpu.stat"));
+        long parent_usage = -1;
+        sscanf(b1, "usage_usec %ld", &parent_usage);
+        CHECK("cpu_usage_in_parent", "%d", parent_usage >= usage);
+        close(cpipe[0]);
+        close(cpipe[1]);
+    }
+    CK("rmdir_cpu", rmdir(CG "/p/cpu"));
 
     /* pressure files: their shape */
     {
