@@ -154,6 +154,7 @@ void put(Cgroup* c) {
     while (c && !c->is_root()) {
         if (__atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL)) return;
         Cgroup* parent = c->parent;
+        if (c->psi_memory) psi::group_put(c->psi_memory);
         destroy(c);
         c = parent;  // the child's reference on its parent
     }
@@ -375,6 +376,10 @@ Result<Cgroup*> create(Cgroup& parent, StringView name) {
     }
     Cgroup* c = made.value();
     c->psi = pg;
+    // Kept until the cgroup is freed: psi::group_of may still hand the
+    // group out on another CPU while rmdir destroys it.
+    psi::group_get(pg);
+    c->psi_memory = pg;
     psi::set_group_of(thread_psi_group);
     c->parent = &parent;
     get(parent);

@@ -89,6 +89,7 @@ struct Cgroup {
     // Pressure (kernel/psi): the root's is the system group; others are made
     // at mkdir and destroyed at rmdir, when no task is left in them.
     psi::PsiGroup* psi = nullptr;
+    psi::PsiGroup* psi_memory = nullptr;  // our reference on it, dropped when freed
     u64 hugetlb_max[2][2] = {{~0ull, ~0ull}, {~0ull, ~0ull}};  // [2MB, 1GB][limit, rsvd]: bytes
     u64 cpus = 0, mems = 0;     // cpuset.cpus / cpuset.mems as written; 0: empty (inherit)
     u64 cpus_effective = 0;     // the scheduler's mask for the members
@@ -153,7 +154,11 @@ void attach_new(sched::Thread& t, Cgroup* c);
 void thread_joined(sched::Thread& t);
 // A thread leaves (exit). The last thread of a process hands its charge to
 // the process (proc::Process::cgroup): a zombie still counts in
-// pids.current until it is reaped (process_released).
+// pids.current until it is reaped (process_released). From here on the
+// thread names the root (and the system PSI group): once the scheduler
+// counts PSI states, an exiting thread's states must be cleared (or moved
+// with psi::task_move) before this, or its final switch clears them from
+// the wrong group.
 void thread_exit(sched::Thread& t, proc::Process* last_of);
 void process_released(proc::Process& p);
 

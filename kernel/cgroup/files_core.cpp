@@ -169,6 +169,7 @@ Status store_cgroup_pressure(Cgroup& c, StringView text) {
     i64 v = TRY(parse_i64(strip(text)));
     if (v != 0 && v != 1) return Error(ERANGE);
     c.pressure_off = v == 0;
+    psi::set_enabled(psi_of(c), v == 1);  // the system group (root) stays on
     return {};
 }
 
