@@ -30,6 +30,25 @@ inline Status copy_to_user(uptr dst, const void* src, usize n) {
     return {};
 }
 
+// An extensible struct (sched_attr, clone_args, open_how): the caller's
+// `usize` bytes into a kernel struct of `ksize`. A shorter one leaves the
+// rest zeroed; a longer one is accepted only if the bytes Keel does not know
+// are zero (E2BIG otherwise), so a newer program fails rather than having
+// its new fields ignored.
+inline Status copy_struct_from_user(void* dst, usize ksize, uptr src, usize usize_) {
+    auto* d = static_cast<unsigned char*>(dst);
+    for (usize i = 0; i < ksize; ++i) d[i] = 0;
+    TRY(copy_from_user(dst, src, min(ksize, usize_)));
+    unsigned char chunk[64];
+    for (usize off = ksize; off < usize_; off += sizeof(chunk)) {
+        usize n = min<usize>(sizeof(chunk), usize_ - off);
+        TRY(copy_from_user(chunk, src + off, n));
+        for (usize i = 0; i < n; ++i)
+            if (chunk[i]) return Error(E2BIG);
+    }
+    return {};
+}
+
 // Copies a NUL-terminated string of at most max-1 bytes; ENAMETOOLONG-style
 // overflow is reported as `too_long` (callers pick the errno Linux uses).
 inline Result<usize> strncpy_from_user(char* dst, uptr src, usize max, int too_long) {

@@ -88,6 +88,22 @@ def user_program_initrd(tmp, name):
     return cpio
 
 
+def user_machine(name):
+    """tests/user/NAME.qemu, if present, changes the machine a program runs
+    on, the same for Keel and for Linux when its output is recorded: words
+    "smp=N" and "icount" (-icount shift=0,sleep=off: one virtual ns per
+    instruction, so timing-based checks repeat exactly)."""
+    smp, extra = 2, []
+    path = os.path.join(USER_DIR, name + ".qemu")
+    if os.path.exists(path):
+        for word in open(path).read().split():
+            if word.startswith("smp="):
+                smp = int(word[4:])
+            elif word == "icount":
+                extra += ["-icount", "shift=0,sleep=off"]
+    return smp, extra
+
+
 def busybox_initrd(tmp):
     """The default userland of ./keel run (built once per run)."""
     path = os.path.join(tmp, "userland.cpio.gz")
@@ -185,8 +201,10 @@ def cases(tmp):
         exp_path = os.path.join(USER_DIR, name + ".expected")
         # A program without recorded output fails (rather than stopping the run).
         expected = open(exp_path).read().splitlines() if os.path.exists(exp_path) else ["(no %s.expected)" % name]
-        case = Case("user-" + name.replace("_", "-"), "microvm", 2, "console=ttyS0 panic=-1 quiet",
-                    ["Attempted to kill init!"], 0, initrd=user_program_initrd(tmp, name), forbid=())
+        smp, extra = user_machine(name)
+        case = Case("user-" + name.replace("_", "-"), "microvm", smp, "console=ttyS0 panic=-1 quiet",
+                    ["Attempted to kill init!"], 0, initrd=user_program_initrd(tmp, name), forbid=(), extra=extra,
+                    timeout=240 if extra else 120)
         case.expect_output = expected
         c.append(case)
     # Random system calls from unprivileged children for 60 s (tests/stress/sysfuzz.c):
@@ -264,10 +282,13 @@ def regen_expected(only=None):
         for name in user_programs():
             if only and name not in only and "user-" + name.replace("_", "-") not in only:
                 continue
-            cmd = ["qemu-system-x86_64", "-M", "microvm", "-cpu", "max", "-m", "256", "-smp", "2", "-nographic",
+            smp, extra = user_machine(name)
+            # Under icount the TSC runs at the virtual 1 GHz: Linux calibrates it.
+            append = "console=ttyS0 panic=-1 quiet" + ("" if extra else " tsc_early_khz=%d tsc=reliable" % khz)
+            cmd = ["qemu-system-x86_64", "-M", "microvm", "-cpu", "max", "-m", "256", "-smp", str(smp), "-nographic",
                    "-no-reboot", "-kernel", vmlinuz, "-initrd", user_program_initrd(tmp, name), "-append",
-                   "console=ttyS0 panic=-1 quiet tsc_early_khz=%d tsc=reliable" % khz]
-            out = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=120).stdout
+                   append] + extra
+            out = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=400).stdout
             lines = program_output(out.decode(errors="replace"))
             with open(os.path.join(USER_DIR, name + ".expected"), "w") as f:
                 f.write("\n".join(lines) + "\n")

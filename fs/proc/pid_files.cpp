@@ -45,14 +45,17 @@ Status show_stat(SeqBuf& out, const Target& t) {
     out.printf("%llu %llu %llu %llu %llu %llu %lld %lld ", 0ull, 0ull, 0ull, 0ull, ull(i.utime_ns / NS_PER_TICK),
                ull(i.stime_ns / NS_PER_TICK), static_cast<long long>(i.cutime_ns / NS_PER_TICK),
                static_cast<long long>(i.cstime_ns / NS_PER_TICK));
-    out.printf("%d %d %d %d %llu ", 20 + i.nice, i.nice, i.zombie ? 0 : i.nthreads, 0,
+    // The priority as Linux prints it: 0..39 for nice -20..19, -2..-100 for
+    // real-time priorities 1..99.
+    int prio = i.rt_priority ? -1 - i.rt_priority : 20 + i.nice;
+    out.printf("%d %d %d %d %llu ", prio, i.nice, i.zombie ? 0 : i.nthreads, 0,
                ull(i.start_time_ns / NS_PER_TICK));
     out.printf("%llu %llu %llu ", ull(m.vm_size), ull(m.rss() / PAGE), ull(rsslim));
     out.printf("%llu %llu %llu %llu %llu ", ull(show_mm ? l.start_code : 0), ull(show_mm ? l.end_code : 0),
                ull(show_mm ? l.start_stack : 0), 0ull, 0ull);
-    out.printf("%llu %llu %llu %llu %llu %llu %llu %d %u %u %u %llu %llu %lld ", ull(pending & 0x7fffffff) ,
+    out.printf("%llu %llu %llu %llu %llu %llu %llu %d %u %d %d %llu %llu %lld ", ull(pending & 0x7fffffff) ,
                ull(i.sig_blocked & 0x7fffffff), ull(i.sig_ignored & 0x7fffffff), ull(i.sig_caught & 0x7fffffff),
-               0ull, 0ull, 0ull, i.exit_signal, i.cpu, 0u, 0u, 0ull, 0ull, 0ll);
+               0ull, 0ull, 0ull, i.exit_signal, i.cpu, i.rt_priority, i.policy, 0ull, 0ull, 0ll);
     out.printf("%llu %llu %llu %llu %llu %llu %llu %d\n", ull(show_mm ? l.start_data : 0),
                ull(show_mm ? l.end_data : 0), ull(show_mm ? l.start_brk : 0), ull(show_mm ? l.arg_start : 0),
                ull(show_mm ? l.arg_end : 0), ull(show_mm ? l.env_start : 0), ull(show_mm ? l.env_end : 0), 0);

@@ -161,13 +161,6 @@ Status show_uptime(SeqBuf& out, const Target&) {
     return out.status();
 }
 
-Status show_loadavg(SeqBuf& out, const Target&) {
-    // Keel keeps no load average yet.
-    proc::ProcCounts c = proc::count_processes();
-    out.printf("0.00 0.00 0.00 %u/%u %d\n", c.running, c.threads, proc::last_pid_allocated());
-    return out.status();
-}
-
 Status show_stat_sys(SeqBuf& out, const Target&) {
     u64 up = time::monotonic_ns();
     struct Times {

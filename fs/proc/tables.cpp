@@ -115,6 +115,7 @@ Status show_mmap_min_addr(SeqBuf& out, const Target&) {
 
 constexpr u32 REG = S_IFREG | 0444;
 constexpr u32 DIR = S_IFDIR | 0555;
+constexpr u32 RW = S_IFREG | 0644;  // sysctls root may write (Keel: those with a store function)
 constexpr u32 LNK = S_IFLNK | 0777;
 
 const ProcEntry RANDOM_ENTRIES[] = {
@@ -131,6 +132,17 @@ const ProcEntry KERNEL_ENTRIES[] = {
     {"ostype", REG, show_ostype},
     {"pid_max", REG, show_pid_max},
     {"random", DIR, nullptr, nullptr, nullptr, RANDOM_ENTRIES, count_of(RANDOM_ENTRIES)},
+    {"sched_autogroup_enabled", RW, show_sched_autogroup},
+    {"sched_cfs_bandwidth_slice_us", RW, show_sched_cfs_bandwidth_slice},
+    {"sched_deadline_period_max_us", RW, show_sched_deadline_period_max},
+    {"sched_deadline_period_min_us", RW, show_sched_deadline_period_min},
+    {"sched_energy_aware", RW, show_empty},
+    {"sched_rr_timeslice_ms", RW, show_sched_rr_timeslice},
+    {"sched_rt_period_us", RW, show_sched_rt_period, nullptr, nullptr, nullptr, 0, DirKind::Table,
+     store_sched_rt_period},
+    {"sched_rt_runtime_us", RW, show_sched_rt_runtime, nullptr, nullptr, nullptr, 0, DirKind::Table,
+     store_sched_rt_runtime},
+    {"sched_schedstats", RW, show_zero},
     {"version", REG, show_kversion},
 };
 
@@ -163,6 +175,7 @@ const ProcEntry ROOT_ENTRIES[] = {
     {"mounts", LNK, nullptr, link_mounts},
     {"pressure", DIR, nullptr, nullptr, nullptr, PRESSURE_ENTRIES, count_of(PRESSURE_ENTRIES)},
     {"self", LNK, nullptr, link_self},
+    {"schedstat", REG, show_schedstat},
     {"stat", REG, show_stat_sys},
     {"sys", DIR, nullptr, nullptr, nullptr, SYSCTL_ENTRIES, count_of(SYSCTL_ENTRIES)},
     {"thread-self", LNK, nullptr, link_thread_self},
@@ -188,6 +201,8 @@ const usize ROOT_COUNT = count_of(ROOT_ENTRIES);
     {"mountinfo", REG, show_mountinfo},                                          \
     {"mounts", REG, show_mounts},                                                \
     {"root", LNK, nullptr, link_root, jump_root},                                \
+    {"sched", S_IFREG | 0644, show_pid_sched},                                   \
+    {"schedstat", REG, show_pid_schedstat},                                      \
     {"stat", REG, show_stat},                                                    \
     {"statm", REG, show_statm},                                                  \
     {"status", REG, show_status}

@@ -88,6 +88,9 @@ Status task_info(int tgid, int tid, TaskInfo& out) {
     out.tid = t->user_tid;
     out.state = thread_state(*p, *t);
     out.nice = t->nice;
+    out.policy = t->policy;
+    out.rt_priority = t->rt_priority;
+    sched::thread_sched_info(*t, out.sched);
     out.cpu = t->cpu;
     out.affinity = t->affinity;
     out.sig_blocked = t->signals.blocked;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "kernel/process/process.h"
+#include "kernel/sched/scheduler.h"
 
 namespace keel::proc {
 
@@ -18,6 +19,8 @@ struct TaskInfo {
     Cred cred;
     u32 umask = 0;
     int nice = 0;
+    int policy = 0, rt_priority = 0;  // SCHED_*, 1..99 for FIFO/RR
+    sched::ThreadSchedInfo sched{};
     int exit_signal = 0;
     u32 cpu = 0;             // the CPU the thread last ran on
     u64 affinity = 0;

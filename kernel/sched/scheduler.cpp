@@ -1,5 +1,9 @@
 #include "kernel/sched/scheduler.h"
 
+#include "kernel/psi/psi.h"
+
+#include <linux/sched.h>
+
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/fpu.h"
 #include "arch/x86_64/paging.h"
@@ -8,6 +12,7 @@
 #include "kernel/panic.h"
 #include "kernel/percpu.h"
 #include "kernel/printk.h"
+#include "kernel/sched/runqueue.h"
 #include "kernel/smp.h"
 #include "kernel/spinlock.h"
 #include "kernel/time.h"
@@ -21,22 +26,6 @@ extern "C" void thread_start_trampoline();
 extern "C" [[noreturn]] void thread_first_run(void (*entry)(void*), void* arg);
 
 namespace keel::sched {
-
-// One per CPU. The lock guards everything here and the scheduling state of
-// the threads queued on it. A context switch holds it from schedule() in the
-// outgoing thread until finish_switch() in the incoming one.
-struct CpuRunQueue {
-    Spinlock lock{LockRank::Scheduler};
-    EevdfRunQueue fair;
-    Thread* curr = nullptr;
-    Thread* idle = nullptr;
-    Thread* last = nullptr;  // the thread being switched away from
-    u64 clock = 0;           // when curr's runtime was last charged
-    Timer slice_timer;
-    u32 cpu = 0;
-    u32 nr = 0;              // fair threads runnable here, curr included
-    u64 switches = 0;
-};
 
 namespace {
 
@@ -58,27 +47,26 @@ void store_state(Thread* t, ThreadState s) { __atomic_store_n(&t->state, s, __AT
 
 u32 self_id() { return current_cpu_raw()->id; }
 
-void resched_cpu(u32 c) {
-    cpus[c]->need_resched = true;
-    if (c != self_id()) smp_send_reschedule(c);
-}
+u32 nr_fair(const CpuRunQueue& rq) { return rq.nr - rq.rt.size(); }
 
-// Charges the running thread for the time since the last charge. Lock held.
-void update_curr(CpuRunQueue& rq, u64 now) {
-    u64 delta = now > rq.clock ? now - rq.clock : 0;
-    rq.clock = now;
-    if (rq.curr != rq.idle && rq.fair.curr() && rq.fair.update_curr(delta)) cpus[rq.cpu]->need_resched = true;
-}
+// RT threads have used their share of this period while fair ones wait.
+bool rt_throttled(CpuRunQueue& rq, u64 now) { return nr_fair(rq) > 0 && rq.rt_bw.exhausted(now); }
 
-// The slice timer makes a busy CPU preempt at the deadline without a tick.
-// Local CPU, lock held.
+// The timer that preempts a busy CPU without a tick: at the fair thread's
+// deadline, at the end of an RR slice, when RT threads exhaust their share,
+// or when a throttled period ends. Local CPU, lock held.
 void arm_slice_timer(CpuRunQueue& rq, u64 now) {
-    if (rq.nr > 1 && rq.fair.curr()) {
-        u64 run = max<u64>(rq.fair.runtime_until_deadline(), 10000);
-        timer_arm(rq.slice_timer, now + run);
-    } else {
-        timer_cancel(rq.slice_timer);
+    Thread* c = rq.curr;
+    u64 run = ~0ull;
+    if (c->on_rt) {
+        if (c->policy == SCHED_RR && rq.rt.count_at(c->rt_priority) > 1) run = c->rr_left_ns;
+        if (nr_fair(rq)) run = min(run, rq.rt_bw.next_check(now));
+    } else if (c != rq.idle && rq.fair.curr()) {
+        if (nr_fair(rq) > 1) run = rq.fair.runtime_until_deadline();
+        if (!rq.rt.empty()) run = min(run, rq.rt_bw.period_end() > now ? rq.rt_bw.period_end() - now : 0);
     }
+    if (run == ~0ull) timer_cancel(rq.slice_timer);
+    else timer_arm(rq.slice_timer, now + max<u64>(run, 10000));
 }
 
 void slice_timer_fired(Timer* t) {
@@ -86,50 +74,17 @@ void slice_timer_fired(Timer* t) {
     bool irq = rq.lock.lock();
     u64 now = time::monotonic_ns();
     update_curr(rq, now);
+    // A throttled RT thread may run again.
+    if (!rq.curr->on_rt && !rq.rt.empty() && !rt_throttled(rq, now)) cpus[rq.cpu]->need_resched = true;
     if (!cpus[rq.cpu]->need_resched) arm_slice_timer(rq, now);
     rq.lock.unlock(irq);
 }
 
-// After an enqueue on rq (lock held): preempt its current thread if the
-// new one should run first; a remote CPU also needs a kick to re-arm its
-// slice timer.
-void check_preempt(CpuRunQueue& rq, Thread* t) {
-    bool preempt = rq.curr == rq.idle || rq.fair.wakeup_preempt(t->se);
-    if (preempt || (rq.cpu != self_id() && rq.nr == 2)) resched_cpu(rq.cpu);
-    else if (rq.cpu == self_id()) arm_slice_timer(rq, rq.clock);
-}
-
 bool rq_idle(const CpuRunQueue& rq) { return __atomic_load_n(&rq.nr, __ATOMIC_RELAXED) == 0; }
 
-u32 select_cpu(Thread* t, u32 prev) {
-    if (t->may_run_on(prev) && rq_idle(runqueues[prev])) return prev;
-    for (u32 i = 1; i <= ncpus_online; ++i) {
-        u32 c = (prev + i) % ncpus_online;
-        if (t->may_run_on(c) && rq_idle(runqueues[c])) return c;
-    }
-    if (t->may_run_on(prev) && prev < ncpus_online) return prev;
-    u32 best = prev;
-    u32 best_nr = ~0u;
-    for (u32 c = 0; c < ncpus_online; ++c) {
-        u32 n = __atomic_load_n(&runqueues[c].nr, __ATOMIC_RELAXED);
-        if (t->may_run_on(c) && n < best_nr) {
-            best = c;
-            best_nr = n;
-        }
-    }
-    return best;
-}
-
-// Puts a runnable thread that is on no run queue onto cpu's queue.
-void enqueue_on(Thread* t, u32 cpu, Enqueue how) {
-    CpuRunQueue& rq = runqueues[cpu];
-    bool irq = rq.lock.lock();
-    t->cpu = cpu;
-    update_curr(rq, time::monotonic_ns());
-    rq.fair.enqueue(t->se, how);
-    ++rq.nr;
-    check_preempt(rq, t);
-    rq.lock.unlock(irq);
+bool curr_is_rt(u32 c) {
+    Thread* t = __atomic_load_n(&runqueues[c].curr, __ATOMIC_RELAXED);
+    return t && __atomic_load_n(&t->on_rt, __ATOMIC_RELAXED);
 }
 
 // Completes a context switch in the thread that was switched to: the
@@ -165,6 +120,20 @@ void reap_zombies() {
     }
 }
 
+// A queued thread that is not running and may run on `me`; real-time
+// threads first.
+Thread* find_victim(CpuRunQueue& src, u32 me) {
+    Thread* victim = nullptr;
+    auto consider = [&](Thread* t) {
+        if (!victim && !t->se.sched_delayed && !t->on_cpu && t->may_run_on(me) &&
+            load_state(t) == ThreadState::Runnable)
+            victim = t;
+    };
+    src.rt.for_each([&](Thread& t) { consider(&t); });
+    src.fair.for_each_queued([&](SchedEntity& se) { consider(thread_of(&se)); });
+    return victim;
+}
+
 // Idle CPU: take one queued thread from the busiest CPU. Interrupts off.
 bool pull_one_thread(u32 me) {
     u32 busiest = me;
@@ -178,17 +147,13 @@ bool pull_one_thread(u32 me) {
     }
     if (busiest == me) return false;
     CpuRunQueue& src = runqueues[busiest];
-    Thread* victim = nullptr;
     (void)src.lock.lock();
-    src.fair.for_each_queued([&](SchedEntity& se) {
-        Thread* t = thread_of(&se);
-        if (!victim && !se.sched_delayed && !t->on_cpu && t->may_run_on(me) &&
-            load_state(t) == ThreadState::Runnable)
-            victim = t;
-    });
+    Thread* victim = find_victim(src, me);
     if (victim) {
         update_curr(src, time::monotonic_ns());
-        src.fair.detach(victim->se);
+        if (victim->on_rt) rq_dequeue(src, victim, Dequeue::Save);
+        else src.fair.detach(victim->se);
+        psi::task_change(*victim, busiest, psi::TSK_RUNNING, 0, time::monotonic_ns());
         --src.nr;
     }
     src.lock.unlock(false);
@@ -196,12 +161,134 @@ bool pull_one_thread(u32 me) {
     CpuRunQueue& dst = runqueues[me];
     (void)dst.lock.lock();
     victim->cpu = me;
+    ++victim->nr_migrations;
     update_curr(dst, time::monotonic_ns());
-    dst.fair.attach(victim->se);
+    if (victim->is_rt()) rq_enqueue(dst, victim, Enqueue::Restore);
+    else dst.fair.attach(victim->se);
+    psi::task_change(*victim, me, 0, psi::TSK_RUNNING, time::monotonic_ns());
     ++dst.nr;
     dst.lock.unlock(false);
     return true;
 }
+
+}  // namespace
+
+CpuRunQueue& runqueue(u32 cpu) { return runqueues[cpu]; }
+
+u32 select_cpu(Thread* t, u32 prev) {
+    if (t->may_run_on(prev) && rq_idle(runqueues[prev])) return prev;
+    for (u32 i = 1; i <= ncpus_online; ++i) {
+        u32 c = (prev + i) % ncpus_online;
+        if (t->may_run_on(c) && rq_idle(runqueues[c])) return c;
+    }
+    // A real-time thread goes where it preempts no other real-time thread.
+    if (t->is_rt() && !(t->may_run_on(prev) && prev < ncpus_online && !curr_is_rt(prev))) {
+        for (u32 c = 0; c < ncpus_online; ++c)
+            if (t->may_run_on(c) && !curr_is_rt(c)) return c;
+    }
+    if (t->may_run_on(prev) && prev < ncpus_online) return prev;
+    u32 best = prev;
+    u32 best_nr = ~0u;
+    for (u32 c = 0; c < ncpus_online; ++c) {
+        u32 n = __atomic_load_n(&runqueues[c].nr, __ATOMIC_RELAXED);
+        if (t->may_run_on(c) && n < best_nr) {
+            best = c;
+            best_nr = n;
+        }
+    }
+    return best;
+}
+
+// Puts a runnable thread that is on no run queue onto cpu's queue.
+void enqueue_on(Thread* t, u32 cpu, Enqueue how) {
+    CpuRunQueue& rq = runqueues[cpu];
+    bool irq = rq.lock.lock();
+    if (t->cpu != cpu) ++t->nr_migrations;
+    t->cpu = cpu;
+    u64 now = time::monotonic_ns();
+    update_curr(rq, now);
+    rq_enqueue(rq, t, how);
+    if (!(t->psi_flags & psi::TSK_RUNNING)) psi::task_change(*t, cpu, 0, psi::TSK_RUNNING, now);
+    ++rq.nr;
+    check_preempt(rq, t);
+    rq.lock.unlock(irq);
+}
+
+
+CpuRunQueue& lock_task_rq(Thread* t, bool* irq) {
+    for (;;) {
+        u32 c = __atomic_load_n(&t->cpu, __ATOMIC_ACQUIRE);
+        CpuRunQueue& rq = runqueues[c];
+        *irq = rq.lock.lock();
+        if (t->cpu == c) return rq;
+        rq.lock.unlock(*irq);
+    }
+}
+
+void resched_cpu(u32 c) {
+    cpus[c]->need_resched = true;
+    if (c != self_id()) smp_send_reschedule(c);
+}
+
+// Charges the running thread for the time since the last charge.
+void update_curr(CpuRunQueue& rq, u64 now) {
+    u64 delta = now > rq.clock ? now - rq.clock : 0;
+    rq.clock = now;
+    Thread* c = rq.curr;
+    if (c == rq.idle) return;
+    if (!c->on_rt) {
+        if (rq.fair.curr() && rq.fair.update_curr(delta)) cpus[rq.cpu]->need_resched = true;
+        return;
+    }
+    c->se.sum_exec_runtime += delta;
+    rq.rt_bw.charge(delta, now);
+    bool resched = rt_throttled(rq, now);
+    if (c->policy == SCHED_RR) {
+        if (c->rr_left_ns > delta) {
+            c->rr_left_ns -= delta;
+        } else {
+            // The slice is used up: behind its peers, with a fresh one.
+            c->rr_left_ns = RR_TIMESLICE_NS;
+            if (rq.rt.count_at(c->rt_priority) > 1) {
+                rq.rt.requeue_tail(*c, c->rt_priority);
+                resched = true;
+            }
+        }
+    }
+    if (resched) cpus[rq.cpu]->need_resched = true;
+}
+
+void rq_enqueue(CpuRunQueue& rq, Thread* t, Enqueue how) {
+    if (t != rq.curr) t->queued_since_ns = rq.clock;
+    if (t->is_rt()) {
+        rq.rt.push_back(*t, t->rt_priority);
+        t->on_rt = true;
+    } else {
+        rq.fair.enqueue(t->se, how);
+    }
+}
+
+bool rq_dequeue(CpuRunQueue& rq, Thread* t, Dequeue how) {
+    if (t->on_rt) {
+        rq.rt.remove(*t, t->rt_priority);
+        t->on_rt = false;
+        return true;
+    }
+    return rq.fair.dequeue(t->se, how);
+}
+
+void check_preempt(CpuRunQueue& rq, Thread* t) {
+    Thread* c = rq.curr;
+    bool preempt;
+    if (c == rq.idle) preempt = true;
+    else if (t->on_rt) preempt = !c->on_rt || t->rt_priority > c->rt_priority;
+    else preempt = !c->on_rt && rq.fair.wakeup_preempt(t->se);
+    // A remote CPU that gains work re-arms its slice timer when kicked.
+    if (preempt || (rq.cpu != self_id() && (rq.nr == 2 || c->on_rt))) resched_cpu(rq.cpu);
+    else if (rq.cpu == self_id()) arm_slice_timer(rq, rq.clock);
+}
+
+namespace {
 
 // What user space sees of a CPU: the FPU registers, the FS/GS bases and the
 // page tables. Kernel threads run on the kernel's page tables so that an
@@ -215,6 +302,18 @@ void switch_user_state(Thread* prev, Thread* next) {
     }
     u64 want = proc::page_table_of(*next);
     if ((arch::read_cr3() & arch::pte::ADDR_MASK) != want) arch::write_cr3(want);
+}
+
+// Real-time threads first, unless throttled; then EEVDF's pick; then idle.
+// Lock held.
+Thread* pick_next_thread(CpuRunQueue& rq, u64 now) {
+    if (!rq.rt.empty() && !rt_throttled(rq, now)) {
+        if (rq.fair.curr()) rq.fair.put_prev();
+        return rq.rt.top();
+    }
+    if (SchedEntity* se = rq.fair.pick_next()) return thread_of(se);
+    if (!rq.rt.empty()) return rq.rt.top();
+    return rq.idle;
 }
 
 void init_runqueue(u32 cpu, Thread* idle) {
@@ -243,6 +342,7 @@ void init_bsp() {
     str_lcpy(idle.name, "swapper/0", sizeof(idle.name));
     init_runqueue(0, &idle);
     mark_cpu_online(0);
+    start_load_tracking();
 }
 
 void init_ap(u32 cpu) {
@@ -260,7 +360,13 @@ void mark_cpu_online(u32 cpu) {
 u32 online_cpus() { return __atomic_load_n(&ncpus_online, __ATOMIC_ACQUIRE); }
 
 
-void schedule() {
+namespace {
+
+// preempt: the CPU is taken from prev by an interrupt. A thread preempted
+// while it was getting ready to sleep (state already Blocked, its wake-up
+// source not yet armed: sleep_until arms its timer after that) stays
+// queued, as in Linux; it sleeps when it calls schedule() itself.
+void schedule_impl(bool preempt) {
     arch::InterruptGuard ig;
     IrqsOffProof proof;
     Cpu& cpu = this_cpu(proof);
@@ -271,26 +377,44 @@ void schedule() {
     cpu.need_resched = false;
     u64 now = time::monotonic_ns();
     update_curr(rq, now);
+    ++rq.sched_count;
+    bool still_queued = false;
+    bool prev_sleeps = false;
     if (prev != rq.idle) {
         ThreadState st = load_state(prev);
-        if (st == ThreadState::Blocked || st == ThreadState::Dead) {
-            rq.fair.dequeue(prev->se, st == ThreadState::Dead ? Dequeue::SleepSpecial : Dequeue::Sleep);
+        if ((st == ThreadState::Blocked && !preempt) || st == ThreadState::Dead) {
+            rq_dequeue(rq, prev, st == ThreadState::Dead ? Dequeue::SleepSpecial : Dequeue::Sleep);
             --rq.nr;
             ++prev->nvcsw;
+            prev_sleeps = true;
         } else if (!prev->may_run_on(cpu.id)) {
-            rq.fair.dequeue(prev->se, Dequeue::Save);  // finish_switch moves it
+            rq_dequeue(rq, prev, Dequeue::Save);  // finish_switch moves it
+            psi::task_change(*prev, cpu.id, psi::TSK_RUNNING, 0, now);
             --rq.nr;
             prev->migrating = true;
+        } else {
+            still_queued = true;
         }
     }
-    SchedEntity* se = rq.fair.pick_next();
-    Thread* next = se ? thread_of(se) : rq.idle;
-    arm_slice_timer(rq, now);
+    Thread* next = pick_next_thread(rq, now);
     if (next == prev) {
+        arm_slice_timer(rq, now);
         rq.lock.unlock(false);
         return;
     }
-    if (prev != rq.idle && load_state(prev) == ThreadState::Runnable && prev->se.on_rq) ++prev->nivcsw;
+    if (still_queued) {
+        ++prev->nivcsw;
+        prev->queued_since_ns = now;
+    }
+    if (next == rq.idle) {
+        ++rq.sched_goidle;
+    } else {
+        u64 waited = now > next->queued_since_ns ? now - next->queued_since_ns : 0;
+        next->run_delay_ns += waited;
+        rq.run_delay_ns += waited;
+        ++next->pcount;
+        ++rq.pcount;
+    }
     // rseq: a thread switched out must abort a critical section it was in
     // and learn its CPU again before it returns to user mode.
     if (prev->rseq_area) prev->rseq_event = prev->rseq_resume = true;
@@ -299,9 +423,11 @@ void schedule() {
     next->on_cpu = true;
     next->cpu = cpu.id;
     next->exec_start_ns = now;
+    psi::task_switch(prev, next, cpu.id, prev_sleeps, now);
     rq.curr = next;
     rq.last = prev;
     ++rq.switches;
+    arm_slice_timer(rq, now);
     cpu.current = next;
     cpu.kernel_rsp = next->stack_top;
     cpu.tables.tss.rsp[0] = next->stack_top;
@@ -310,7 +436,11 @@ void schedule() {
     finish_switch();
 }
 
-void preempt_from_irq() { schedule(); }
+}  // namespace
+
+void schedule() { schedule_impl(false); }
+
+void preempt_from_irq() { schedule_impl(true); }
 
 void yield() {
     {
@@ -319,7 +449,10 @@ void yield() {
         CpuRunQueue& rq = *this_cpu(proof).rq;
         SpinlockGuard g(rq.lock);
         update_curr(rq, time::monotonic_ns());
-        if (rq.fair.curr()) rq.fair.yield();
+        ++rq.yld_count;
+        Thread* self = rq.curr;
+        if (self->on_rt) rq.rt.requeue_tail(*self, self->rt_priority);
+        else if (rq.fair.curr()) rq.fair.yield();
     }
     schedule();
 }
@@ -332,20 +465,17 @@ bool wake(Thread* t) {
                                      __ATOMIC_ACQUIRE))
         return false;
     bool irq;
-    CpuRunQueue* rq;
-    for (;;) {
-        u32 c = __atomic_load_n(&t->cpu, __ATOMIC_ACQUIRE);
-        rq = &runqueues[c];
-        irq = rq->lock.lock();
-        if (t->cpu == c) break;
-        rq->lock.unlock(irq);
-    }
-    if (t->se.on_rq) {
+    CpuRunQueue* rq = &lock_task_rq(t, &irq);
+    ++rq->ttwu_count;
+    if (rq->cpu == self_id()) ++rq->ttwu_local;
+    if (t->se.on_rq || t->on_rt) {
         // It never left its queue: still running towards schedule(), or
         // delayed (kept queued to pay off negative lag).
         if (t->se.sched_delayed) {
             update_curr(*rq, time::monotonic_ns());
-            rq->fair.enqueue(t->se, Enqueue::Wakeup);
+            rq_enqueue(*rq, t, Enqueue::Wakeup);
+            if (!(t->psi_flags & psi::TSK_RUNNING))
+                psi::task_change(*t, rq->cpu, 0, psi::TSK_RUNNING, time::monotonic_ns());
             ++rq->nr;
             check_preempt(*rq, t);
         }
@@ -459,52 +589,6 @@ void exit_current() {
     schedule();
     panic("a dead thread was scheduled again");
 }
-
-void set_nice(Thread* t, int nice) {
-    nice = clamp(nice, -20, 19);
-    CpuRunQueue& rq = runqueues[t->cpu];
-    SpinlockGuard g(rq.lock);
-    t->nice = nice;
-    if (t->se.on_rq) {
-        update_curr(rq, time::monotonic_ns());
-        rq.fair.reweight(t->se, nice_to_weight(nice));
-    } else {
-        reweight_detached(t->se, nice_to_weight(nice));
-    }
-}
-
-Status set_affinity(Thread* t, u64 mask) {
-    u64 online = online_cpus() >= 64 ? ~0ull : (1ull << online_cpus()) - 1;
-    if (!(mask & online)) return Error(EINVAL);
-    __atomic_store_n(&t->affinity, mask & online, __ATOMIC_RELEASE);
-    if (t == current() && !t->may_run_on(self_id())) schedule();  // moves itself
-    return {};
-}
-
-void set_cpuset_mask(Thread* t, u64 mask) {
-    __atomic_store_n(&t->cpuset_mask, mask ? mask : ~0ull, __ATOMIC_RELEASE);
-    if (t == current() && !t->may_run_on(self_id())) schedule();
-    else if (__atomic_load_n(&t->on_cpu, __ATOMIC_ACQUIRE)) resched_cpu(t->cpu);
-}
-
-u64 runtime_ns(const Thread& t) {
-    for (;;) {
-        u32 c = __atomic_load_n(&t.cpu, __ATOMIC_ACQUIRE);
-        CpuRunQueue& rq = runqueues[c];
-        SpinlockGuard g(rq.lock);
-        if (t.cpu != c) continue;
-        u64 sum = t.se.sum_exec_runtime;
-        // The running thread's time since its last charge is not in the sum yet.
-        if (rq.curr == &t && rq.curr != rq.idle) {
-            u64 now = time::monotonic_ns();
-            if (now > rq.clock) sum += now - rq.clock;
-        }
-        return sum;
-    }
-}
-
-u32 nr_running(u32 cpu) { return __atomic_load_n(&runqueues[cpu].nr, __ATOMIC_RELAXED); }
-u64 context_switches(u32 cpu) { return __atomic_load_n(&runqueues[cpu].switches, __ATOMIC_RELAXED); }
 
 void idle_loop() {
     u32 me = self_id();

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "kernel/percpu.h"
+#include "kernel/sched/rt_queue.h"
 #include "kernel/sched/thread.h"
 #include "lib/result.h"
 
@@ -36,6 +37,21 @@ void sleep_ns(u64 ns);
 // Sleeps unless a signal arrives first: false then, with the time left.
 bool sleep_ns_interruptible(u64 ns, u64* remaining);
 
+// Scheduling attributes as sched_setattr(2) carries them (kernel/sched/policy.cpp).
+struct SchedParams {
+    int policy = 0;        // SCHED_NORMAL, SCHED_FIFO, SCHED_RR, SCHED_BATCH, SCHED_IDLE
+    int rt_priority = 0;   // 1..99 for FIFO and RR, else 0
+    int nice = 0;
+    u64 slice_ns = 0;      // a fair thread's custom slice request; 0: the default
+    bool reset_on_fork = false;
+};
+SchedParams get_params(const Thread& t);
+// The caller has validated p (ranges, permissions).
+void set_params(Thread* t, const SchedParams& p);
+// A fair thread's slice request in ns: its custom one or the base slice.
+u64 effective_slice_ns(const Thread& t);
+// A new thread takes its creator's attributes (SCHED_RESET_ON_FORK applied).
+void fork_params(Thread* child, const Thread& parent);
 void set_nice(Thread* t, int nice);
 Status set_affinity(Thread* t, u64 mask);
 // The cpuset controller's limit (cpuset.cpus.effective); the thread moves
@@ -45,10 +61,33 @@ void set_cpuset_mask(Thread* t, u64 mask);
 // CPU time t has run, up to now if it is running.
 u64 runtime_ns(const Thread& t);
 
-// Observability for tests and /proc.
+// Observability for tests and /proc (kernel/sched/stats.cpp).
 u32 nr_running(u32 cpu);
 u64 context_switches(u32 cpu);
+// The load averages in 11-bit fixed point (FSHIFT), as /proc/loadavg and
+// sysinfo(2) show them.
+void load_averages(u64 out[3]);
+void start_load_tracking();
+// /proc/schedstat's per-CPU line: yld_count, 0, sched_count, sched_goidle,
+// ttwu_count, ttwu_local, rq_cpu_time, run_delay, pcount.
+void cpu_schedstat(u32 cpu, u64 out[9]);
+struct ThreadSchedInfo {
+    u64 exec_start_ns, vruntime, sum_exec_runtime, deadline, slice_ns, weight;
+    u64 nr_migrations, nr_switches, nvcsw, nivcsw, run_delay_ns, pcount;
+    int policy, prio;
+};
+void thread_sched_info(const Thread& t, ThreadSchedInfo& out);
+
+// RT throttling (/proc/sys/kernel/sched_rt_{period,runtime}_us): RT threads
+// may use runtime_us of every period_us of a CPU; -1 is no limit.
+struct RtLimits {
+    i64 period_us = 1000000;
+    i64 runtime_us = 950000;
+};
+RtLimits rt_limits();
+Status set_rt_limits(const RtLimits& l);
 u32 online_cpus();
+u64 online_mask();  // a bit per online CPU
 void mark_cpu_online(u32 cpu);
 
 }  // namespace keel::sched

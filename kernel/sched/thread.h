@@ -32,6 +32,20 @@ struct Thread {
     u32 cpu = 0;                  // run queue it belongs to
     u32 tid = 0;
     int nice = 0;
+    // Scheduling policy (SCHED_NORMAL, _FIFO, _RR, _BATCH, _IDLE as in
+    // <linux/sched.h>) and, for FIFO/RR, the priority 1..99. Changed only
+    // under the run-queue lock (kernel/sched/policy.cpp).
+    u8 policy = 0;
+    u8 rt_priority = 0;
+    bool reset_on_fork = false;   // SCHED_RESET_ON_FORK
+    bool on_rt = false;           // queued in an RT priority list
+    ListNode rt_node;
+    u64 rr_left_ns = 0;           // SCHED_RR: what is left of its time slice
+    // schedstat: time spent runnable but waiting, and how often it ran.
+    u64 run_delay_ns = 0;
+    u64 pcount = 0;
+    u64 queued_since_ns = 0;      // when it last became runnable and not running
+    u64 nr_migrations = 0;
     u64 affinity = ~0ull;         // allowed CPUs (bit per CPU id), as sched_setaffinity asked
     u64 cpuset_mask = ~0ull;      // its cgroup's cpuset.cpus.effective (sched::set_cpuset_mask)
     char name[16] = {};
@@ -88,6 +102,7 @@ struct Thread {
         u64 m = affinity & cpuset_mask;
         return m ? m : cpuset_mask;  // an affinity outside the cpuset yields to it
     }
+    bool is_rt() const { return policy == 1 || policy == 2; }  // SCHED_FIFO, SCHED_RR
     bool may_run_on(u32 c) const { return c < 64 && (allowed_cpus() >> c) & 1; }
 };
 

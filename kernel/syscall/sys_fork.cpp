@@ -73,6 +73,7 @@ Result<sched::Thread*> new_user_thread(const char* name, arch::TrapFrame& frame,
     t->gs_base = self->gs_base;
     t->signals.blocked = self->signals.blocked;
     t->timer_slack_ns = t->default_timer_slack_ns = self->timer_slack_ns;
+    sched::fork_params(t, *self);
     return t;
 }
 

@@ -117,14 +117,14 @@ TEST(EevdfMath, CalcDeltaFair) {
 }
 
 TEST(EevdfMath, BaseSlice) {
-    EXPECT_EQ(base_slice_for_cpus(0), 750000u);
-    EXPECT_EQ(base_slice_for_cpus(1), 750000u);
-    EXPECT_EQ(base_slice_for_cpus(2), 1500000u);
-    EXPECT_EQ(base_slice_for_cpus(3), 1500000u);
-    EXPECT_EQ(base_slice_for_cpus(4), 2250000u);
-    EXPECT_EQ(base_slice_for_cpus(7), 2250000u);
-    EXPECT_EQ(base_slice_for_cpus(8), 3000000u);
-    EXPECT_EQ(base_slice_for_cpus(256), 3000000u);
+    EXPECT_EQ(base_slice_for_cpus(0), 700000u);
+    EXPECT_EQ(base_slice_for_cpus(1), 700000u);
+    EXPECT_EQ(base_slice_for_cpus(2), 1400000u);
+    EXPECT_EQ(base_slice_for_cpus(3), 1400000u);
+    EXPECT_EQ(base_slice_for_cpus(4), 2100000u);
+    EXPECT_EQ(base_slice_for_cpus(7), 2100000u);
+    EXPECT_EQ(base_slice_for_cpus(8), 2800000u);
+    EXPECT_EQ(base_slice_for_cpus(256), 2800000u);
 }
 
 TEST(EevdfMath, CustomSliceClamp) {

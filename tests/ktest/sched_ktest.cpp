@@ -2,6 +2,7 @@
 // weights, affinity and cross-CPU calls.
 #include "arch/x86_64/cpu.h"
 #include "kernel/ktest.h"
+#include "kernel/printk.h"
 #include "kernel/percpu.h"
 #include "kernel/sched/scheduler.h"
 #include "kernel/sched/wait.h"
@@ -98,6 +99,62 @@ KTEST(sched, nice_weights_share_cpu) {
     u64 lo = exact ? 291 : 214, hi = exact ? 321 : 398;
     t.check(ratio_x100 >= lo && ratio_x100 <= hi, "nice 0 : nice 5 runtime ratio near 3.06", __FILE__, __LINE__);
     if (ratio_x100 < lo || ratio_x100 > hi) t.check_eq(ratio_x100, 306, "ratio x100", __FILE__, __LINE__);
+}
+
+namespace {
+
+struct Sleeper {
+    u64 slice_ns;
+    u64 worst_late = 0;
+    Completion done;
+};
+
+// Sleeps 1 ms forty times on a CPU shared with spinners and keeps the
+// worst lateness.
+void sleep_and_measure(void* arg) {
+    auto* s = static_cast<Sleeper*>(arg);
+    SchedParams p = get_params(*current());
+    p.slice_ns = s->slice_ns;
+    set_params(current(), p);
+    for (int i = 0; i < 40; ++i) {
+        u64 t0 = time::monotonic_ns();
+        sleep_ns(1000000);
+        u64 late = time::monotonic_ns() - t0 - 1000000;
+        if (late > s->worst_late) s->worst_late = late;
+    }
+    s->done.complete();
+}
+
+u64 worst_wakeup_latency(u64 slice_ns) {
+    volatile bool stop = false;
+    Completion spun;
+    Spinner sp{&stop, &spun};
+    int spinners = 0;
+    for (int i = 0; i < 2; ++i) spinners += spawn_kthread("ktest-spin", spin_until_stopped, &sp, 0, 0).is_ok();
+    Sleeper s{slice_ns};
+    bool slept = spawn_kthread("ktest-sleeper", sleep_and_measure, &s, 0, 0).is_ok();
+    if (slept) s.done.wait();
+    stop = true;
+    for (int i = 0; i < spinners; ++i) spun.wait();
+    return slept && spinners == 2 ? s.worst_late : ~0ull;
+}
+
+}  // namespace
+
+// EEVDF's latency control: a thread that asks for a 0.5 ms slice
+// (sched_setattr's sched_runtime) preempts default-slice spinners when it
+// wakes (PREEMPT_SHORT), where a default-slice sleeper waits for the
+// running spinner's request to end (RUN_TO_PARITY).
+KTEST(sched, short_slice_wakes_sooner) {
+    u64 dflt = worst_wakeup_latency(0);
+    u64 shrt = worst_wakeup_latency(500000);
+    KASSERT_TRUE(dflt != ~0ull && shrt != ~0ull);
+    pr_info("ktest: worst wake-up lateness under load: default slice %llu ns, 0.5 ms slice %llu ns",
+            static_cast<unsigned long long>(dflt), static_cast<unsigned long long>(shrt));
+    if (kernel_cmdline.has("keel.icount")) {
+        KEXPECT(shrt < dflt);
+    }
+    KEXPECT(dflt < 100000000);
 }
 
 namespace {

@@ -1,0 +1,189 @@
+// Scheduling attributes: policy and priority, nice, the fair slice request,
+// affinity and the cpuset limit, and what fork passes on. A change to a
+// queued thread takes it off its queue and puts it back, so both classes
+// see a consistent entity (eevdf.h's Save/Restore keep its lag and relative
+// deadline across the move).
+#include <linux/sched.h>
+
+#include "kernel/psi/psi.h"
+#include "kernel/sched/runqueue.h"
+#include "kernel/sched/scheduler.h"
+#include "kernel/time.h"
+
+namespace keel::sched {
+
+namespace {
+
+u64 fair_weight(const SchedParams& p) {
+    return p.policy == SCHED_IDLE ? WEIGHT_IDLEPRIO : nice_to_weight(p.nice);
+}
+
+SchedPolicy fair_policy(int policy) {
+    if (policy == SCHED_BATCH) return SchedPolicy::Batch;
+    if (policy == SCHED_IDLE) return SchedPolicy::Idle;
+    return SchedPolicy::Normal;
+}
+
+// Writes the attributes into a thread that is on no queue.
+void apply(Thread* t, const SchedParams& p) {
+    t->policy = static_cast<u8>(p.policy);
+    t->rt_priority = static_cast<u8>(t->is_rt() ? p.rt_priority : 0);
+    if (t->is_rt() && !t->rr_left_ns) t->rr_left_ns = RR_TIMESLICE_NS;
+    t->nice = clamp(p.nice, -20, 19);
+    t->reset_on_fork = p.reset_on_fork;
+    SchedEntity& se = t->se;
+    se.policy = fair_policy(p.policy);
+    u64 w = fair_weight(p);
+    if (w != se.weight) reweight_detached(se, w);
+    u64 slice = clamp_custom_slice(p.slice_ns);
+    se.custom_slice = slice != 0;
+    if (slice) se.slice = slice;
+}
+
+}  // namespace
+
+SchedParams get_params(const Thread& t) {
+    SchedParams p;
+    p.policy = t.policy;
+    p.rt_priority = t.rt_priority;
+    p.nice = t.nice;
+    p.slice_ns = t.se.custom_slice ? t.se.slice : 0;
+    p.reset_on_fork = t.reset_on_fork;
+    return p;
+}
+
+u64 effective_slice_ns(const Thread& t) {
+    if (t.se.custom_slice) return t.se.slice;
+    return base_slice_for_cpus(online_cpus());
+}
+
+void set_params(Thread* t, const SchedParams& p) {
+    bool irq;
+    CpuRunQueue& rq = lock_task_rq(t, &irq);
+    u64 now = time::monotonic_ns();
+    update_curr(rq, now);
+    bool running = rq.curr == t;
+    // A delayed sleeper finishes leaving before it changes class.
+    if (t->se.sched_delayed) rq.fair.dequeue(t->se, Dequeue::Delayed);
+    bool queued = t->on_rt || t->se.on_rq;
+    bool was_rt = t->on_rt;
+    u32 old_prio = t->rt_priority;
+    bool stays_in_place = was_rt && (p.policy == SCHED_FIFO || p.policy == SCHED_RR) &&
+                          static_cast<u32>(p.rt_priority) == old_prio;
+    if (queued && !stays_in_place) {
+        if (!was_rt && running && rq.fair.curr() == &t->se) rq.fair.put_prev();
+        rq_dequeue(rq, t, Dequeue::Save);
+    }
+    apply(t, p);
+    if (queued && !stays_in_place) {
+        if (t->is_rt()) {
+            // A lowered priority goes to the front of its new list, a
+            // raised one to the back (sched(7)).
+            t->on_rt = true;
+            if (was_rt && t->rt_priority < old_prio) rq.rt.push_front(*t, t->rt_priority);
+            else rq.rt.push_back(*t, t->rt_priority);
+        } else {
+            rq.fair.enqueue(t->se, Enqueue::Restore);
+            if (running) rq.fair.set_next(t->se);
+        }
+    }
+    if (running) resched_cpu(rq.cpu);
+    else if (queued) check_preempt(rq, t);
+    rq.lock.unlock(irq);
+}
+
+void set_nice(Thread* t, int nice) {
+    SchedParams p = get_params(*t);
+    p.nice = nice;
+    set_params(t, p);
+}
+
+void fork_params(Thread* child, const Thread& parent) {
+    SchedParams p = get_params(parent);
+    if (p.reset_on_fork) {
+        if (p.policy == SCHED_FIFO || p.policy == SCHED_RR) {
+            p.policy = SCHED_NORMAL;
+            p.rt_priority = 0;
+            p.nice = 0;
+        } else if (p.nice < 0) {
+            p.nice = 0;
+        }
+        p.slice_ns = 0;
+        p.reset_on_fork = false;
+    }
+    apply(child, p);
+    child->affinity = parent.affinity;
+    child->cpuset_mask = parent.cpuset_mask;
+}
+
+// Moves t off a CPU it may no longer use: a running thread at its next
+// switch (schedule() sees it), a queued one now, a sleeper when it wakes.
+static void migrate_if_disallowed(Thread* t) {
+    bool irq;
+    CpuRunQueue& rq = lock_task_rq(t, &irq);
+    if (t->may_run_on(rq.cpu)) {
+        rq.lock.unlock(irq);
+        return;
+    }
+    if (rq.curr == t || t->on_cpu) {
+        resched_cpu(rq.cpu);
+        rq.lock.unlock(irq);
+        if (t == current()) schedule();
+        return;
+    }
+    if (t->se.sched_delayed) rq.fair.dequeue(t->se, Dequeue::Delayed);
+    if (!t->on_rt && !t->se.on_rq) {
+        rq.lock.unlock(irq);
+        return;
+    }
+    update_curr(rq, time::monotonic_ns());
+    rq_dequeue(rq, t, Dequeue::Save);
+    psi::task_change(*t, rq.cpu, psi::TSK_RUNNING, 0, time::monotonic_ns());
+    --rq.nr;
+    u32 from = rq.cpu;
+    rq.lock.unlock(irq);
+    enqueue_on(t, select_cpu(t, from), Enqueue::Restore);
+}
+
+Status set_affinity(Thread* t, u64 mask) {
+    u64 online = online_mask();
+    if (!(mask & online & t->cpuset_mask)) return Error(EINVAL);
+    __atomic_store_n(&t->affinity, mask & online, __ATOMIC_RELEASE);
+    migrate_if_disallowed(t);
+    return {};
+}
+
+void set_cpuset_mask(Thread* t, u64 mask) {
+    __atomic_store_n(&t->cpuset_mask, mask ? mask : ~0ull, __ATOMIC_RELEASE);
+    migrate_if_disallowed(t);
+}
+
+namespace {
+SpinlockProtected<RtLimits> rt_settings(LockRank::None);
+}
+
+RtLimits rt_limits() {
+    return rt_settings.with([](RtLimits& l) { return l; });
+}
+
+Status set_rt_limits(const RtLimits& l) {
+    if (l.period_us <= 0 || l.period_us > 0x7fffffff) return Error(EINVAL);
+    if (l.runtime_us < -1 || l.runtime_us > l.period_us) return Error(EINVAL);
+    rt_settings.with([&](RtLimits& s) { s = l; });
+    for (u32 c = 0; c < online_cpus(); ++c) {
+        CpuRunQueue& rq = runqueue(c);
+        SpinlockGuard g(rq.lock);
+        rq.rt_bw.period_ns = static_cast<u64>(l.period_us) * 1000;
+        rq.rt_bw.runtime_ns = l.runtime_us < 0 ? ~0ull : static_cast<u64>(l.runtime_us) * 1000;
+        rq.rt_bw.period_start = 0;
+        rq.rt_bw.used = 0;
+    }
+    return {};
+}
+
+u64 online_mask() {
+    u32 n = online_cpus();
+    return n >= 64 ? ~0ull : (1ull << n) - 1;
+}
+
+}  // namespace keel::sched
