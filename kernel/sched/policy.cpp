@@ -145,6 +145,16 @@ static void migrate_if_disallowed(Thread* t) {
     enqueue_on(t, select_cpu(t, from), Enqueue::Restore);
 }
 
+void set_cgroup(Thread* t, cgroup::Cgroup* to) {
+    bool irq;
+    CpuRunQueue& rq = lock_task_rq(t, &irq);
+    psi::PsiGroup* from = psi::group_of(*t);
+    __atomic_store_n(&t->cgroup, to, __ATOMIC_RELEASE);
+    psi::PsiGroup* dst = psi::group_of(*t);
+    if (from != dst) psi::task_move(*t, rq.cpu, from, dst, time::monotonic_ns());
+    rq.lock.unlock(irq);
+}
+
 Status set_affinity(Thread* t, u64 mask) {
     u64 online = online_mask();
     if (!(mask & online & t->cpuset_mask)) return Error(EINVAL);

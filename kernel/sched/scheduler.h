@@ -54,6 +54,11 @@ u64 effective_slice_ns(const Thread& t);
 void fork_params(Thread* child, const Thread& parent);
 void set_nice(Thread* t, int nice);
 Status set_affinity(Thread* t, u64 mask);
+// Moves t into cgroup `to` (null: none, as an exiting thread) as the
+// scheduler sees it: the pointer and the PSI task states it is counted in
+// change together under its run-queue lock, so no state is cleared from a
+// group it was never added to. kernel/cgroup calls this for every move.
+void set_cgroup(Thread* t, cgroup::Cgroup* to);
 // The cpuset controller's limit (cpuset.cpus.effective); the thread moves
 // off CPUs outside it at its next switch.
 void set_cpuset_mask(Thread* t, u64 mask);

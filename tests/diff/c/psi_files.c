@@ -14,7 +14,7 @@
 /* Set to 1 once the scheduler reports task states to PSI (the live part:
  * stall totals grow and a trigger fires while two spinners share a CPU). */
 #ifndef PSI_LIVE
-#define PSI_LIVE 0
+#define PSI_LIVE 1
 #endif
 
 static const char *ev(int e) {
