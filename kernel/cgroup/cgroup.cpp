@@ -64,11 +64,9 @@ psi::PsiGroup* psi_of(Cgroup& c) { return c.is_root() ? psi::system_group() : c.
 namespace {
 
 // psi::group_of: lock-free, under run-queue locks. A thread's cgroup keeps
-// its group while the thread is in it (rmdir needs it empty).
-// The scheduler owns the PSI state of a thread that moves: a move between
-// cgroups must be followed by psi::task_move under the thread's run-queue
-// lock once the scheduler counts PSI states (it does not yet, so no state
-// is carried).
+// its group while the thread is in it (rmdir needs it empty); every change
+// of Thread::cgroup goes through sched::set_cgroup, which moves the
+// thread's PSI states along.
 psi::PsiGroup* thread_psi_group(const sched::Thread& t) {
     Cgroup* c = __atomic_load_n(&t.cgroup, __ATOMIC_ACQUIRE);
     return c && !c->is_root() ? c->psi : nullptr;

@@ -155,10 +155,9 @@ void thread_joined(sched::Thread& t);
 // A thread leaves (exit). The last thread of a process hands its charge to
 // the process (proc::Process::cgroup): a zombie still counts in
 // pids.current until it is reaped (process_released). From here on the
-// thread names the root (and the system PSI group): once the scheduler
-// counts PSI states, an exiting thread's states must be cleared (or moved
-// with psi::task_move) before this, or its final switch clears them from
-// the wrong group.
+// thread names the root; sched::set_cgroup (used for every change of
+// Thread::cgroup) carries its PSI states to the system group, where its
+// final switch clears them.
 void thread_exit(sched::Thread& t, proc::Process* last_of);
 void process_released(proc::Process& p);
 

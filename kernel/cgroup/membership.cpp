@@ -94,7 +94,7 @@ void move_locked(sched::Thread& t, Cgroup& dst) {
     pids_charge_forced(dst);
     add_threads(dst, 1);
     get(dst);
-    __atomic_store_n(&t.cgroup, &dst, __ATOMIC_RELEASE);
+    sched::set_cgroup(&t, &dst);  // with its PSI states, under its run-queue lock
     // Moves hold the tree mutex, so `src` is still in the tree and this is
     // not its last reference; a new thread following its creator
     // (thread_joined) may drop the last one of a cgroup removed meanwhile,
@@ -164,7 +164,7 @@ void attach_new(sched::Thread& t, Cgroup* c) {
     bool irq = g_members.lock();
     --c->nr_forking;
     add_threads(*c, 1);
-    __atomic_store_n(&t.cgroup, c, __ATOMIC_RELEASE);
+    sched::set_cgroup(&t, c);
     g_members.unlock(irq);
     if (!c->is_root()) sched::set_cpuset_mask(&t, c->cpus_effective);
 }
@@ -198,7 +198,7 @@ void thread_exit(sched::Thread& t, proc::Process* last_of) {
     bool irq = g_members.lock();
     Cgroup* c = t.cgroup;
     account_cpu(c ? *c : root(), times, 1);
-    t.cgroup = nullptr;
+    sched::set_cgroup(&t, nullptr);  // its last PSI states go with it to the system group
     if (c) add_threads(*c, -1);
     if (c && last_of) {
         last_of->cgroup = c;  // the charge and the reference go to the zombie
