@@ -20,6 +20,7 @@ enum class LockRank : u8 {
     EpollWait = 12,  // an epoll's epoll_wait sleepers, woken under its ready-list lock
     Signal = 15,     // a process's signal state; sending wakes the target
     Scheduler = 20,  // a CPU's run queue
+    Bandwidth = 22,  // a cgroup's cpu.max budget, charged under the run-queue lock
     Zombie = 25,     // dead threads waiting to be freed
     Timer = 30,      // a CPU's timer queue (armed under the run-queue lock)
     Slab = 40,       // a slab cache calls into the page allocator

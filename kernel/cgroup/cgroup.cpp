@@ -54,6 +54,7 @@ void put(Cgroup* c) {
         if (__atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL)) return;
         Cgroup* parent = c->parent;
         if (c->psi_memory) psi::group_put(c->psi_memory);
+        sched::bandwidth::release(c->bw);
         destroy(c);
         c = parent;  // the child's reference on its parent
     }

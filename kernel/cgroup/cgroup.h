@@ -17,6 +17,7 @@
 // (not yet: weights, bandwidth and memory limits are stored only).
 #pragma once
 
+#include "kernel/sched/bandwidth.h"
 #include "kernel/sched/wait.h"
 #include "kernel/spinlock.h"
 #include "lib/intrusive_list.h"
@@ -84,6 +85,7 @@ struct Cgroup {
     u64 max_descendants = ~0ull, max_depth = ~0ull;
     u32 nr_descendants = 0;     // live ones, the whole subtree
     CpuSettings cpu;
+    sched::GroupBandwidth bw;   // cpu.max enforcement (kernel/sched/bandwidth.h)
     MemorySettings mem;
     u32 io_weight = 100;
     // Pressure (kernel/psi): the root's is the system group; others are made

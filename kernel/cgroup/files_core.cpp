@@ -186,13 +186,18 @@ Status show_cpu_stat(fs::SeqBuf& out, Cgroup& c) {
     out.printf("usage_usec %llu\nuser_usec %llu\nsystem_usec %llu\nnice_usec 0\n",
                static_cast<unsigned long long>(user + system), static_cast<unsigned long long>(user),
                static_cast<unsigned long long>(system));
-    if (c.controllers() & (1u << CPU))
-        out.puts("nr_periods 0\nnr_throttled 0\nthrottled_usec 0\nnr_bursts 0\nburst_usec 0\n");
+    if (c.controllers() & (1u << CPU)) {
+        sched::BandwidthStats b = sched::bandwidth::stats(c.bw);
+        out.printf("nr_periods %llu\nnr_throttled %llu\nthrottled_usec %llu\nnr_bursts 0\nburst_usec 0\n",
+                   static_cast<unsigned long long>(b.nr_periods), static_cast<unsigned long long>(b.nr_throttled),
+                   static_cast<unsigned long long>(b.throttled_usec));
+    }
     return {};
 }
 
 Status show_cpu_stat_local(fs::SeqBuf& out, Cgroup& c) {
-    if (c.controllers() & (1u << CPU)) out.puts("throttled_usec 0\n");
+    if (c.controllers() & (1u << CPU))
+        out.printf("throttled_usec %llu\n", static_cast<unsigned long long>(sched::bandwidth::stats(c.bw).throttled_usec));
     return {};
 }
 

@@ -80,6 +80,7 @@ Status store_cpu_max(Cgroup& c, StringView text) {
     TRY(check_bandwidth(m.quota_us, m.period_us, c.cpu.burst_us));
     c.cpu.quota_us = m.quota_us;
     c.cpu.period_us = m.period_us;
+    if (m.quota_us != UNLIMITED) sched::bandwidth::quota_changed();
     return {};
 }
 

@@ -92,7 +92,7 @@ Status task_info(int tgid, int tid, TaskInfo& out) {
     out.rt_priority = t->rt_priority;
     sched::thread_sched_info(*t, out.sched);
     out.cpu = t->cpu;
-    out.affinity = t->affinity;
+    out.affinity = t->allowed_cpus();
     out.sig_blocked = t->signals.blocked;
     out.sig_pending = t->signals.pending.set;
     if (tid) {

@@ -12,6 +12,7 @@
 #include "kernel/panic.h"
 #include "kernel/percpu.h"
 #include "kernel/printk.h"
+#include "kernel/sched/bandwidth.h"
 #include "kernel/sched/runqueue.h"
 #include "kernel/smp.h"
 #include "kernel/spinlock.h"
@@ -63,6 +64,7 @@ void arm_slice_timer(CpuRunQueue& rq, u64 now) {
         if (nr_fair(rq)) run = min(run, rq.rt_bw.next_check(now));
     } else if (c != rq.idle && rq.fair.curr()) {
         if (nr_fair(rq) > 1) run = rq.fair.runtime_until_deadline();
+        if (bandwidth::active()) run = min(run, bandwidth::runtime_left(*c, now));
         if (!rq.rt.empty()) run = min(run, rq.rt_bw.period_end() > now ? rq.rt_bw.period_end() - now : 0);
     }
     if (run == ~0ull) timer_cancel(rq.slice_timer);
@@ -207,6 +209,10 @@ void enqueue_on(Thread* t, u32 cpu, Enqueue how) {
     t->cpu = cpu;
     u64 now = time::monotonic_ns();
     update_curr(rq, now);
+    if (!t->is_rt() && bandwidth::active() && bandwidth::held_back(*t) && bandwidth::park(*t)) {
+        rq.lock.unlock(irq);
+        return;
+    }
     rq_enqueue(rq, t, how);
     if (!(t->psi_flags & psi::TSK_RUNNING)) psi::task_change(*t, cpu, 0, psi::TSK_RUNNING, now);
     ++rq.nr;
@@ -238,6 +244,7 @@ void update_curr(CpuRunQueue& rq, u64 now) {
     if (c == rq.idle) return;
     if (!c->on_rt) {
         if (rq.fair.curr() && rq.fair.update_curr(delta)) cpus[rq.cpu]->need_resched = true;
+        if (bandwidth::active() && rq.fair.curr() && bandwidth::charge(*c, delta, now)) cpus[rq.cpu]->need_resched = true;
         return;
     }
     c->se.sum_exec_runtime += delta;
@@ -302,6 +309,21 @@ void switch_user_state(Thread* prev, Thread* next) {
     }
     u64 want = proc::page_table_of(*next);
     if ((arch::read_cr3() & arch::pte::ADDR_MASK) != want) arch::write_cr3(want);
+}
+
+// Takes a fair thread of a throttled cgroup off the queue and parks it
+// there (cpu.max). A running one keeps its context until finish_switch;
+// the refill that requeues it waits for that as a wake-up does.
+void throttle_out(CpuRunQueue& rq, Thread* t, u64 now) {
+    rq_dequeue(rq, t, Dequeue::Save);
+    --rq.nr;
+    psi::task_change(*t, rq.cpu, psi::TSK_RUNNING, 0, now);
+    if (!bandwidth::park(*t)) {
+        // Refilled meanwhile: straight back.
+        rq_enqueue(rq, t, Enqueue::Restore);
+        ++rq.nr;
+        psi::task_change(*t, rq.cpu, 0, psi::TSK_RUNNING, now);
+    }
 }
 
 // Real-time threads first, unless throttled; then EEVDF's pick; then idle.
@@ -392,11 +414,19 @@ void schedule_impl(bool preempt) {
             psi::task_change(*prev, cpu.id, psi::TSK_RUNNING, 0, now);
             --rq.nr;
             prev->migrating = true;
+        } else if (!prev->on_rt && bandwidth::active() && bandwidth::held_back(*prev)) {
+            throttle_out(rq, prev, now);
         } else {
             still_queued = true;
         }
     }
     Thread* next = pick_next_thread(rq, now);
+    // A queued thread of a cgroup that ran out of cpu.max waits for its
+    // next period off the queue.
+    while (next != rq.idle && next != prev && !next->on_rt && bandwidth::active() && bandwidth::held_back(*next)) {
+        throttle_out(rq, next, now);
+        next = pick_next_thread(rq, now);
+    }
     if (next == prev) {
         arm_slice_timer(rq, now);
         rq.lock.unlock(false);

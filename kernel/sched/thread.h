@@ -97,6 +97,10 @@ struct Thread {
     // null before cgroups are set up (then: the root).
     cgroup::Cgroup* cgroup = nullptr;
     u8 psi_flags = 0;             // kernel/psi: the task states it is counted in
+    // cpu.max (kernel/sched/bandwidth.h): parked, runnable, while its
+    // cgroup is throttled.
+    bool throttled = false;
+    ListNode throttle_node;
 
     u64 allowed_cpus() const {
         u64 m = affinity & cpuset_mask;

@@ -1,0 +1,131 @@
+#include "kernel/sched/bandwidth.h"
+
+#include "kernel/cgroup/cgroup.h"
+#include "kernel/psi/psi.h"
+#include "kernel/sched/runqueue.h"
+#include "kernel/time.h"
+
+namespace keel::sched::bandwidth {
+
+namespace {
+
+bool any_quota = false;  // set once the first cpu.max quota is written
+
+// The cgroups of t that enforce a quota, innermost first.
+template <typename F>
+void for_each_limited(const Thread& t, F&& f) {
+    for (cgroup::Cgroup* c = __atomic_load_n(&t.cgroup, __ATOMIC_ACQUIRE); c && !c->is_root(); c = c->parent) {
+        if (c->cpu.quota_us == ~0ull || !(c->controllers() & (1u << cgroup::CPU))) continue;
+        if (!f(*c)) return;
+    }
+}
+
+// Starts a new period if the old one is over. bw.lock held.
+void roll(GroupBandwidth& bw, u64 period, u64 now) {
+    if (now - bw.period_start < period) return;
+    bw.period_start = now - now % period;
+    bw.used = 0;
+    ++bw.nr_periods;
+}
+
+void refill_fired(Timer* tm) {
+    auto* bw = static_cast<GroupBandwidth*>(tm->data);
+    IntrusiveList<Thread, &Thread::throttle_node> parked;
+    {
+        SpinlockGuard g(bw->lock);
+        u64 now = time::monotonic_ns();
+        bw->timer_armed = false;
+        bw->throttled = false;
+        bw->used = 0;
+        bw->throttled_ns += now - bw->throttled_since;
+        while (Thread* t = bw->parked.pop_front()) parked.push_back(*t);
+    }
+    while (Thread* t = parked.pop_front()) {
+        __atomic_store_n(&t->throttled, false, __ATOMIC_RELEASE);
+        // Parked off the queue (Save: relative deadline kept) or when it
+        // woke (it slept: placed as a wake-up).
+        enqueue_on(t, select_cpu(t, t->cpu), t->se.rel_deadline ? Enqueue::Restore : Enqueue::Wakeup);
+    }
+}
+
+}  // namespace
+
+bool active() { return __atomic_load_n(&any_quota, __ATOMIC_RELAXED); }
+
+void quota_changed() { __atomic_store_n(&any_quota, true, __ATOMIC_RELEASE); }
+
+bool charge(Thread& t, u64 delta, u64 now) {
+    bool ran_out = false;
+    for_each_limited(t, [&](cgroup::Cgroup& c) {
+        GroupBandwidth& bw = c.bw;
+        u64 period = c.cpu.period_ns(), quota = c.cpu.quota_ns() + c.cpu.burst_ns();
+        SpinlockGuard g(bw.lock);
+        roll(bw, period, now);
+        bw.used += delta;
+        if (bw.used >= quota && !bw.throttled) {
+            bw.throttled = true;
+            bw.throttled_since = now;
+            ++bw.nr_throttled;
+            if (!bw.timer_armed) {
+                bw.refill.fn = refill_fired;
+                bw.refill.data = &bw;
+                bw.timer_armed = true;
+                timer_arm(bw.refill, bw.period_start + period);
+            }
+        }
+        if (bw.throttled) ran_out = true;
+        return true;
+    });
+    return ran_out;
+}
+
+bool held_back(const Thread& t) {
+    bool held = false;
+    for_each_limited(t, [&](cgroup::Cgroup& c) {
+        held = __atomic_load_n(&c.bw.throttled, __ATOMIC_ACQUIRE);
+        return !held;
+    });
+    return held;
+}
+
+bool park(Thread& t) {
+    bool parked = false;
+    for_each_limited(t, [&](cgroup::Cgroup& c) {
+        SpinlockGuard g(c.bw.lock);
+        if (!c.bw.throttled) return true;
+        c.bw.parked.push_back(t);
+        __atomic_store_n(&t.throttled, true, __ATOMIC_RELEASE);
+        parked = true;
+        return false;
+    });
+    return parked;
+}
+
+u64 runtime_left(const Thread& t, u64 now) {
+    u64 left = ~0ull;
+    for_each_limited(t, [&](cgroup::Cgroup& c) {
+        GroupBandwidth& bw = c.bw;
+        u64 period = c.cpu.period_ns(), quota = c.cpu.quota_ns() + c.cpu.burst_ns();
+        SpinlockGuard g(bw.lock);
+        roll(bw, period, now);
+        u64 l = bw.used >= quota ? 0 : quota - bw.used;
+        left = min(left, l);
+        return true;
+    });
+    return left;
+}
+
+// The cgroup goes away: a thread that moved out while parked here still
+// needs its refill.
+void release(GroupBandwidth& bw) {
+    if (timer_cancel(bw.refill)) refill_fired(&bw.refill);
+}
+
+BandwidthStats stats(GroupBandwidth& bw) {
+    SpinlockGuard g(bw.lock);
+    u64 thr = bw.throttled_ns;
+    if (bw.throttled) thr += time::monotonic_ns() - bw.throttled_since;
+    return {bw.nr_periods, bw.nr_throttled, thr / 1000};
+}
+
+}  // namespace keel::sched::bandwidth
