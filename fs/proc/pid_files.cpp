@@ -118,7 +118,7 @@ Status show_status(SeqBuf& out, const Target& t) {
     out.printf("NoNewPrivs:\t%d\nSeccomp:\t0\nSeccomp_filters:\t0\n", i.no_new_privs ? 1 : 0);
     out.puts("Speculation_Store_Bypass:\tnot vulnerable\nSpeculationIndirectBranch:\talways enabled\n");
     u32 ncpu = sched::online_cpus();
-    u64 online = ncpu >= 64 ? ~0ull : (1ull << ncpu) - 1;
+    u64 online = sched::online_mask();
     out.puts("Cpus_allowed:\t");
     put_cpu_mask(out, i.affinity & online, ncpu);
     out.puts("\nCpus_allowed_list:\t");

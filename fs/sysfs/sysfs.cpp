@@ -15,13 +15,8 @@ using procfs::ProcEntry;
 
 using procfs::Target;
 
-u64 online_mask() {
-    u32 n = sched::online_cpus();
-    return n >= 64 ? ~0ull : (1ull << n) - 1;
-}
-
 Status show_cpus(SeqBuf& out, const Target&) {
-    put_cpu_list(out, online_mask());
+    put_cpu_list(out, sched::online_mask());
     out.putc('\n');
     return {};
 }

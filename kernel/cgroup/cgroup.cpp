@@ -30,11 +30,6 @@ u64 g_next_id = 1;
 
 }  // namespace
 
-u64 online_mask() {
-    u32 n = sched::online_cpus();
-    return n >= 64 ? ~0ull : (1ull << n) - 1;
-}
-
 Cgroup& root() {
     if (!g_root.id) {
         g_root.id = 1;
@@ -123,7 +118,7 @@ Result<Cgroup*> create(Cgroup& parent, StringView name) {
     c->id = ++g_next_id;
     mem_copy(c->name, name.data(), name.size());
     c->name[name.size()] = 0;
-    c->cpus_effective = parent.is_root() ? online_mask() : parent.cpus_effective;
+    c->cpus_effective = parent.is_root() ? sched::online_mask() : parent.cpus_effective;
     parent.children.push_back(*c);
     __atomic_add_fetch(&parent.nr_children, 1, __ATOMIC_RELAXED);
     for (Cgroup* a = &parent; a; a = a->parent) ++a->nr_descendants;
@@ -222,7 +217,7 @@ void update_cpusets(Cgroup& c) {
     // (or disjoint) inherits the parent's.
     auto recompute = [](Cgroup& g, auto& self) -> void {
         if (!g.is_root()) {
-            u64 parent_eff = g.parent->is_root() ? online_mask() : g.parent->cpus_effective;
+            u64 parent_eff = g.parent->is_root() ? sched::online_mask() : g.parent->cpus_effective;
             bool on = g.controllers() & (1u << CPUSET);
             u64 eff = on && g.cpus ? (g.cpus & parent_eff) : 0;
             g.cpus_effective = eff ? eff : parent_eff;

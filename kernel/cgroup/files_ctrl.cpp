@@ -253,11 +253,6 @@ Status store_io_max(Cgroup&, StringView text) {
 
 // ---- cpuset -----------------------------------------------------------------
 
-u64 online_mask() {
-    u32 n = sched::online_cpus();
-    return n >= 64 ? ~0ull : (1ull << n) - 1;
-}
-
 Status show_cpus(fs::SeqBuf& out, Cgroup& c) {
     fs::put_cpu_list(out, c.cpus);
     out.putc('\n');
@@ -265,7 +260,7 @@ Status show_cpus(fs::SeqBuf& out, Cgroup& c) {
 }
 
 Status show_cpus_effective(fs::SeqBuf& out, Cgroup& c) {
-    fs::put_cpu_list(out, c.is_root() ? online_mask() : c.cpus_effective);
+    fs::put_cpu_list(out, c.is_root() ? sched::online_mask() : c.cpus_effective);
     out.putc('\n');
     return {};
 }

@@ -1,5 +1,7 @@
 #include "kernel/sched/bandwidth.h"
 
+#include "arch/x86_64/cpu.h"
+
 #include "kernel/cgroup/cgroup.h"
 #include "kernel/psi/psi.h"
 #include "kernel/sched/runqueue.h"
@@ -42,9 +44,10 @@ void refill_fired(Timer* tm) {
     }
     while (Thread* t = parked.pop_front()) {
         __atomic_store_n(&t->throttled, false, __ATOMIC_RELEASE);
-        // Parked off the queue (Save: relative deadline kept) or when it
-        // woke (it slept: placed as a wake-up).
-        enqueue_on(t, select_cpu(t, t->cpu), t->se.rel_deadline ? Enqueue::Restore : Enqueue::Wakeup);
+        bool irq;
+        CpuRunQueue& rq = lock_task_rq(t, &irq);
+        // Restore falls back to a wake-up's placement for one parked as it woke.
+        requeue_elsewhere(rq, t, irq, Enqueue::Restore);
     }
 }
 
@@ -118,7 +121,10 @@ u64 runtime_left(const Thread& t, u64 now) {
 // The cgroup goes away: a thread that moved out while parked here still
 // needs its refill.
 void release(GroupBandwidth& bw) {
-    if (timer_cancel(bw.refill)) refill_fired(&bw.refill);
+    if (timer_cancel(bw.refill)) {
+        arch::InterruptGuard ig;  // as in the timer interrupt
+        refill_fired(&bw.refill);
+    }
 }
 
 BandwidthStats stats(GroupBandwidth& bw) {

@@ -83,7 +83,7 @@ void set_params(Thread* t, const SchedParams& p) {
             if (was_rt && t->rt_priority < old_prio) rq.rt.push_front(*t, t->rt_priority);
             else rq.rt.push_back(*t, t->rt_priority);
         } else {
-            rq.fair.enqueue(t->se, Enqueue::Restore);
+            rq.fair.enqueue(t->se, t->se.rel_deadline ? Enqueue::Restore : Enqueue::Wakeup);
             if (running) rq.fair.set_next(t->se);
         }
     }
@@ -140,9 +140,7 @@ static void migrate_if_disallowed(Thread* t) {
     rq_dequeue(rq, t, Dequeue::Save);
     psi::task_change(*t, rq.cpu, psi::TSK_RUNNING, 0, time::monotonic_ns());
     --rq.nr;
-    u32 from = rq.cpu;
-    rq.lock.unlock(irq);
-    enqueue_on(t, select_cpu(t, from), Enqueue::Restore);
+    requeue_elsewhere(rq, t, irq, Enqueue::Restore);
 }
 
 void set_cgroup(Thread* t, cgroup::Cgroup* to) {

@@ -47,6 +47,10 @@ bool rq_dequeue(CpuRunQueue& rq, Thread* t, Dequeue how);
 void check_preempt(CpuRunQueue& rq, Thread* t);
 
 u32 select_cpu(Thread* t, u32 prev);
+// t is on no queue of rq (locked, with `irq` the state lock() returned):
+// moves it to the queue of a CPU it may use, marked in flight meanwhile.
+// Unlocks rq.
+void requeue_elsewhere(CpuRunQueue& rq, Thread* t, bool irq, Enqueue how);
 // Puts a runnable thread that is on no run queue onto cpu's queue (takes
 // that queue's lock).
 void enqueue_on(Thread* t, u32 cpu, Enqueue how);

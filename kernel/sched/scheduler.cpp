@@ -153,6 +153,7 @@ bool pull_one_thread(u32 me) {
     Thread* victim = find_victim(src, me);
     if (victim) {
         update_curr(src, time::monotonic_ns());
+        __atomic_store_n(&victim->in_flight, true, __ATOMIC_RELEASE);
         if (victim->on_rt) rq_dequeue(src, victim, Dequeue::Save);
         else src.fair.detach(victim->se);
         psi::task_change(*victim, busiest, psi::TSK_RUNNING, 0, time::monotonic_ns());
@@ -167,6 +168,7 @@ bool pull_one_thread(u32 me) {
     update_curr(dst, time::monotonic_ns());
     if (victim->is_rt()) rq_enqueue(dst, victim, Enqueue::Restore);
     else dst.fair.attach(victim->se);
+    __atomic_store_n(&victim->in_flight, false, __ATOMIC_RELEASE);
     psi::task_change(*victim, me, 0, psi::TSK_RUNNING, time::monotonic_ns());
     ++dst.nr;
     dst.lock.unlock(false);
@@ -210,10 +212,12 @@ void enqueue_on(Thread* t, u32 cpu, Enqueue how) {
     u64 now = time::monotonic_ns();
     update_curr(rq, now);
     if (!t->is_rt() && bandwidth::active() && bandwidth::held_back(*t) && bandwidth::park(*t)) {
+        __atomic_store_n(&t->in_flight, false, __ATOMIC_RELEASE);
         rq.lock.unlock(irq);
         return;
     }
     rq_enqueue(rq, t, how);
+    __atomic_store_n(&t->in_flight, false, __ATOMIC_RELEASE);
     if (!(t->psi_flags & psi::TSK_RUNNING)) psi::task_change(*t, cpu, 0, psi::TSK_RUNNING, now);
     ++rq.nr;
     check_preempt(rq, t);
@@ -226,9 +230,18 @@ CpuRunQueue& lock_task_rq(Thread* t, bool* irq) {
         u32 c = __atomic_load_n(&t->cpu, __ATOMIC_ACQUIRE);
         CpuRunQueue& rq = runqueues[c];
         *irq = rq.lock.lock();
-        if (t->cpu == c) return rq;
+        if (t->cpu == c && !__atomic_load_n(&t->in_flight, __ATOMIC_ACQUIRE)) return rq;
         rq.lock.unlock(*irq);
+        arch::cpu_relax();
     }
+}
+
+void requeue_elsewhere(CpuRunQueue& rq, Thread* t, bool irq, Enqueue how) {
+    __atomic_store_n(&t->in_flight, true, __ATOMIC_RELEASE);
+    u32 from = rq.cpu;
+    rq.lock.unlock(false);
+    enqueue_on(t, select_cpu(t, from), how);
+    if (irq) arch::irq_enable();
 }
 
 void resched_cpu(u32 c) {
@@ -267,6 +280,9 @@ void update_curr(CpuRunQueue& rq, u64 now) {
 
 void rq_enqueue(CpuRunQueue& rq, Thread* t, Enqueue how) {
     if (t != rq.curr) t->queued_since_ns = rq.clock;
+    // Restore re-bases a deadline a fair Save kept relative; a thread that
+    // comes from the RT class or a sleep has none and is placed as a wake-up.
+    if (how == Enqueue::Restore && !t->se.rel_deadline) how = Enqueue::Wakeup;
     if (t->is_rt()) {
         rq.rt.push_back(*t, t->rt_priority);
         t->on_rt = true;
@@ -291,7 +307,7 @@ void check_preempt(CpuRunQueue& rq, Thread* t) {
     else if (t->on_rt) preempt = !c->on_rt || t->rt_priority > c->rt_priority;
     else preempt = !c->on_rt && rq.fair.wakeup_preempt(t->se);
     // A remote CPU that gains work re-arms its slice timer when kicked.
-    if (preempt || (rq.cpu != self_id() && (rq.nr == 2 || c->on_rt))) resched_cpu(rq.cpu);
+    if (preempt || (rq.cpu != self_id() && (nr_fair(rq) == 2 || !rq.rt.empty()))) resched_cpu(rq.cpu);
     else if (rq.cpu == self_id()) arm_slice_timer(rq, rq.clock);
 }
 
@@ -409,8 +425,10 @@ void schedule_impl(bool preempt) {
             --rq.nr;
             ++prev->nvcsw;
             prev_sleeps = true;
-        } else if (!prev->may_run_on(cpu.id)) {
-            rq_dequeue(rq, prev, Dequeue::Save);  // finish_switch moves it
+        } else if (!prev->may_run_on(cpu.id) && st == ThreadState::Runnable) {
+            // finish_switch moves it (a preempted sleeper moves when woken).
+            __atomic_store_n(&prev->in_flight, true, __ATOMIC_RELEASE);
+            rq_dequeue(rq, prev, Dequeue::Save);
             psi::task_change(*prev, cpu.id, psi::TSK_RUNNING, 0, now);
             --rq.nr;
             prev->migrating = true;
@@ -513,9 +531,7 @@ bool wake(Thread* t) {
         return true;
     }
     // Off every queue, and its switch-out finished under this lock.
-    u32 from = rq->cpu;
-    rq->lock.unlock(irq);
-    enqueue_on(t, select_cpu(t, from), Enqueue::Wakeup);
+    requeue_elsewhere(*rq, t, irq, Enqueue::Wakeup);
     Cpu* me = current_cpu_raw();
     if (me->need_resched && me->preempt_count == 0 && arch::irqs_enabled()) schedule();
     return true;

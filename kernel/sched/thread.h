@@ -29,6 +29,10 @@ struct Thread {
     ThreadState state = ThreadState::Runnable;
     bool on_cpu = false;          // its context is live on some CPU
     bool migrating = false;       // dequeued for an affinity move
+    // Taken off one run queue and not yet on another: lock_task_rq waits,
+    // so nothing changes a thread no queue lock covers. Set and cleared
+    // with interrupts off (a waiter on this CPU would spin forever).
+    bool in_flight = false;
     u32 cpu = 0;                  // run queue it belongs to
     u32 tid = 0;
     int nice = 0;

@@ -48,13 +48,18 @@ bool deadline_params_ok(const sched_attr& a) {
     return period >= 100000 && period <= 4000000000ull;
 }
 
+// Linux's check_same_owner: the caller's effective uid is the target's
+// real or effective uid.
+bool same_owner(const sched::Thread& t) {
+    u32 me = proc::current_process()->cred.euid;
+    return !t.process || t.process->cred.ruid == me || t.process->cred.euid == me;
+}
+
 // The rules for a caller without CAP_SYS_NICE: it may only make its own
 // threads nicer, up to RLIMIT_NICE and RLIMIT_RTPRIO.
 Status check_permission(const sched::Thread& t, const sched::SchedParams& old, const sched::SchedParams& p) {
     if (caps::capable(CAP_SYS_NICE)) return {};
-    if (t.process && t.process->cred.ruid != proc::current_process()->cred.euid &&
-        t.process->cred.euid != proc::current_process()->cred.euid)
-        return Error(EPERM);
+    if (!same_owner(t)) return Error(EPERM);
     auto can_nice = [](int nice) { return static_cast<u64>(20 - nice) <= rlimit_cur(RLIMIT_NICE); };
     if (!rt_policy(p.policy) && p.nice < old.nice && !can_nice(p.nice)) return Error(EPERM);
     if (rt_policy(p.policy)) {
@@ -269,10 +274,13 @@ SYSCALL(sched_setaffinity) {
     if (pid < 0) return Error(ESRCH);
     u64 mask = 0;
     TRY(copy_from_user(&mask, args.a2, min<usize>(args.a1, sizeof(mask))));
-    sched::Thread* t = pid ? proc::find_thread(pid) : sched::current();  // racy use accepted: see find_thread
-    if (!t) return Error(ESRCH);
-    TRY(sched::set_affinity(t, mask));
-    return 0;
+    // Under the tree lock (a mutex: the move may reschedule) so that the
+    // thread cannot be freed meanwhile.
+    return with_thread(pid, [&](sched::Thread* t) -> Result<u64> {
+        if (!caps::capable(CAP_SYS_NICE) && !same_owner(*t)) return Error(EPERM);
+        TRY(sched::set_affinity(t, mask));
+        return 0;
+    });
 }
 
 }  // namespace keel

@@ -82,6 +82,37 @@ static int child_policy(void) {
     return 0;
 }
 
+static int child_rt_to_other(void) {
+    struct sched_param sp = {0};
+    return sched_setscheduler(0, SCHED_OTHER, &sp) == 0 ? 0 : 1;
+}
+
+/* Regression: a thread that became real-time without ever being queued as
+ * one from the fair class (a forked RT child, a sleeper changed by another
+ * process) goes back to SCHED_OTHER. */
+static void rt_round_trips(void) {
+    struct sched_param sp = {5};
+    CK("rt_parent_fifo", sched_setscheduler(0, SCHED_FIFO, &sp));
+    CHECK("rt_child_to_other", "%s", wstr(in_child(child_rt_to_other)));
+    sp.sched_priority = 0;
+    CK("rt_parent_back", sched_setscheduler(0, SCHED_OTHER, &sp));
+    fflush(stdout);
+    pid_t p = fork();
+    if (p == 0) {
+        usleep(50000);
+        usleep(50000);
+        _exit(0);
+    }
+    sp.sched_priority = 7;
+    CK("sleeper_to_fifo", sched_setscheduler(p, SCHED_FIFO, &sp));
+    usleep(75000);
+    sp.sched_priority = 0;
+    CK("sleeper_to_other", sched_setscheduler(p, SCHED_OTHER, &sp));
+    int st = 0;
+    waitpid(p, &st, 0);
+    CHECK("sleeper_exit", "%s", wstr(st));
+}
+
 int main(void) {
     setup();
     struct sched_attr a;
@@ -278,6 +309,7 @@ int main(void) {
     a.sched_runtime = 10000000;
     a.sched_deadline = 30000000;
     a.sched_period = 30000000;
+    rt_round_trips();
     CK("setattr_deadline_bad_params", (a.sched_deadline = 1000, setattr(0, &a, 0)));
     return 0;
 }
