@@ -39,13 +39,14 @@ Result<u64> with_thread(int pid, F&& f) {
 u64 rlimit_cur(int which) { return proc::current_process()->rlimits[which].cur; }
 
 // SCHED_DEADLINE's parameter rules: runtime <= deadline <= period, the
-// runtime at least 1024 ns, the period between 100 us and 4 s.
+// runtime at least 1024 ns, the period within sched_deadline_period_{min,max}_us
+// (100 us .. 4194304 us).
 bool deadline_params_ok(const sched_attr& a) {
     if (a.sched_deadline == 0 || a.sched_runtime < 1024) return false;
     if ((a.sched_deadline | a.sched_period) >> 63) return false;
     u64 period = a.sched_period ? a.sched_period : a.sched_deadline;
     if (period < a.sched_deadline || a.sched_deadline < a.sched_runtime) return false;
-    return period >= 100000 && period <= 4000000000ull;
+    return period >= 100000 && period <= 4194304000ull;
 }
 
 // Linux's check_same_owner: the caller's effective uid is the target's
@@ -55,15 +56,20 @@ bool same_owner(const sched::Thread& t) {
     return !t.process || t.process->cred.ruid == me || t.process->cred.euid == me;
 }
 
+// SCHED_NORMAL and SCHED_BATCH: the policies whose nice value and slice
+// request sched_setattr sets (SCHED_IDLE keeps them).
+bool nice_policy(int p) { return p == SCHED_NORMAL || p == SCHED_BATCH; }
+
 // The rules for a caller without CAP_SYS_NICE: it may only make its own
-// threads nicer, up to RLIMIT_NICE and RLIMIT_RTPRIO.
+// threads nicer, up to the target's RLIMIT_NICE and RLIMIT_RTPRIO.
 Status check_permission(const sched::Thread& t, const sched::SchedParams& old, const sched::SchedParams& p) {
     if (caps::capable(CAP_SYS_NICE)) return {};
     if (!same_owner(t)) return Error(EPERM);
-    auto can_nice = [](int nice) { return static_cast<u64>(20 - nice) <= rlimit_cur(RLIMIT_NICE); };
-    if (!rt_policy(p.policy) && p.nice < old.nice && !can_nice(p.nice)) return Error(EPERM);
+    auto limit = [&](int which) { return t.process ? t.process->rlimits[which].cur : rlimit_cur(which); };
+    auto can_nice = [&](int nice) { return static_cast<u64>(20 - nice) <= limit(RLIMIT_NICE); };
+    if (nice_policy(p.policy) && p.nice < old.nice && !can_nice(p.nice)) return Error(EPERM);
     if (rt_policy(p.policy)) {
-        u64 rtprio = rlimit_cur(RLIMIT_RTPRIO);
+        u64 rtprio = limit(RLIMIT_RTPRIO);
         if (p.policy != old.policy && !rtprio) return Error(EPERM);
         if (p.rt_priority > old.rt_priority && static_cast<u64>(p.rt_priority) > rtprio) return Error(EPERM);
     }
@@ -87,17 +93,16 @@ Result<u64> setscheduler(sched::Thread* t, const sched_attr& a, int policy) {
     if (rt_policy(policy) != (a.sched_priority != 0)) return Error(EINVAL);
     if (policy == SCHED_DEADLINE) {
         if (!deadline_params_ok(a)) return Error(EINVAL);
-        // Admission control admits nothing: Keel has no deadline class
-        // (docs/syscalls.md).
-        return Error(EBUSY);
+        // Linux refuses SCHED_DEADLINE to unprivileged callers outright; for
+        // the others Keel's admission control admits nothing (no deadline
+        // class, docs/syscalls.md).
+        return Error(caps::capable(CAP_SYS_NICE) ? EBUSY : EPERM);
     }
     p.policy = policy;
     p.rt_priority = static_cast<int>(a.sched_priority);
-    if (!(a.sched_flags & SCHED_FLAG_KEEP_PARAMS)) {
-        if (!rt_policy(policy)) {
-            p.nice = a.sched_nice;
-            p.slice_ns = a.sched_runtime;
-        }
+    if (!(a.sched_flags & SCHED_FLAG_KEEP_PARAMS) && nice_policy(policy)) {
+        p.nice = a.sched_nice;
+        p.slice_ns = a.sched_runtime;
     }
     TRY(check_permission(*t, old, p));
     // Debian's kernel has no utilisation clamping (CONFIG_UCLAMP_TASK off).

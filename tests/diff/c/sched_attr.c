@@ -310,6 +310,26 @@ int main(void) {
     a.sched_deadline = 30000000;
     a.sched_period = 30000000;
     rt_round_trips();
+    /* SCHED_IDLE takes neither a nice value nor a slice request. */
+    memset(&a, 0, sizeof a);
+    a.size = sizeof a;
+    a.sched_policy = SCHED_OTHER;
+    a.sched_nice = 2;
+    CK("setattr_nice2_again", setattr(0, &a, 0));
+    a.sched_policy = SCHED_IDLE;
+    a.sched_nice = 9;
+    a.sched_runtime = 300000;
+    CK("setattr_idle_nice9", setattr(0, &a, 0));
+    show_attr("after_idle_nice9");
+    a.sched_policy = SCHED_OTHER;
+    a.sched_nice = 2;
+    a.sched_runtime = 0;
+    CK("setattr_other_again", setattr(0, &a, 0));
+    a.sched_policy = SCHED_DEADLINE;
+    a.sched_runtime = 10000000;
+    a.sched_deadline = 30000000;
+    a.sched_period = 4194304001ull;
+    CK("setattr_deadline_period_too_long", setattr(0, &a, 0));
     CK("setattr_deadline_bad_params", (a.sched_deadline = 1000, setattr(0, &a, 0)));
     return 0;
 }
