@@ -187,6 +187,10 @@ int main(void) {
     CK("short_read", read(fd, a, 5));
     ssize_t n = read(fd, rest, sizeof rest - 1);
     rest[n > 0 ? n : 0] = 0;
+    /* The figures depend on what ran before (Linux's memory pressure after
+     * the other tests): only where the read resumed counts. */
+    for (char *c = rest; *c; ++c)
+        if (*c >= '0' && *c <= '9') *c = 'N';
     CHECK("short_read_rest", "%.*s", 8, rest);
     CK("lseek_0", lseek(fd, 0, SEEK_SET));
     CK("write_rdonly", write(fd, "some 1 1000000", 15));
