@@ -358,6 +358,13 @@ Status AddressSpace::protect(uptr addr, usize len, u32 prot) {
     return {};
 }
 
+// The start of the first VMA above `a`, or `end`. Lock held.
+uptr AddressSpace::next_vma_start(uptr a, uptr end) {
+    for (Vma* v = vmas_.front(); v; v = vmas_.next(*v))
+        if (v->start > a) return min(v->start, end);
+    return end;
+}
+
 Status AddressSpace::discard(uptr addr, usize len) {
     usize size = align_up<usize>(len, PAGE_SIZE);
     uptr end = addr + size;
@@ -367,8 +374,10 @@ Status AddressSpace::discard(uptr addr, usize len) {
     for (uptr a = addr; a < end;) {
         Vma* v = find(a);
         if (!v) {
+            // Skip the hole in one step: a page at a time, a range of the
+            // whole address space took hours (sysfuzz found it).
             hole = true;
-            a += PAGE_SIZE;
+            a = next_vma_start(a, end);
             continue;
         }
         uptr stop = min(v->end, end);
@@ -400,9 +409,7 @@ Status AddressSpace::advise(uptr addr, usize len, int advice) {
         Vma* v = find(a);
         if (!v) {
             hole = true;
-            Vma* next = vmas_.front();
-            while (next && next->start <= a) next = vmas_.next(*next);
-            a = next ? next->start : end;
+            a = next_vma_start(a, end);
             continue;
         }
         // Pure hints keep no state here: only the range is checked.

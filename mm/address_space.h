@@ -188,6 +188,7 @@ public:
 
 private:
     Vma* find(uptr addr);  // VMA containing addr
+    uptr next_vma_start(uptr a, uptr end);
     Vma* prev_of(Vma* v);
     // A fault on a file mapping whose page must be looked up in the file
     // (with lock_ released; see the lock order above).

@@ -92,6 +92,10 @@ int main(void) {
         char *p = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         memset(p, 7, 4 * PG);
         CK("madv_dontneed", madvise(p, PG, MADV_DONTNEED));
+        /* Regression: a range that is one huge hole (4 GiB .. 112 TiB) is
+         * ENOMEM at once (Keel walked it a page at a time). */
+        CK("madv_dontneed_huge_hole", madvise((void *)0x100000000ul, 0x700000000000ul - 0x100000000ul, MADV_DONTNEED));
+        CK("madv_normal_huge_hole", madvise((void *)0x100000000ul, 0x700000000000ul - 0x100000000ul, MADV_NORMAL));
         CHECK("madv_dontneed_zeroes_anon", "%d %d", p[0], p[PG]);
         CK("madv_normal", madvise(p, 4 * PG, MADV_NORMAL));
         CK("madv_random", madvise(p, 4 * PG, MADV_RANDOM));
