@@ -22,13 +22,12 @@ void for_each_limited(const Thread& t, F&& f) {
     }
 }
 
-// Starts a new period if the old one is over; true if it did. bw.lock held.
-bool roll(GroupBandwidth& bw, u64 period, u64 now) {
-    if (now - bw.period_start < period) return false;
+// Starts a new period if the old one is over. bw.lock held.
+void roll(GroupBandwidth& bw, u64 period, u64 now) {
+    if (now - bw.period_start < period) return;
     bw.period_start = now - now % period;
     bw.used = 0;
     ++bw.nr_periods;
-    return true;
 }
 
 void refill_fired(Timer* tm) {
@@ -56,12 +55,7 @@ void refill_fired(Timer* tm) {
 
 bool active() { return __atomic_load_n(&any_quota, __ATOMIC_RELAXED); }
 
-// A quota was set: every CPU re-arms its slice timer with the budget in
-// mind (a lone spinner on a tickless CPU would never be charged else).
-void quota_changed() {
-    __atomic_store_n(&any_quota, true, __ATOMIC_RELEASE);
-    for (u32 c = 0; c < online_cpus(); ++c) resched_cpu(c);
-}
+void quota_changed() { __atomic_store_n(&any_quota, true, __ATOMIC_RELEASE); }
 
 bool charge(Thread& t, u64 delta, u64 now) {
     bool ran_out = false;
@@ -69,8 +63,7 @@ bool charge(Thread& t, u64 delta, u64 now) {
         GroupBandwidth& bw = c.bw;
         u64 period = c.cpu.period_ns(), quota = c.cpu.quota_ns() + c.cpu.burst_ns();
         SpinlockGuard g(bw.lock);
-        // Run time from before this period began was the old period's.
-        if (roll(bw, period, now)) delta = min(delta, now - bw.period_start);
+        roll(bw, period, now);
         bw.used += delta;
         if (bw.used >= quota && !bw.throttled) {
             bw.throttled = true;
@@ -119,9 +112,7 @@ u64 runtime_left(const Thread& t, u64 now) {
         SpinlockGuard g(bw.lock);
         roll(bw, period, now);
         u64 l = bw.used >= quota ? 0 : quota - bw.used;
-        // Charge again at the period's end, so that a thread that never
-        // leaves the CPU is charged period by period.
-        left = min(left, min(l, bw.period_start + period - now));
+        left = min(left, l);
         return true;
     });
     return left;

@@ -6,7 +6,6 @@
 #include <linux/sched.h>
 
 #include "kernel/psi/psi.h"
-#include "kernel/sched/bandwidth.h"
 #include "kernel/sched/runqueue.h"
 #include "kernel/sched/scheduler.h"
 #include "kernel/time.h"
@@ -151,9 +150,6 @@ void set_cgroup(Thread* t, cgroup::Cgroup* to) {
     __atomic_store_n(&t->cgroup, to, __ATOMIC_RELEASE);
     psi::PsiGroup* dst = psi::group_of(*t);
     if (from != dst) psi::task_move(*t, rq.cpu, from, dst, time::monotonic_ns());
-    // A running thread's CPU re-arms its slice timer for the new cgroup's
-    // cpu.max budget.
-    if (rq.curr == t && bandwidth::active()) resched_cpu(rq.cpu);
     rq.lock.unlock(irq);
 }
 
