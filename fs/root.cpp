@@ -1,6 +1,7 @@
 #include "fs/root.h"
 
 #include "kernel/cgroup/cgroupfs.h"
+#include "kernel/cgroup/memcg.h"
 
 #include "fs/core/initramfs.h"
 #include "fs/core/tmpfs.h"
@@ -51,6 +52,7 @@ MountNamespace& root_namespace() { return *root_ns; }
 Status mount_root() {
     set_clock(now);
     set_tmpfs_ram_bytes(mm::mem_stats().total_pages * 4096);
+    memcg::init();  // tmpfs pages are charged to cgroups
     register_fs_type(tmpfs_type());
     register_fs_type(ramfs_type());
     register_fs_type(proc_fs_type());

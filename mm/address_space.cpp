@@ -7,6 +7,7 @@
 #include "arch/x86_64/paging.h"
 #include "fs/core/file.h"
 #include "fs/vfs_file.h"
+#include "kernel/cgroup/memcg.h"
 #include "kernel/process/process.h"
 #include "kernel/smp.h"
 #include "lib/alloc.h"
@@ -19,7 +20,9 @@ namespace keel::mm {
 
 void release_user_page(u64 pa) {
     PageFrame& f = page_frame(pa);
-    if (__atomic_sub_fetch(&f.map_count, 1, __ATOMIC_ACQ_REL) == 0) free_pages(pa, 0);
+    if (__atomic_sub_fetch(&f.map_count, 1, __ATOMIC_ACQ_REL)) return;
+    memcg::uncharge_frame(f);
+    free_pages(pa, 0);
 }
 
 void flush_user(uptr va, usize pages) {

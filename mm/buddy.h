@@ -49,7 +49,10 @@ struct PageFrame {
     u8 slab_order;       // slab allocator: order of the slab or large block
     u16 tail_index;      // slab allocator: pages from the slab's head page
     u16 inuse;           // slab allocator: objects allocated from this slab
-    void* slab_cache;    // slab allocator: owning SlabCache (head page)
+    union {
+        void* slab_cache;  // slab allocator: owning SlabCache (head page)
+        void* memcg;       // a user page: the cgroup it is charged to (kernel/cgroup/memcg.h), or null
+    };
     void* slab_base;     // slab allocator: virtual address of the slab
     union {
         u64 slab_bitmap;  // slab allocator: inline allocation bitmap

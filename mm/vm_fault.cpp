@@ -4,6 +4,7 @@
 #include <linux/resource.h>
 
 #include "fs/core/file.h"
+#include "kernel/cgroup/memcg.h"
 #include "kernel/process/process.h"
 #include "kernel/smp.h"
 #include "lib/alloc.h"
@@ -22,13 +23,30 @@ bool access_ok(const Vma& v, bool write, bool exec) {
     return v.prot & (PROT_READ | PROT_WRITE | PROT_EXEC);
 }
 
+// A new anonymous page, charged to the faulting thread's cgroup (ENOMEM
+// over its memory.max: the caller's handle_fault runs the OOM killer).
+Result<void*> alloc_user_page() {
+    void* page = TRY(alloc_page_zeroed());
+    PageFrame& f = page_frame(virt_to_phys(page));
+    if (memcg::try_charge_frame(f, memcg::ANON).is_error()) {
+        free_page(page);
+        return Error(ENOMEM);
+    }
+    f.map_count = 1;
+    return page;
+}
+
+// Gives back a page of alloc_user_page that was never mapped.
+void free_user_page(void* page) {
+    memcg::uncharge_frame(page_frame(virt_to_phys(page)));
+    free_page(page);
+}
+
 // A private copy of the page at `src` (a page-cache page or a shared one).
 Result<u64> copy_page(const void* src) {
-    void* copy = TRY(alloc_page_zeroed());
+    void* copy = TRY(alloc_user_page());
     __builtin_memcpy(copy, src, PAGE_SIZE);
-    u64 pa = virt_to_phys(copy);
-    page_frame(pa).map_count = 1;
-    return pa;
+    return virt_to_phys(copy);
 }
 
 }  // namespace
@@ -100,14 +118,13 @@ FaultResult AddressSpace::fault_locked(uptr addr, bool write, bool exec, FileFau
         ff->index = (v->offset + (page_va - v->start)) / PAGE_SIZE;
         return FaultResult::Handled;
     }
-    auto page = alloc_page_zeroed();
+    auto page = alloc_user_page();
     if (page.is_error()) return FaultResult::OutOfMemory;
     if (v->backing && v->backing->read_page(v->offset + (page_va - v->start), page.value()).is_error()) {
-        free_page(page.value());
+        free_user_page(page.value());
         return FaultResult::BusError;
     }
     u64 pa = virt_to_phys(page.value());
-    page_frame(pa).map_count = 1;
     *pte = pa | pte_flags(*v, true);
     return FaultResult::Handled;
 }
@@ -144,12 +161,19 @@ FaultResult AddressSpace::install_file_page(uptr addr, bool write, const FileFau
 }
 
 FaultResult AddressSpace::handle_fault(uptr addr, bool write, bool exec) {
-    for (;;) {
+    for (int oom_rounds = 0;;) {
         FileFault ff;
         {
             sched::MutexGuard g(lock_);
             FaultResult r = fault_locked(addr, write, exec, &ff);
-            if (!ff.needed) return r;
+            if (!ff.needed && r != FaultResult::OutOfMemory) return r;
+        }
+        if (!ff.needed) {
+            // Out of memory: over a cgroup's memory.max, its OOM killer
+            // (without this space's lock: the victim may be this process)
+            // makes room, or not.
+            if (++oom_rounds > 16 || !memcg::handle_oom()) return FaultResult::OutOfMemory;
+            continue;
         }
         // The page comes from the file with lock_ released (the inode lock
         // ranks above it).

@@ -234,6 +234,10 @@ FsType& ramfs_type() { return g_ramfs_type; }
 
 void set_tmpfs_ram_bytes(u64 bytes) { __atomic_store_n(&g_ram_bytes, bytes, __ATOMIC_RELAXED); }
 
+const TmpfsCharge* g_tmpfs_charge = nullptr;
+
+void set_tmpfs_charge(const TmpfsCharge* hooks) { __atomic_store_n(&g_tmpfs_charge, hooks, __ATOMIC_RELEASE); }
+
 Result<TmpfsOptions> parse_tmpfs_options(StringView data, u64 ram_bytes) {
     TmpfsOptions o;
     // Linux's defaults: half the RAM, and as many inodes as half its pages.

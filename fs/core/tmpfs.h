@@ -45,4 +45,13 @@ FsType& ramfs_type();
 // an inode limit of half its pages, as Linux does (size=0 is unlimited).
 void set_tmpfs_ram_bytes(u64 bytes);
 
+// Memory accounting of tmpfs file pages (the kernel's cgroup memory
+// controller; none on the host). charge returns the owner to hand back to
+// uncharge when the page goes (null: not charged), or ENOMEM.
+struct TmpfsCharge {
+    Result<void*> (*charge)();
+    void (*uncharge)(void* owner);
+};
+void set_tmpfs_charge(const TmpfsCharge* hooks);
+
 }  // namespace keel::fs

@@ -38,15 +38,27 @@ auto* lower_bound(const Tree& t, u64 index) {
 Result<TmpfsPage*> TmpfsInode::get_or_alloc_page(u64 index) {
     if (TmpfsPage* p = find_page(index)) return p;
     TRY(tsb().reserve_pages(1));
+    const TmpfsCharge* acct = __atomic_load_n(&g_tmpfs_charge, __ATOMIC_ACQUIRE);
+    void* owner = nullptr;
+    if (acct) {
+        auto charged = acct->charge();
+        if (charged.is_error()) {
+            tsb().release_pages(1);
+            return charged.error();
+        }
+        owner = charged.value();
+    }
     auto node = make<TmpfsPage>();
     u8* data = node.is_ok() ? static_cast<u8*>(heap_alloc(TMPFS_PAGE)) : nullptr;
     if (!data) {
         if (node.is_ok()) destroy(node.value());
+        if (acct) acct->uncharge(owner);
         tsb().release_pages(1);
         return Error(ENOMEM);
     }
     TmpfsPage* p = node.value();
     p->index = index;
+    p->owner = owner;
     p->data = data;  // heap_alloc memory is zeroed: a new page reads as a hole did
     pages_.insert(*p);
     ++npages_;
@@ -56,6 +68,7 @@ Result<TmpfsPage*> TmpfsInode::get_or_alloc_page(u64 index) {
 void TmpfsInode::free_page(TmpfsPage* p) {
     pages_.erase(*p);
     heap_free(p->data);
+    if (p->owner) __atomic_load_n(&g_tmpfs_charge, __ATOMIC_ACQUIRE)->uncharge(p->owner);
     destroy(p);
     --npages_;
     tsb().release_pages(1);

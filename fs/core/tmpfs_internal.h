@@ -40,12 +40,16 @@ struct TmpfsPage {
     u64 index = 0;
     u8* data = nullptr;
     bool fresh = false;  // allocated by the fallocate in progress
+    void* owner = nullptr;  // who the page is charged to (TmpfsCharge)
 };
 struct PageOrder {
     static bool less(const TmpfsPage& a, const TmpfsPage& b) { return a.index < b.index; }
 };
 
 class TmpfsSuper;
+
+// set_tmpfs_charge's hooks (null: pages are not charged).
+extern const TmpfsCharge* g_tmpfs_charge;
 
 class TmpfsInode final : public Inode {
 public:

@@ -114,6 +114,7 @@ Result<Cgroup*> create(Cgroup& parent, StringView name) {
     psi::set_group_of(thread_psi_group);
     c->parent = &parent;
     get(parent);
+    c->memory.parent = parent.is_root() ? nullptr : &parent.memory;  // the root is not charged
     c->level = level;
     c->id = ++g_next_id;
     mem_copy(c->name, name.data(), name.size());

@@ -17,6 +17,7 @@
 // (not yet: weights, bandwidth and memory limits are stored only).
 #pragma once
 
+#include "kernel/cgroup/memcg_counter.h"
 #include "kernel/sched/bandwidth.h"
 #include "kernel/sched/wait.h"
 #include "kernel/spinlock.h"
@@ -117,6 +118,13 @@ struct Cgroup {
     u32 events_seq = 0;         // cgroup.events
     u32 pids_events_seq = 0;    // pids.events / pids.events.local
     sched::WaitQueue events_wq;
+
+    // ---- Memory controller (kernel/cgroup/memcg.cpp): atomics ----
+    memcg::PageCounter memory;  // linked to the parent's (not the root's) at creation
+    u64 mem_events[memcg::NR_EVENTS] = {};        // memory.events (this subtree)
+    u64 mem_events_local[memcg::NR_EVENTS] = {};  // memory.events.local
+    u64 mem_pages[memcg::NR_KINDS] = {};          // charged to this cgroup itself, by kind
+    bool mem_peak_reset = false;  // memory.peak was written (tree_mutex)
 
     u32 refs = 1;               // atomic
     bool is_root() const { return parent == nullptr; }

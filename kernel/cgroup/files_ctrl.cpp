@@ -2,6 +2,7 @@
 // (settings stored in Linux's formats for the scheduler and the memory
 // manager to enforce later; usage figures read as 0).
 #include "kernel/cgroup/files.h"
+#include "kernel/cgroup/memcg.h"
 #include "kernel/cgroup/parse.h"
 #include "kernel/sched/scheduler.h"
 
@@ -129,19 +130,74 @@ Result<u64> parse_mem(StringView text) {
     }
 MEM_FILE(min)
 MEM_FILE(low)
-MEM_FILE(high)
-MEM_FILE(max)
 MEM_FILE(swap_high)
 MEM_FILE(swap_max)
 #undef MEM_FILE
+
+// memory.high and memory.max: enforced (kernel/cgroup/memcg.cpp). A lower
+// high takes effect at the next charge; a max below the usage OOM-kills in
+// the group until it fits, as Linux does once it has nothing to reclaim.
+Status show_mem_high(fs::SeqBuf& out, Cgroup& c) {
+    put_max(out, c.mem.high);
+    return {};
+}
+
+Status store_mem_high(Cgroup& c, StringView text) {
+    c.mem.high = TRY(parse_mem(text));
+    __atomic_store_n(&c.memory.high, c.mem.high == UNLIMITED ? memcg::NO_LIMIT : c.mem.high / PAGE, __ATOMIC_RELAXED);
+    return {};
+}
+
+Status show_mem_max(fs::SeqBuf& out, Cgroup& c) {
+    put_max(out, c.mem.max);
+    return {};
+}
+
+Status store_mem_max(Cgroup& c, StringView text) {
+    c.mem.max = TRY(parse_mem(text));
+    __atomic_store_n(&c.memory.max, c.mem.max == UNLIMITED ? memcg::NO_LIMIT : c.mem.max / PAGE, __ATOMIC_RELAXED);
+    memcg::shrink_to_max(c);
+    return {};
+}
 
 Status show_zero(fs::SeqBuf& out, Cgroup&) {
     out.puts("0\n");
     return {};
 }
 
-Status show_mem_events(fs::SeqBuf& out, Cgroup&) {
-    out.puts("low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n");
+Status show_mem_current(fs::SeqBuf& out, Cgroup& c) {
+    put_u64(out, c.memory.read() * PAGE);
+    return {};
+}
+
+// memory.peak shows the highest usage ever; a write restarts the peak from
+// the usage now (Linux keeps one such peak per open file; Keel one per
+// cgroup, which the last writer's file shows).
+Status show_mem_peak(fs::SeqBuf& out, Cgroup& c) {
+    u64 peak = c.mem_peak_reset ? c.memory.local_peak() : c.memory.peak();
+    put_u64(out, peak * PAGE);
+    return {};
+}
+
+Status store_mem_peak(Cgroup& c, StringView) {
+    memcg::reset_local_peak(c.memory);
+    c.mem_peak_reset = true;  // from now on the reset peak is shown
+    return {};
+}
+
+void put_events(fs::SeqBuf& out, const u64* ev) {
+    static const char* const NAMES[memcg::NR_EVENTS] = {"low", "high", "max", "oom", "oom_kill", "oom_group_kill"};
+    for (int i = 0; i < memcg::NR_EVENTS; ++i)
+        out.printf("%s %llu\n", NAMES[i], static_cast<unsigned long long>(__atomic_load_n(&ev[i], __ATOMIC_RELAXED)));
+}
+
+Status show_mem_events(fs::SeqBuf& out, Cgroup& c) {
+    put_events(out, c.mem_events);
+    return {};
+}
+
+Status show_mem_events_local(fs::SeqBuf& out, Cgroup& c) {
+    put_events(out, c.mem_events_local);
     return {};
 }
 
@@ -172,15 +228,34 @@ bool numa_key(const char* k) {
     return s != "kernel" && s != "percpu" && s != "sock" && s != "vmalloc" && s != "slab";
 }
 
-Status show_mem_stat(fs::SeqBuf& out, Cgroup&) {
-    for (const char* k : MEM_STAT_KEYS) out.printf("%s 0\n", k);
+// Pages charged in the subtree of `c`, by kind (tree mutex held).
+void charged_pages(Cgroup& c, u64* pages) {
+    for (int k = 0; k < memcg::NR_KINDS; ++k) pages[k] += __atomic_load_n(&c.mem_pages[k], __ATOMIC_RELAXED);
+    c.children.for_each([&](Cgroup& ch) { charged_pages(ch, pages); });
+}
+
+// The figures Keel has, in bytes: anonymous and tmpfs pages (which Linux
+// counts as file pages too). The root is not charged.
+u64 stat_value(StringView key, const u64* pages) {
+    if (key == "anon") return pages[memcg::ANON] * PAGE;
+    if (key == "file" || key == "shmem") return pages[memcg::SHMEM] * PAGE;
+    return 0;
+}
+
+Status show_mem_stat(fs::SeqBuf& out, Cgroup& c) {
+    u64 pages[memcg::NR_KINDS] = {};
+    if (!c.is_root()) charged_pages(c, pages);
+    for (const char* k : MEM_STAT_KEYS)
+        out.printf("%s %llu\n", k, static_cast<unsigned long long>(stat_value(k, pages)));
     return {};
 }
 
-Status show_numa_stat(fs::SeqBuf& out, Cgroup&) {
+Status show_numa_stat(fs::SeqBuf& out, Cgroup& c) {
+    u64 pages[memcg::NR_KINDS] = {};
+    if (!c.is_root()) charged_pages(c, pages);
     for (const char* k : MEM_STAT_KEYS) {
         if (StringView(k) == "pgscan") break;
-        if (numa_key(k)) out.printf("%s N0=0\n", k);
+        if (numa_key(k)) out.printf("%s N0=%llu\n", k, static_cast<unsigned long long>(stat_value(k, pages)));
     }
     return {};
 }
@@ -388,14 +463,14 @@ const FileDef CTRL_FILES[] = {
     {"cpu.max.burst", 0644, CPU, Where::ChildOnly, show_cpu_burst, store_cpu_burst},
     {"cpu.idle", 0644, CPU, Where::ChildOnly, show_cpu_idle, store_cpu_idle},
 
-    {"memory.current", 0444, MEMORY, Where::ChildOnly, show_zero, nullptr},
+    {"memory.current", 0444, MEMORY, Where::ChildOnly, show_mem_current, nullptr},
     {"memory.min", 0644, MEMORY, Where::ChildOnly, show_mem_min, store_mem_min},
     {"memory.low", 0644, MEMORY, Where::ChildOnly, show_mem_low, store_mem_low},
     {"memory.high", 0644, MEMORY, Where::ChildOnly, show_mem_high, store_mem_high},
     {"memory.max", 0644, MEMORY, Where::ChildOnly, show_mem_max, store_mem_max},
-    {"memory.peak", 0644, MEMORY, Where::ChildOnly, show_zero, store_accept},
+    {"memory.peak", 0644, MEMORY, Where::ChildOnly, show_mem_peak, store_mem_peak},
     {"memory.events", 0444, MEMORY, Where::ChildOnly, show_mem_events, nullptr},
-    {"memory.events.local", 0444, MEMORY, Where::ChildOnly, show_mem_events, nullptr},
+    {"memory.events.local", 0444, MEMORY, Where::ChildOnly, show_mem_events_local, nullptr},
     {"memory.stat", 0444, MEMORY, Where::Both, show_mem_stat, nullptr},
     {"memory.numa_stat", 0444, MEMORY, Where::Both, show_numa_stat, nullptr},
     {"memory.oom.group", 0644, MEMORY, Where::ChildOnly, show_oom_group, store_oom_group},

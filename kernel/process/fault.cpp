@@ -1,6 +1,7 @@
 #include "kernel/process/fault.h"
 
 #include "arch/x86_64/cpu.h"
+#include "kernel/cgroup/memcg.h"
 #include "kernel/printk.h"
 #include "kernel/process/process.h"
 #include "kernel/sched/scheduler.h"
@@ -32,7 +33,12 @@ bool handle_page_fault(arch::TrapFrame& f, uptr addr) {
     mm::FaultResult r = mm::FaultResult::MapError;
     if (p && p->mm && addr < mm::USER_END)
         r = p->mm->handle_fault(addr, f.error_code & PF_WRITE, f.error_code & PF_INSTR);
-    if (r == mm::FaultResult::Handled) return true;
+    if (r == mm::FaultResult::Handled) {
+        // Over memory.high: a pause on the way back to user space (a
+        // kernel access finishes its system call first).
+        if (f.from_user()) memcg::throttle_over_high();
+        return true;
+    }
     if (!(f.error_code & PF_USER)) {
         arch::irq_disable();
         return false;  // a kernel access: the exception table decides

@@ -1,0 +1,332 @@
+// The memory controller's charging, memory.high throttling and the OOM
+// killer confined to a cgroup (see memcg.h).
+#include "kernel/cgroup/memcg.h"
+
+#include <linux/signal.h>
+
+#include "fs/core/tmpfs.h"
+#include "fs/proc/pid_mem.h"
+#include "kernel/cgroup/cgroup.h"
+#include "kernel/printk.h"
+#include "kernel/process/process.h"
+#include "kernel/sched/scheduler.h"
+#include "kernel/signal/handlers.h"
+#include "kernel/signal/signal.h"
+#include "lib/alloc.h"
+#include "mm/buddy.h"
+
+namespace keel::memcg {
+
+using cgroup::Cgroup;
+
+namespace {
+
+constexpr u64 PAGE = 4096;
+constexpr u64 MS = 1000000;
+// How long a charger waits for an OOM victim to let go of its memory
+// before it gives up (the charge fails): victims normally go in
+// milliseconds; one stuck in the kernel must not hang the charger.
+constexpr u64 VICTIM_WAIT_NS = 3000 * MS;
+constexpr u64 POLL_NS = 2 * MS;
+// memory.high: Linux's bounds on one throttling sleep.
+constexpr u64 HIGH_DELAY_MIN_NS = 10 * MS;
+constexpr u64 HIGH_DELAY_MAX_NS = 2000 * MS;
+
+bool memory_on(const Cgroup& c) { return c.controllers() & (1u << cgroup::MEMORY); }
+
+Cgroup* target_of(const Cgroup& start) {
+    auto* c = const_cast<Cgroup*>(&start.domain());
+    while (!c->is_root() && !memory_on(*c)) c = c->parent;
+    return c->is_root() ? nullptr : c;
+}
+
+Cgroup* owner_of(Cgroup* from, PageCounter* counter) {
+    for (Cgroup* a = from; a; a = a->parent)
+        if (&a->memory == counter) return a;
+    return from;
+}
+
+bool inside(const Cgroup& c, const Cgroup& top) {
+    for (const Cgroup* a = &c; a; a = a->parent)
+        if (a == &top) return true;
+    return false;
+}
+
+bool fatal_pending(const proc::Process& p) {
+    if (__atomic_load_n(&p.group_exit, __ATOMIC_RELAXED)) return true;
+    return p.sighand && (__atomic_load_n(&p.sighand->shared.set, __ATOMIC_RELAXED) & sig::bit(SIGKILL));
+}
+
+bool current_dying() {
+    proc::Process* p = proc::current_process();
+    return p && fatal_pending(*p);
+}
+
+// The first level from `c` up whose limit one more page would exceed.
+Cgroup* over_limit(Cgroup* c) {
+    for (Cgroup* a = c; a && !a->is_root(); a = a->parent)
+        if (a->memory.read() + 1 > a->memory.limit()) return a;
+    return nullptr;
+}
+
+// ---- The OOM killer ---------------------------------------------------------
+
+enum class Oom { Killed, KilledSelf, InProgress, NoVictim };
+
+struct Candidate {
+    int pid;
+    u64 points;  // pages: resident set plus page tables, as Linux's badness
+};
+
+// Linux's log line for each process it kills.
+void log_kill(const char* why, int pid, const char* comm, u32 uid, const fs::procfs::MemUsage& u) {
+    pr_err("%s: Killed process %d (%s) total-vm:%llukB, anon-rss:%llukB, file-rss:%llukB, shmem-rss:%llukB, "
+           "UID:%u pgtables:%llukB oom_score_adj:0",
+           why, pid, comm, static_cast<unsigned long long>(u.vm_size / 1024),
+           static_cast<unsigned long long>(u.rss_anon / 1024), static_cast<unsigned long long>(u.rss_file / 1024),
+           static_cast<unsigned long long>(u.rss_shmem / 1024), uid,
+           static_cast<unsigned long long>(u.vm_pte / 1024));
+}
+
+// SIGKILL to process `pid` if it is still in `top`'s subtree; counts
+// oom_kill where it is charged. True when it was killed.
+bool kill_one(int pid, Cgroup& top, const char* why) {
+    fs::procfs::MemUsage u;
+    (void)fs::procfs::mem_usage(pid, u);
+    bool killed = false;
+    char comm[16] = {};
+    u32 uid = 0;
+    Cgroup* charged = nullptr;
+    proc::lock_tree();
+    proc::Process* p = proc::process_slot(pid);
+    if (p && p->state == proc::ProcessState::Running && p->thread && inside(cgroup::of(*p->thread), top)) {
+        charged = target_of(cgroup::of(*p->thread));
+        __builtin_memcpy(comm, p->comm, sizeof(comm) - 1);
+        uid = p->cred.ruid;
+        sig::send_from_kernel(*p, SIGKILL);
+        killed = true;
+    }
+    proc::unlock_tree();
+    if (!killed) return false;
+    if (charged) count_event(*charged, EV_OOM_KILL);
+    log_kill(why, pid, comm, uid, u);
+    return true;
+}
+
+// The processes charged inside `top`, at most `cap` of them (pid 1 never:
+// Linux spares init). Sets *dying when one of them is exiting already: its
+// memory is about to go, so nothing is killed meanwhile (as Linux waits
+// for an earlier victim).
+usize members(Cgroup& top, int* pids, usize cap, bool* dying) {
+    usize n = 0;
+    *dying = false;
+    proc::for_each_process([&](proc::Process& p) {
+        if (p.pid == 1 || !p.thread || !inside(cgroup::of(*p.thread), top)) return;
+        // Until it is a zombie, after its memory went.
+        if (fatal_pending(p)) *dying = true;
+        else if (p.mm && n < cap) pids[n++] = p.pid;
+    });
+    return n;
+}
+
+// The OOM killer in `over`, whose limit was hit: the process charged
+// inside it with the most memory is killed, or with memory.oom.group set
+// every process of the group (the highest one with it set, up to `over`).
+Oom out_of_memory(Cgroup& over) {
+    count_event(over, EV_OOM);
+    constexpr usize CAP = 512;
+    int* pids = static_cast<int*>(heap_alloc(CAP * sizeof(int)));
+    if (!pids) return Oom::NoVictim;
+    bool dying = false;
+    usize n = members(over, pids, CAP, &dying);
+    if (dying) {
+        heap_free(pids);
+        return Oom::InProgress;
+    }
+    Candidate best{0, 0};
+    for (usize i = 0; i < n; ++i) {
+        fs::procfs::MemUsage u;
+        if (fs::procfs::mem_usage(pids[i], u).is_error() || !u.has_mm) continue;
+        u64 points = (u.rss() + u.vm_pte) / PAGE;
+        // Equal scores: the later one, as Linux's scan ends up choosing.
+        if (!best.pid || points >= best.points) best = {pids[i], points};
+    }
+    if (!best.pid) {
+        heap_free(pids);
+        char path[128];
+        cgroup::path_of(over, path, sizeof(path));
+        pr_warn("Memory cgroup out of memory: no process to kill in %s", path);
+        return Oom::NoVictim;
+    }
+    char path[128];
+    cgroup::path_of(over, path, sizeof(path));
+    proc::Process* self = proc::current_process();
+    pr_warn("%s invoked oom-killer: oom_memcg=%s, usage %llukB, limit %llukB, failcnt %llu",
+            self ? self->comm : "kernel", path, static_cast<unsigned long long>(over.memory.read() * PAGE / 1024),
+            static_cast<unsigned long long>(over.memory.limit() * PAGE / 1024),
+            static_cast<unsigned long long>(__atomic_load_n(&over.memory.failcnt, __ATOMIC_RELAXED)));
+
+    // memory.oom.group: the highest group with it set, from the victim's
+    // cgroup up to `over`.
+    Cgroup* group = nullptr;
+    proc::lock_tree();
+    proc::Process* v = proc::process_slot(best.pid);
+    if (v && v->state == proc::ProcessState::Running && v->thread) {
+        for (Cgroup* a = target_of(cgroup::of(*v->thread)); a; a = a->parent) {
+            if (a->mem.oom_group) group = a;
+            if (a == &over) break;
+        }
+        if (group) cgroup::get(*group);
+    }
+    proc::unlock_tree();
+
+    bool self_killed = self && best.pid == self->pid;
+    bool any = kill_one(best.pid, over, "Memory cgroup out of memory");
+    if (group) {
+        char gpath[128];
+        cgroup::path_of(*group, gpath, sizeof(gpath));
+        pr_info("Tasks in %s are going to be killed due to memory.oom.group set", gpath);
+        usize m = members(*group, pids, CAP, &dying);
+        for (usize i = 0; i < m; ++i) {
+            if (pids[i] == best.pid) continue;
+            if (kill_one(pids[i], *group, "OOM killer (memory.oom.group)")) {
+                any = true;
+                self_killed |= self && pids[i] == self->pid;
+            }
+        }
+        count_event(*group, EV_OOM_GROUP_KILL);
+        cgroup::put(group);
+    }
+    heap_free(pids);
+    if (!any) return Oom::InProgress;  // it went by itself meanwhile
+    return self_killed ? Oom::KilledSelf : Oom::Killed;
+}
+
+bool anyone_dying(Cgroup& top) {
+    bool dying = false;
+    proc::for_each_process([&](proc::Process& p) {
+        if (!dying && p.thread && inside(cgroup::of(*p.thread), top)) dying = fatal_pending(p);
+    });
+    return dying;
+}
+
+// After an OOM kill in `over`: waits until `room` more pages fit, or the
+// victims are gone (the caller tries again, and may kill again). False
+// when the caller was killed or the victims take too long.
+bool wait_for_room(Cgroup& over, u64 room) {
+    for (u64 waited = 0; waited < VICTIM_WAIT_NS; waited += POLL_NS) {
+        if (current_dying()) return false;
+        if (over.memory.read() + room <= over.memory.limit()) return true;
+        if (waited % (10 * POLL_NS) == 0 && !anyone_dying(over)) return true;
+        sched::sleep_ns(POLL_NS);
+    }
+    return false;
+}
+
+// ---- tmpfs ------------------------------------------------------------------
+
+Result<void*> charge_shmem() {
+    Cgroup* c = TRY(charge(SHMEM));
+    return static_cast<void*>(c);
+}
+void uncharge_shmem(void* owner) { uncharge(static_cast<Cgroup*>(owner), SHMEM); }
+
+const fs::TmpfsCharge tmpfs_hooks{charge_shmem, uncharge_shmem};
+
+}  // namespace
+
+void init() { fs::set_tmpfs_charge(&tmpfs_hooks); }
+
+void count_event(Cgroup& c, Event e) {
+    __atomic_add_fetch(&c.mem_events_local[e], 1, __ATOMIC_RELAXED);
+    for (Cgroup* a = &c; a && !a->is_root(); a = a->parent) __atomic_add_fetch(&a->mem_events[e], 1, __ATOMIC_RELAXED);
+}
+
+Cgroup* charge_target() {
+    sched::Thread* t = sched::current();
+    if (!t || !t->process) return nullptr;  // kernel threads are not charged
+    return target_of(cgroup::of(*t));
+}
+
+Result<Cgroup*> try_charge(Kind kind) {
+    Cgroup* c = charge_target();
+    if (!c) return static_cast<Cgroup*>(nullptr);
+    if (PageCounter* over = counter_try_charge(&c->memory, 1)) {
+        count_event(*owner_of(c, over), EV_MAX);
+        return Error(ENOMEM);
+    }
+    cgroup::get(*c);
+    __atomic_add_fetch(&c->mem_pages[kind], 1, __ATOMIC_RELAXED);
+    return c;
+}
+
+Result<Cgroup*> charge(Kind kind) {
+    for (int tries = 0;; ++tries) {
+        auto r = try_charge(kind);
+        if (r.is_ok() || tries >= 16 || !handle_oom()) return r;
+    }
+}
+
+void uncharge(Cgroup* c, Kind kind) {
+    if (!c) return;
+    counter_uncharge(&c->memory, 1);
+    __atomic_sub_fetch(&c->mem_pages[kind], 1, __ATOMIC_RELAXED);
+    cgroup::put(c);
+}
+
+Status try_charge_frame(mm::PageFrame& f, Kind kind) {
+    f.memcg = nullptr;
+    f.memcg = TRY(try_charge(kind));
+    return {};
+}
+
+void uncharge_frame(mm::PageFrame& f) {
+    auto* c = static_cast<Cgroup*>(f.memcg);
+    f.memcg = nullptr;
+    uncharge(c, ANON);
+}
+
+bool handle_oom() {
+    Cgroup* c = charge_target();
+    if (!c || current_dying()) return false;
+    Cgroup* over = over_limit(c);
+    if (!over) return true;  // room was made meanwhile
+    cgroup::get(*over);
+    bool retry = false;
+    switch (out_of_memory(*over)) {
+    case Oom::Killed:
+    case Oom::InProgress: retry = wait_for_room(*over, 1); break;
+    case Oom::KilledSelf:
+    case Oom::NoVictim: break;
+    }
+    cgroup::put(over);
+    return retry;
+}
+
+void throttle_over_high() {
+    Cgroup* c = charge_target();
+    if (!c) return;
+    u64 overage = high_overage(&c->memory);
+    if (!overage) return;
+    for (Cgroup* a = c; a && !a->is_root(); a = a->parent)
+        if (a->memory.read() > a->memory.high_limit()) count_event(*a, EV_HIGH);
+    // Linux's penalty for one page: the square of the overage, in seconds
+    // (overage in 1/2^20 units), skipped when small, at most 2 s.
+    if (overage > (1ull << 22)) overage = 1ull << 22;
+    u64 delay = ((overage * overage) >> 20) * 1000000000ull >> 20;
+    if (delay <= HIGH_DELAY_MIN_NS) return;
+    if (delay > HIGH_DELAY_MAX_NS) delay = HIGH_DELAY_MAX_NS;
+    u64 left = 0;
+    (void)sched::sleep_ns_interruptible(delay, &left);
+}
+
+void shrink_to_max(Cgroup& c) {
+    for (int round = 0; round < 64; ++round) {
+        if (c.memory.read() <= c.memory.limit()) return;
+        if (sig::interrupt_pending()) return;
+        Oom r = out_of_memory(c);
+        if (r == Oom::NoVictim || r == Oom::KilledSelf || !wait_for_room(c, 0)) return;
+    }
+}
+
+}  // namespace keel::memcg

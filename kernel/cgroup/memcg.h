@@ -1,0 +1,68 @@
+// The cgroup v2 memory controller, enforced: user pages (anonymous memory,
+// copy-on-write copies, tmpfs/shmem pages) are charged to the cgroup of the
+// thread that allocates them, in it and every ancestor below the root, and
+// uncharged when the page is freed, which may be long after that thread
+// (shared and copied pages, tmpfs files). A charged page holds a reference
+// on its cgroup, so a removed ("dying") cgroup lives on until its last page
+// goes; its charges stay where they were, in it and its ancestors.
+//
+// memory.max refuses a charge that would go over. There is nothing to
+// reclaim (no swap, and page-cache pages are not charged), so the next step
+// is the OOM killer, confined to the cgroup whose limit was hit. memory.high
+// never refuses: the allocating thread sleeps a little on its way back to
+// user space, more the further it is over. memory.min and memory.low are
+// kept as settings only (no reclaim to protect from).
+#pragma once
+
+#include "kernel/cgroup/memcg_counter.h"
+#include "lib/result.h"
+
+namespace keel::cgroup {
+struct Cgroup;
+}
+namespace keel::mm {
+struct PageFrame;
+}
+
+namespace keel::memcg {
+
+// At boot, before the root file system: tmpfs pages are charged from then on.
+void init();
+
+// The cgroup whose memory controller pays for the current thread: its
+// domain, or the nearest ancestor the controller is enabled in. Null for
+// the root (nothing is charged there).
+cgroup::Cgroup* charge_target();
+
+// One page of `kind` for the current thread: the cgroup it was charged to
+// (with a reference, null when uncharged), or ENOMEM over memory.max.
+// try_charge never sleeps (address-space lock held); charge may OOM-kill
+// inside the cgroup and wait for the victim to go.
+Result<cgroup::Cgroup*> try_charge(Kind kind);
+Result<cgroup::Cgroup*> charge(Kind kind);
+void uncharge(cgroup::Cgroup* c, Kind kind);
+
+// The same, remembered in the frame of a user page (PageFrame::memcg).
+Status try_charge_frame(mm::PageFrame& f, Kind kind);
+void uncharge_frame(mm::PageFrame& f);
+
+// After a charge of the current thread failed (no locks held but those of
+// the file it is allocating for): the OOM killer in the cgroup over its
+// limit. True when the charge should be tried again: a victim was killed
+// (or was already dying) and its memory went, and the current thread was
+// not the one killed.
+bool handle_oom();
+
+// On the way back to user space after a page fault: over memory.high, the
+// event is counted and the thread sleeps in proportion to the overage.
+void throttle_over_high();
+
+// memory.max written below the usage (tree mutex held): OOM-kills in the
+// cgroup until the usage fits, a victim at a time.
+void shrink_to_max(cgroup::Cgroup& c);
+
+// Adds event `e` to `c`'s memory.events.local and to memory.events of `c`
+// and its ancestors.
+void count_event(cgroup::Cgroup& c, Event e);
+
+}  // namespace keel::memcg
