@@ -12,9 +12,9 @@
 //
 // Controllers: cpuset and pids are enforced here (the scheduler applies
 // cpuset masks, fork is refused beyond pids.max). cpu, memory and io keep
-// their settings in Linux's formats; the scheduler and the memory manager
-// read the cpu and memory values through this header when they enforce them
-// (not yet: weights, bandwidth and memory limits are stored only).
+// their settings in Linux's formats; cpu.max is enforced by the scheduler
+// (kernel/sched/bandwidth.h), memory by kernel/cgroup/memcg.h (charges,
+// memory.max with an OOM killer, memory.high); weights are stored only.
 #pragma once
 
 #include "kernel/cgroup/memcg_counter.h"

@@ -1,6 +1,6 @@
-// The controllers' files: cpuset and pids (enforced), cpu, memory and io
-// (settings stored in Linux's formats for the scheduler and the memory
-// manager to enforce later; usage figures read as 0).
+// The controllers' files: cpuset, pids and memory (enforced, the latter by
+// memcg.cpp), cpu and io (settings stored in Linux's formats; cpu.max is
+// enforced by the scheduler).
 #include "kernel/cgroup/files.h"
 #include "kernel/cgroup/memcg.h"
 #include "kernel/cgroup/parse.h"
@@ -272,9 +272,9 @@ Status store_oom_group(Cgroup& c, StringView text) {
     return {};
 }
 
-// Proactive reclaim: "BYTES [swappiness=N]". Nothing is charged yet, so
-// any amount but 0 cannot be reclaimed (EAGAIN, as Linux on an empty
-// cgroup).
+// Proactive reclaim: "BYTES [swappiness=N]". Nothing charged can be
+// reclaimed (anonymous and tmpfs pages without swap), so any amount but 0
+// fails with EAGAIN, as Linux when it reclaims less than asked.
 Status store_reclaim(Cgroup&, StringView text) {
     StringView s = strip(text);
     usize sp = s.find(' ');
