@@ -369,11 +369,13 @@ bool loop_ok(Eventpoll& ep, Eventpoll& to) {
     return depth + 1 + depth_above(ep) <= EP_MAX_NESTS;
 }
 
-// Regular files and directories have no poll in Linux: epoll refuses them.
+// Regular files and directories have no poll in Linux: epoll refuses them,
+// unless their file system gives them one (kernfs: cgroup files).
 bool can_poll(OpenFile& f) {
     if (f.polls_regular_file()) return true;
-    if (f.kind() == FileKind::Vfs) return false;
     File* vf = f.vfs_file();
+    if (vf && vf->inode().has_poll()) return true;
+    if (f.kind() == FileKind::Vfs) return false;
     return !vf || !(vf->inode().is_reg() || vf->inode().is_dir());
 }
 

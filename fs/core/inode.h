@@ -170,6 +170,9 @@ public:
     // writable, never an event.
     virtual u64 event_count() const { return 0; }
     virtual u32 poll(void* /*poll_table*/, u64 /*seen_events*/) { return 0x1 | 0x4 | 0x40 | 0x100; }
+    // Whether poll() is a real one (kernfs files): epoll accepts such
+    // regular files, as Linux accepts files with a poll method.
+    virtual bool has_poll() const { return false; }
 
     // ---- Data (inode lock held) ----
     // Reads up to n bytes at offset `off` into out[at..]; returns the count,

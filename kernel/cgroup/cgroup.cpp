@@ -7,6 +7,7 @@
 #include <linux/signal.h>
 
 #include "kernel/cgroup/cgroupfs.h"
+#include "kernel/cgroup/freeze.h"
 #include "kernel/cgroup/internal.h"
 #include "kernel/cgroup/parse.h"
 #include "kernel/printk.h"
@@ -123,6 +124,7 @@ Result<Cgroup*> create(Cgroup& parent, StringView name) {
     parent.children.push_back(*c);
     __atomic_add_fetch(&parent.nr_children, 1, __ATOMIC_RELAXED);
     for (Cgroup* a = &parent; a; a = a->parent) ++a->nr_descendants;
+    freeze_child_created(*c);
     return c;
 }
 
@@ -134,6 +136,7 @@ Status remove(Cgroup& c) {
     members_lock().unlock(irq);
     if (busy) return Error(EBUSY);
     c.removed = true;
+    freeze_child_removed(c);
     c.parent->children.remove(c);
     __atomic_sub_fetch(&c.parent->nr_children, 1, __ATOMIC_RELAXED);
     if (c.threaded) --c.parent->nr_threaded_children;

@@ -97,7 +97,7 @@ struct Cgroup {
     u64 cpus = 0, mems = 0;     // cpuset.cpus / cpuset.mems as written; 0: empty (inherit)
     u64 cpus_effective = 0;     // the scheduler's mask for the members
     char partition[16] = "member";  // cpuset.cpus.partition as written
-    bool frozen = false;        // cgroup.freeze as written (not enforced yet)
+    bool frozen = false;        // cgroup.freeze as written (kernel/cgroup/freeze.cpp)
     bool pressure_off = false;  // cgroup.pressure 0
 
     // ---- membership lock ----
@@ -113,6 +113,15 @@ struct Cgroup {
     // ancestors.
     i64 cpu_user_off_ns = 0, cpu_system_off_ns = 0;
     bool fork_rejected_logged = false;
+    // Freezer (freeze.cpp). e_freeze: this cgroup or an ancestor has
+    // cgroup.freeze 1 (also read without the lock by its threads);
+    // frozen_state: cgroup.events "frozen", every thread of the subtree in
+    // the freezer trap.
+    bool e_freeze = false;
+    bool frozen_state = false;
+    u32 nr_frozen = 0;              // threads of this cgroup itself in the trap
+    u32 nr_freeze_children = 0;     // live children, as the freezer counts them
+    u32 nr_frozen_children = 0;     // of those, the ones in frozen_state
 
     // ---- File change notification (kernfs's event counters) ----
     u32 events_seq = 0;         // cgroup.events

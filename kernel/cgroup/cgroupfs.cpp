@@ -112,6 +112,8 @@ public:
         }
     }
 
+    // Every kernfs file polls, so epoll takes any of them.
+    bool has_poll() const override { return true; }
     // kernfs: readable and writable always; POLLERR|POLLPRI once the file
     // changed since this open file description last read it.
     u32 poll(void* table, u64 seen) override {

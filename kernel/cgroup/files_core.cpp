@@ -1,6 +1,7 @@
 // The core files (cgroup.*, and cpu.stat and the pressure files, which
 // every cgroup has whatever its controllers), in Linux 6.12's formats.
 #include "kernel/cgroup/files.h"
+#include "kernel/cgroup/freeze.h"
 #include "kernel/cgroup/parse.h"
 #include "kernel/psi/psi.h"
 
@@ -57,9 +58,8 @@ Status store_procs(Cgroup& c, StringView text) { return move_process(c, TRY(pars
 Status store_threads(Cgroup& c, StringView text) { return move_thread(c, TRY(parse_pid(text))); }
 
 Status show_events(fs::SeqBuf& out, Cgroup& c) {
-    // "frozen" reports what cgroup.freeze asked: freezing itself is not
-    // implemented yet (docs/architecture.md).
-    out.printf("populated %d\nfrozen %d\n", c.populated() ? 1 : 0, c.frozen ? 1 : 0);
+    bool frozen = __atomic_load_n(&c.frozen_state, __ATOMIC_RELAXED);
+    out.printf("populated %d\nfrozen %d\n", c.populated() ? 1 : 0, frozen ? 1 : 0);
     return {};
 }
 
@@ -145,11 +145,7 @@ Result<int> parse_bool_int(StringView text) {
 }
 
 Status store_freeze(Cgroup& c, StringView text) {
-    bool on = TRY(parse_bool_int(text)) == 1;
-    if (on != c.frozen) {
-        c.frozen = on;
-        notify_events(c);
-    }
+    set_freeze(c, TRY(parse_bool_int(text)) == 1);
     return {};
 }
 

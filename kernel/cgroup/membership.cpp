@@ -3,6 +3,7 @@
 #include <linux/sched.h>
 
 #include "kernel/cgroup/cgroupfs.h"
+#include "kernel/cgroup/freeze.h"
 #include "kernel/cgroup/internal.h"
 #include "kernel/cgroup/parse.h"
 #include "kernel/printk.h"
@@ -95,6 +96,7 @@ void move_locked(sched::Thread& t, Cgroup& dst) {
     add_threads(dst, 1);
     get(dst);
     sched::set_cgroup(&t, &dst);  // with its PSI states, under its run-queue lock
+    freeze_moved(t, src, dst);
     // Moves hold the tree mutex, so `src` is still in the tree and this is
     // not its last reference; a new thread following its creator
     // (thread_joined) may drop the last one of a cgroup removed meanwhile,
@@ -165,6 +167,8 @@ void attach_new(sched::Thread& t, Cgroup* c) {
     --c->nr_forking;
     add_threads(*c, 1);
     sched::set_cgroup(&t, c);
+    // Not frozen until it reaches the trap (on its way to user mode).
+    update_frozen(c);
     g_members.unlock(irq);
     if (!c->is_root()) sched::set_cpuset_mask(&t, c->cpus_effective);
 }
@@ -199,7 +203,14 @@ void thread_exit(sched::Thread& t, proc::Process* last_of) {
     Cgroup* c = t.cgroup;
     account_cpu(c ? *c : root(), times, 1);
     sched::set_cgroup(&t, nullptr);  // its last PSI states go with it to the system group
-    if (c) add_threads(*c, -1);
+    if (c) {
+        add_threads(*c, -1);
+        if (t.signals.frozen) {
+            t.signals.frozen = false;
+            --c->nr_frozen;
+        }
+        update_frozen(c);  // the last unfrozen thread of a freezing cgroup may be leaving
+    }
     if (c && last_of) {
         last_of->cgroup = c;  // the charge and the reference go to the zombie
         c = nullptr;
@@ -243,11 +254,20 @@ Status move_process(Cgroup& dst, int pid) {
         }
     }
     u64 mask = dst.is_root() ? ~0ull : dst.cpus_effective;
-    // The thread list is stable under the process-tree lock.
+    // The thread list is stable under the process-tree lock. Threads of a
+    // process may sit in different cgroups of a threaded subtree: look at
+    // each one's freezing before it moves.
     bool irq = g_members.lock();
-    p->threads.for_each([&](sched::Thread& t) { move_locked(t, dst); });
+    bool src_freezing = false;
+    p->threads.for_each([&](sched::Thread& t) {
+        src_freezing |= of(t).e_freeze;
+        move_locked(t, dst);
+    });
     g_members.unlock(irq);
-    p->threads.for_each([&](sched::Thread& t) { sched::set_cpuset_mask(&t, mask); });
+    p->threads.for_each([&](sched::Thread& t) {
+        sched::set_cpuset_mask(&t, mask);
+        if (src_freezing || __atomic_load_n(&dst.e_freeze, __ATOMIC_ACQUIRE)) sig::kick_thread(t);
+    });
     proc::unlock_tree();
     return {};
 }
@@ -262,10 +282,13 @@ Status move_thread(Cgroup& dst, int tid) {
     else if (&of(*t).domain() != &dst.domain()) st = Error(EOPNOTSUPP);
     else if (&of(*t) != &dst) st = vet_destination(dst);
     if (st.is_ok() && &of(*t) != &dst) {
+        Cgroup& src = of(*t);
         bool irq = g_members.lock();
         move_locked(*t, dst);
         g_members.unlock(irq);
         sched::set_cpuset_mask(t, dst.is_root() ? ~0ull : dst.cpus_effective);
+        // `src` lives on: moves hold the tree mutex.
+        kick_if_freezing(*t, src, dst);
     }
     proc::unlock_tree();
     return st;

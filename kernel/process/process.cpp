@@ -9,6 +9,7 @@
 #include "arch/x86_64/paging.h"
 #include "drivers/tty/tty.h"
 #include "kernel/cgroup/cgroup.h"
+#include "kernel/cgroup/freeze.h"
 #include "kernel/panic.h"
 #include "kernel/percpu.h"
 #include "kernel/printk.h"
@@ -195,8 +196,9 @@ void exit_to_user(arch::TrapFrame& frame) {
     Cpu* c = current_cpu_raw();
     if (c->need_resched && c->preempt_count == 0) sched::schedule();
     Process* p = current_process();
-    if (p && p->group_exit) leave(p->group_exit_status, true);
     sched::Thread* self = sched::current();
+    if (p && cgroup::freeze_wanted(*self)) cgroup::freezer_trap();
+    if (p && p->group_exit) leave(p->group_exit_status, true);
     if (p && ptimer::cpu_timers_armed(*p)) ptimer::check_cpu_timers(*p, *self);
     sig::deliver(frame);
     if (self->rseq_resume) {
@@ -510,6 +512,8 @@ sched::Thread* find_thread(int tid) { return tid > 0 && tid < PID_MAX ? tid_tabl
 void exit_killed(int signal) { do_exit(signal & 0xff); }
 
 void enter_user(const arch::TrapFrame& frame) {
+    // A new thread of a freezing cgroup stops before its first instruction.
+    if (sched::current()->process && cgroup::freeze_wanted(*sched::current())) cgroup::freezer_trap();
     arch::irq_disable();
     IrqsOffProof proof;
     Cpu& cpu = this_cpu(proof);

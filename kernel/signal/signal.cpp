@@ -8,6 +8,7 @@
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/fpu.h"
 #include "arch/x86_64/segments.h"
+#include "kernel/cgroup/freeze.h"
 #include "kernel/percpu.h"
 #include "kernel/printk.h"
 #include "kernel/process/caps.h"
@@ -438,8 +439,22 @@ bool interrupt_pending() {
     sched::Thread& t = self();
     if (!t.process) return false;
     if (t.process->group_exit) return true;
+    if (cgroup::freeze_wanted(t)) return true;
     SigSet pending = t.signals.pending.set | __atomic_load_n(&t.process->sighand->shared.set, __ATOMIC_SEQ_CST);
     return pending & ~t.signals.blocked;
+}
+
+int fatal_signal_pending() {
+    proc::Process& p = self_process();
+    SpinlockGuard g(p.sighand->lock);
+    SigSet ready = (self().signals.pending.set | p.sighand->shared.set) & ~self().signals.blocked;
+    if (ready & bit(SIGKILL)) return SIGKILL;
+    if (p.pid == 1) return 0;
+    for (int sig = 1; sig <= NSIG_ALL; ++sig)
+        if ((ready & bit(sig)) && p.sighand->actions[sig - 1].handler == SIG_DFL_HANDLER &&
+            default_action(sig) == Default::Term)
+            return sig;
+    return 0;
 }
 
 int dequeue_from(SigSet set, siginfo_t* info) {

@@ -58,6 +58,9 @@ struct ThreadSignals {
     u32 altstack_flags = 2;  // SS_DISABLE
     SigSet saved_mask = 0;   // restored after a handler run by sigsuspend & co.
     bool restore_mask = false;
+    // Parked in the cgroup freezer's trap and counted in its cgroup's
+    // nr_frozen (kernel/cgroup/freeze.cpp; the cgroup membership lock).
+    bool frozen = false;
 };
 
 // Sends sig to process p (kill) or to thread t (tkill). info may be null:
@@ -86,7 +89,15 @@ void force_fault_signal(int sig, int code, u64 addr);
 void kick_thread(sched::Thread& t);
 
 // Is a signal pending that would interrupt a sleep of the current thread?
+// (Also true while its cgroup is freezing: the sleep ends so that the
+// thread reaches the freezer on its way back to user mode.)
 bool interrupt_pending();
+
+// A pending, unblocked signal that kills the current process even while
+// it is frozen (SIGKILL, or one whose action is to terminate without a
+// core dump: Linux makes those fatal to the group when they are sent);
+// 0 if none.
+int fatal_signal_pending();
 
 // Delivers pending signals before returning to user mode with `frame`
 // (which holds the system call's result in rax, for restarts).
