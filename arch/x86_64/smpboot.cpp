@@ -87,7 +87,10 @@ bool start_ap(Cpu* c, TrampolineData* data) {
     arch::lapic_send_ipi(c->apic_id, TRAMPOLINE_PHYS >> 12, arch::IpiKind::Startup);
     if (wait_checkin(1000000)) return true;
     arch::lapic_send_ipi(c->apic_id, TRAMPOLINE_PHYS >> 12, arch::IpiKind::Startup);
-    return wait_checkin(200000000);
+    // Generous, as Linux's 10 s: a virtual CPU may not be scheduled by a
+    // busy host for a long while, and one that starts after we gave up
+    // finds its trampoline gone and takes the machine down.
+    return wait_checkin(10000000000ull);
 }
 
 }  // namespace
