@@ -22,12 +22,13 @@ void for_each_limited(const Thread& t, F&& f) {
     }
 }
 
-// Starts a new period if the old one is over. bw.lock held.
-void roll(GroupBandwidth& bw, u64 period, u64 now) {
-    if (now - bw.period_start < period) return;
+// Starts a new period if the old one is over; true if it did. bw.lock held.
+bool roll(GroupBandwidth& bw, u64 period, u64 now) {
+    if (now - bw.period_start < period) return false;
     bw.period_start = now - now % period;
     bw.used = 0;
     ++bw.nr_periods;
+    return true;
 }
 
 void refill_fired(Timer* tm) {
@@ -55,7 +56,12 @@ void refill_fired(Timer* tm) {
 
 bool active() { return __atomic_load_n(&any_quota, __ATOMIC_RELAXED); }
 
-void quota_changed() { __atomic_store_n(&any_quota, true, __ATOMIC_RELEASE); }
+// A quota was set: every CPU re-arms its slice timer with the budget in
+// mind (a lone spinner on a tickless CPU would never be charged else).
+void quota_changed() {
+    __atomic_store_n(&any_quota, true, __ATOMIC_RELEASE);
+    for (u32 c = 0; c < online_cpus(); ++c) resched_cpu(c);
+}
 
 bool charge(Thread& t, u64 delta, u64 now) {
     bool ran_out = false;
@@ -63,7 +69,8 @@ bool charge(Thread& t, u64 delta, u64 now) {
         GroupBandwidth& bw = c.bw;
         u64 period = c.cpu.period_ns(), quota = c.cpu.quota_ns() + c.cpu.burst_ns();
         SpinlockGuard g(bw.lock);
-        roll(bw, period, now);
+        // Run time from before this period began was the old period's.
+        if (roll(bw, period, now)) delta = min(delta, now - bw.period_start);
         bw.used += delta;
         if (bw.used >= quota && !bw.throttled) {
             bw.throttled = true;
@@ -112,7 +119,9 @@ u64 runtime_left(const Thread& t, u64 now) {
         SpinlockGuard g(bw.lock);
         roll(bw, period, now);
         u64 l = bw.used >= quota ? 0 : quota - bw.used;
-        left = min(left, l);
+        // Charge again at the period's end, so that a thread that never
+        // leaves the CPU is charged period by period.
+        left = min(left, min(l, bw.period_start + period - now));
         return true;
     });
     return left;
