@@ -13,6 +13,7 @@
 #include "kernel/printk.h"
 #include "kernel/process/process.h"
 #include "kernel/psi/psi.h"
+#include "kernel/sched/fair_group.h"
 #include "kernel/sched/scheduler.h"
 #include "kernel/signal/signal.h"
 #include "lib/alloc.h"
@@ -51,6 +52,7 @@ void put(Cgroup* c) {
         Cgroup* parent = c->parent;
         if (c->psi_memory) psi::group_put(c->psi_memory);
         sched::bandwidth::release(c->bw);
+        sched::fair_group_destroy(c->fair);
         destroy(c);
         c = parent;  // the child's reference on its parent
     }
@@ -107,6 +109,13 @@ Result<Cgroup*> create(Cgroup& parent, StringView name) {
         return made.error();
     }
     Cgroup* c = made.value();
+    auto fair = sched::fair_group_create(c);
+    if (fair.is_error()) {
+        destroy(c);
+        psi::group_destroy(pg);
+        return fair.error();
+    }
+    c->fair = fair.value();
     c->psi = pg;
     // Kept until the cgroup is freed: psi::group_of may still hand the
     // group out on another CPU while rmdir destroys it.

@@ -28,6 +28,9 @@
 namespace keel::proc {
 struct Process;
 }
+namespace keel::sched {
+struct FairGroup;
+}
 namespace keel::psi {
 struct PsiGroup;
 }
@@ -87,6 +90,7 @@ struct Cgroup {
     u32 nr_descendants = 0;     // live ones, the whole subtree
     CpuSettings cpu;
     sched::GroupBandwidth bw;   // cpu.max enforcement (kernel/sched/bandwidth.h)
+    sched::FairGroup* fair = nullptr;  // its queues on each CPU (kernel/sched/fair_group.h)
     MemorySettings mem;
     u32 io_weight = 100;
     // Pressure (kernel/psi): the root's is the system group; others are made

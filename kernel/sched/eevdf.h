@@ -138,6 +138,10 @@ struct SchedEntity {
     RbNode run_node;
     u64 min_vruntime = 0;  // of this entity's subtree, for the eligibility search
 
+    // A group's entity: the group's own queue (kernel/sched/fair_group.h);
+    // null for a task.
+    void* group_q = nullptr;
+
     // Only for an entity on no run queue; use EevdfRunQueue::reweight else.
     void set_weight(u64 w) {
         KASSERT(!on_rq && w > 0);

@@ -6,6 +6,7 @@
 #include <linux/sched.h>
 
 #include "kernel/psi/psi.h"
+#include "kernel/sched/bandwidth.h"
 #include "kernel/sched/runqueue.h"
 #include "kernel/sched/scheduler.h"
 #include "kernel/time.h"
@@ -64,14 +65,14 @@ void set_params(Thread* t, const SchedParams& p) {
     update_curr(rq, now);
     bool running = rq.curr == t;
     // A delayed sleeper finishes leaving before it changes class.
-    if (t->se.sched_delayed) rq.fair.dequeue(t->se, Dequeue::Delayed);
+    if (t->se.sched_delayed) fair::dequeue(rq, t, Dequeue::Delayed);
     bool queued = t->on_rt || t->se.on_rq;
     bool was_rt = t->on_rt;
     u32 old_prio = t->rt_priority;
     bool stays_in_place = was_rt && (p.policy == SCHED_FIFO || p.policy == SCHED_RR) &&
                           static_cast<u32>(p.rt_priority) == old_prio;
     if (queued && !stays_in_place) {
-        if (!was_rt && running && rq.fair.curr() == &t->se) rq.fair.put_prev();
+        if (!was_rt && running && fair::is_curr(rq, t)) fair::put_prev(rq);
         rq_dequeue(rq, t, Dequeue::Save);
     }
     apply(t, p);
@@ -83,8 +84,8 @@ void set_params(Thread* t, const SchedParams& p) {
             if (was_rt && t->rt_priority < old_prio) rq.rt.push_front(*t, t->rt_priority);
             else rq.rt.push_back(*t, t->rt_priority);
         } else {
-            rq.fair.enqueue(t->se, t->se.rel_deadline ? Enqueue::Restore : Enqueue::Wakeup);
-            if (running) rq.fair.set_next(t->se);
+            fair::enqueue(rq, t, t->se.rel_deadline ? Enqueue::Restore : Enqueue::Wakeup);
+            if (running) fair::set_next(rq, t);
         }
     }
     if (running) resched_cpu(rq.cpu);
@@ -131,7 +132,7 @@ static void migrate_if_disallowed(Thread* t) {
         if (t == current()) schedule();
         return;
     }
-    if (t->se.sched_delayed) rq.fair.dequeue(t->se, Dequeue::Delayed);
+    if (t->se.sched_delayed) fair::dequeue(rq, t, Dequeue::Delayed);
     if (!t->on_rt && !t->se.on_rq) {
         rq.lock.unlock(irq);
         return;
@@ -147,9 +148,27 @@ void set_cgroup(Thread* t, cgroup::Cgroup* to) {
     bool irq;
     CpuRunQueue& rq = lock_task_rq(t, &irq);
     psi::PsiGroup* from = psi::group_of(*t);
+    // A queued fair thread changes group queues (fair_group.h); a delayed
+    // sleeper finishes leaving its old one first.
+    if (t->se.sched_delayed) fair::dequeue(rq, t, Dequeue::Delayed);
+    bool requeue = !t->on_rt && t->se.on_rq;
+    bool running = requeue && fair::is_curr(rq, t);
+    if (requeue) {
+        update_curr(rq, time::monotonic_ns());
+        if (running) fair::put_prev(rq);
+        fair::dequeue(rq, t, Dequeue::Save);
+    }
     __atomic_store_n(&t->cgroup, to, __ATOMIC_RELEASE);
+    if (requeue) {
+        fair::enqueue(rq, t, Enqueue::Restore);
+        if (running) fair::set_next(rq, t);
+        else check_preempt(rq, t);
+    }
     psi::PsiGroup* dst = psi::group_of(*t);
     if (from != dst) psi::task_move(*t, rq.cpu, from, dst, time::monotonic_ns());
+    // A running thread's CPU re-arms its slice timer for the new cgroup's
+    // cpu.max budget.
+    if (rq.curr == t && bandwidth::active()) resched_cpu(rq.cpu);
     rq.lock.unlock(irq);
 }
 

@@ -3,6 +3,7 @@
 // (stats.cpp). Everything here is called with rq.lock held, interrupts off.
 #pragma once
 
+#include "kernel/sched/fair_group.h"
 #include "kernel/sched/rt_queue.h"
 #include "kernel/sched/thread.h"
 #include "kernel/spinlock.h"

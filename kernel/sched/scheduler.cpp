@@ -39,10 +39,6 @@ struct Zombies {
 };
 SpinlockProtected<Zombies> zombies(LockRank::Zombie);
 
-Thread* thread_of(SchedEntity* se) {
-    return reinterpret_cast<Thread*>(reinterpret_cast<char*>(se) - __builtin_offsetof(Thread, se));
-}
-
 ThreadState load_state(Thread* t) { return __atomic_load_n(&t->state, __ATOMIC_ACQUIRE); }
 void store_state(Thread* t, ThreadState s) { __atomic_store_n(&t->state, s, __ATOMIC_RELEASE); }
 
@@ -63,7 +59,7 @@ void arm_slice_timer(CpuRunQueue& rq, u64 now) {
         if (c->policy == SCHED_RR && rq.rt.count_at(c->rt_priority) > 1) run = c->rr_left_ns;
         if (nr_fair(rq)) run = min(run, rq.rt_bw.next_check(now));
     } else if (c != rq.idle && rq.fair.curr()) {
-        if (nr_fair(rq) > 1) run = rq.fair.runtime_until_deadline();
+        if (nr_fair(rq) > 1) run = fair::runtime_until_deadline(rq);
         if (bandwidth::active()) run = min(run, bandwidth::runtime_left(*c, now));
         if (!rq.rt.empty()) run = min(run, rq.rt_bw.period_end() > now ? rq.rt_bw.period_end() - now : 0);
     }
@@ -132,7 +128,8 @@ Thread* find_victim(CpuRunQueue& src, u32 me) {
             victim = t;
     };
     src.rt.for_each([&](Thread& t) { consider(&t); });
-    src.fair.for_each_queued([&](SchedEntity& se) { consider(thread_of(&se)); });
+    fair::for_each_queued(
+        src, [](Thread* t, void* f) { (*static_cast<decltype(consider)*>(f))(t); }, &consider);
     return victim;
 }
 
@@ -155,7 +152,7 @@ bool pull_one_thread(u32 me) {
         update_curr(src, time::monotonic_ns());
         __atomic_store_n(&victim->in_flight, true, __ATOMIC_RELEASE);
         if (victim->on_rt) rq_dequeue(src, victim, Dequeue::Save);
-        else src.fair.detach(victim->se);
+        else fair::dequeue(src, victim, Dequeue::Save);
         psi::task_change(*victim, busiest, psi::TSK_RUNNING, 0, time::monotonic_ns());
         --src.nr;
     }
@@ -167,7 +164,7 @@ bool pull_one_thread(u32 me) {
     ++victim->nr_migrations;
     update_curr(dst, time::monotonic_ns());
     if (victim->is_rt()) rq_enqueue(dst, victim, Enqueue::Restore);
-    else dst.fair.attach(victim->se);
+    else fair::enqueue(dst, victim, Enqueue::Restore);
     __atomic_store_n(&victim->in_flight, false, __ATOMIC_RELEASE);
     psi::task_change(*victim, me, 0, psi::TSK_RUNNING, time::monotonic_ns());
     ++dst.nr;
@@ -256,7 +253,7 @@ void update_curr(CpuRunQueue& rq, u64 now) {
     Thread* c = rq.curr;
     if (c == rq.idle) return;
     if (!c->on_rt) {
-        if (rq.fair.curr() && rq.fair.update_curr(delta)) cpus[rq.cpu]->need_resched = true;
+        if (rq.fair.curr() && fair::update_curr(rq, delta)) cpus[rq.cpu]->need_resched = true;
         if (bandwidth::active() && rq.fair.curr() && bandwidth::charge(*c, delta, now)) cpus[rq.cpu]->need_resched = true;
         return;
     }
@@ -287,7 +284,7 @@ void rq_enqueue(CpuRunQueue& rq, Thread* t, Enqueue how) {
         rq.rt.push_back(*t, t->rt_priority);
         t->on_rt = true;
     } else {
-        rq.fair.enqueue(t->se, how);
+        fair::enqueue(rq, t, how);
     }
 }
 
@@ -297,7 +294,7 @@ bool rq_dequeue(CpuRunQueue& rq, Thread* t, Dequeue how) {
         t->on_rt = false;
         return true;
     }
-    return rq.fair.dequeue(t->se, how);
+    return fair::dequeue(rq, t, how);
 }
 
 void check_preempt(CpuRunQueue& rq, Thread* t) {
@@ -305,7 +302,7 @@ void check_preempt(CpuRunQueue& rq, Thread* t) {
     bool preempt;
     if (c == rq.idle) preempt = true;
     else if (t->on_rt) preempt = !c->on_rt || t->rt_priority > c->rt_priority;
-    else preempt = !c->on_rt && rq.fair.wakeup_preempt(t->se);
+    else preempt = !c->on_rt && fair::wakeup_preempt(rq, t);
     // A remote CPU that gains work re-arms its slice timer when kicked.
     if (preempt || (rq.cpu != self_id() && (nr_fair(rq) == 2 || !rq.rt.empty()))) resched_cpu(rq.cpu);
     else if (rq.cpu == self_id()) arm_slice_timer(rq, rq.clock);
@@ -346,10 +343,10 @@ void throttle_out(CpuRunQueue& rq, Thread* t, u64 now) {
 // Lock held.
 Thread* pick_next_thread(CpuRunQueue& rq, u64 now) {
     if (!rq.rt.empty() && !rt_throttled(rq, now)) {
-        if (rq.fair.curr()) rq.fair.put_prev();
+        if (rq.fair.curr()) fair::put_prev(rq);
         return rq.rt.top();
     }
-    if (SchedEntity* se = rq.fair.pick_next()) return thread_of(se);
+    if (Thread* t = fair::pick_next(rq)) return t;
     if (!rq.rt.empty()) return rq.rt.top();
     return rq.idle;
 }
@@ -500,7 +497,7 @@ void yield() {
         ++rq.yld_count;
         Thread* self = rq.curr;
         if (self->on_rt) rq.rt.requeue_tail(*self, self->rt_priority);
-        else if (rq.fair.curr()) rq.fair.yield();
+        else if (rq.fair.curr()) fair::yield(rq);
     }
     schedule();
 }

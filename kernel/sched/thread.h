@@ -19,6 +19,8 @@ struct Cgroup;
 
 namespace keel::sched {
 
+struct GroupQueue;
+
 enum class ThreadState : u8 { Runnable, Blocked, Dead };
 
 struct Thread {
@@ -105,6 +107,9 @@ struct Thread {
     // cgroup is throttled.
     bool throttled = false;
     ListNode throttle_node;
+    // The cgroup queue its entity is in while se.on_rq (null: the CPU's
+    // root queue), as kernel/sched/fair_group.h placed it.
+    GroupQueue* fair_q = nullptr;
 
     u64 allowed_cpus() const {
         u64 m = affinity & cpuset_mask;
