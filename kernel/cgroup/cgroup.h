@@ -137,7 +137,6 @@ struct Cgroup {
     u64 mem_events[memcg::NR_EVENTS] = {};        // memory.events (this subtree)
     u64 mem_events_local[memcg::NR_EVENTS] = {};  // memory.events.local
     u64 mem_pages[memcg::NR_KINDS] = {};          // charged to this cgroup itself, by kind
-    bool mem_peak_reset = false;  // memory.peak was written (tree_mutex)
 
     u32 refs = 1;               // atomic
     bool is_root() const { return parent == nullptr; }

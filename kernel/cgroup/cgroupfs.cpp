@@ -95,6 +95,11 @@ public:
 
     // Pressure files: psi's description (a trigger per open file).
     Result<fs::OpenFile*> open_description(fs::File& file) override {
+        if (def_.open) {
+            sched::MutexGuard g(tree_mutex());
+            if (cg().removed) return Error(ENODEV);
+            return def_.open(file, cg());
+        }
         if (def_.psi_res < 0) return static_cast<fs::OpenFile*>(nullptr);
         sched::MutexGuard g(tree_mutex());
         if (cg().removed) return Error(ENODEV);

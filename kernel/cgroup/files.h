@@ -6,6 +6,11 @@
 #include "fs/proc/seq.h"
 #include "kernel/cgroup/cgroup.h"
 
+namespace keel::fs {
+class File;
+class OpenFile;
+}
+
 namespace keel::cgroup {
 
 enum class Where : u8 { Both, RootOnly, ChildOnly };
@@ -23,6 +28,9 @@ struct FileDef {
     Notify notify = Notify::None;
     // {cpu,memory,io}.pressure: the PSI resource (psi::Resource), else -1.
     i8 psi_res = -1;
+    // A description of its own (state per open file, as memory.peak's),
+    // made with the tree mutex held on a cgroup not removed.
+    Result<fs::OpenFile*> (*open)(fs::File& file, Cgroup& c) = nullptr;
 };
 
 // Every file, in no particular order: file_at(0 .. nfiles() - 1).

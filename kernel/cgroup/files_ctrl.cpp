@@ -170,18 +170,10 @@ Status show_mem_current(fs::SeqBuf& out, Cgroup& c) {
     return {};
 }
 
-// memory.peak shows the highest usage ever; a write restarts the peak from
-// the usage now (Linux keeps one such peak per open file; Keel one per
-// cgroup, which the last writer's file shows).
+// memory.peak: the highest usage ever. Its open descriptions
+// (memcg::open_peak) show and reset a peak of their own.
 Status show_mem_peak(fs::SeqBuf& out, Cgroup& c) {
-    u64 peak = c.mem_peak_reset ? c.memory.local_peak() : c.memory.peak();
-    put_u64(out, peak * PAGE);
-    return {};
-}
-
-Status store_mem_peak(Cgroup& c, StringView) {
-    memcg::reset_local_peak(c.memory);
-    c.mem_peak_reset = true;  // from now on the reset peak is shown
+    put_u64(out, c.memory.peak() * PAGE);
     return {};
 }
 
@@ -468,7 +460,7 @@ const FileDef CTRL_FILES[] = {
     {"memory.low", 0644, MEMORY, Where::ChildOnly, show_mem_low, store_mem_low},
     {"memory.high", 0644, MEMORY, Where::ChildOnly, show_mem_high, store_mem_high},
     {"memory.max", 0644, MEMORY, Where::ChildOnly, show_mem_max, store_mem_max},
-    {"memory.peak", 0644, MEMORY, Where::ChildOnly, show_mem_peak, store_mem_peak},
+    {"memory.peak", 0644, MEMORY, Where::ChildOnly, show_mem_peak, store_accept, Notify::None, -1, memcg::open_peak},
     {"memory.events", 0444, MEMORY, Where::ChildOnly, show_mem_events, nullptr},
     {"memory.events.local", 0444, MEMORY, Where::ChildOnly, show_mem_events_local, nullptr},
     {"memory.stat", 0444, MEMORY, Where::Both, show_mem_stat, nullptr},

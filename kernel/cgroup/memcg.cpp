@@ -12,6 +12,7 @@
 #include "kernel/sched/scheduler.h"
 #include "kernel/signal/handlers.h"
 #include "kernel/signal/signal.h"
+#include "kernel/time.h"
 #include "lib/alloc.h"
 #include "mm/buddy.h"
 
@@ -321,9 +322,10 @@ void throttle_over_high() {
 }
 
 void shrink_to_max(Cgroup& c) {
-    for (int round = 0; round < 64; ++round) {
-        if (c.memory.read() <= c.memory.limit()) return;
-        if (sig::interrupt_pending()) return;
+    // The writer holds the tree mutex: bounded, whatever the victims do.
+    u64 start = time::monotonic_ns();
+    while (c.memory.read() > c.memory.limit()) {
+        if (sig::interrupt_pending() || time::monotonic_ns() - start > VICTIM_WAIT_NS) return;
         Oom r = out_of_memory(c);
         if (r == Oom::NoVictim || r == Oom::KilledSelf || !wait_for_room(c, 0)) return;
     }

@@ -23,6 +23,10 @@ struct Cgroup;
 namespace keel::mm {
 struct PageFrame;
 }
+namespace keel::fs {
+class File;
+class OpenFile;
+}
 
 namespace keel::memcg {
 
@@ -56,6 +60,10 @@ bool handle_oom();
 // On the way back to user space after a page fault: over memory.high, the
 // event is counted and the thread sleeps in proportion to the overage.
 void throttle_over_high();
+
+// memory.peak's open description (kernel/cgroup/memcg_peak.cpp): its peak
+// restarts at a write to it.
+Result<fs::OpenFile*> open_peak(fs::File& file, cgroup::Cgroup& c);
 
 // memory.max written below the usage (tree mutex held): OOM-kills in the
 // cgroup until the usage fits, a victim at a time.
