@@ -74,6 +74,9 @@ struct Cgroup {
     // ---- Fixed at creation ----
     Cgroup* parent = nullptr;   // holds a reference
     u64 id = 0;                 // the directory's inode number; root 1
+    // Who made it (mkdir's fsuid/fsgid): kernfs gives the directory and
+    // its files to them, which is how a delegatee owns what it creates.
+    u32 owner_uid = 0, owner_gid = 0;
     int level = 0;
     char name[256] = {};
 

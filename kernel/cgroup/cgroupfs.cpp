@@ -47,6 +47,8 @@ public:
         get(c);
         fs::InodeAttr& a = attr_locked();
         a.nlink = (mode & S_IFMT) == S_IFDIR ? 2 : 1;
+        a.uid = c.owner_uid;
+        a.gid = c.owner_gid;
         a.atime = a.mtime = a.ctime = fs::current_time();
     }
     ~CgInode() override { put(cg_); }
@@ -84,6 +86,11 @@ public:
         if (!buf) return Error(ENOMEM);
         usize got = in.copy_in(at, buf, len);
         Status st = got == len ? Status() : Status(Error(EFAULT));
+        // Migrations check the writer's access to the common ancestor's
+        // cgroup.procs first: a lookup, which takes the tree mutex itself.
+        StringView name(def_.name);
+        if (st.is_ok() && (name == "cgroup.procs" || name == "cgroup.threads"))
+            st = migration_permission(cg(), StringView(buf, len), name == "cgroup.threads", *this);
         if (st.is_ok()) {
             sched::MutexGuard g(tree_mutex());
             st = cg().removed ? Status(Error(ENODEV)) : def_.store(cg(), StringView(buf, len));
@@ -160,13 +167,13 @@ public:
         sched::MutexGuard g(tree_mutex());
         if (find_file(cg(), name)) return Error(EEXIST);
         Cgroup* c = TRY(cgroup::create(cg(), name));
+        c->owner_uid = args.uid;
+        c->owner_gid = args.gid;
         auto inode = dir_inode(*c, args.mode);
         if (inode.is_error()) {
             (void)cgroup::remove(*c);
             return inode.error();
         }
-        inode.value()->attr_locked().uid = args.uid;
-        inode.value()->attr_locked().gid = args.gid;
         return inode;
     }
 
@@ -260,6 +267,47 @@ Result<Cgroup*> cgroup_from_fd(int fd) {
     if (c.removed) return Error(ENOENT);
     get(c);
     return &c;
+}
+
+Status may_write_procs(const Cgroup& c, const fs::Cred& cred, const fs::Inode& writing) {
+    char* path = static_cast<char*>(heap_alloc(PATH_MAX));
+    if (!path) return Error(ENOMEM);
+    path_of(c, path, PATH_MAX - 16);
+    // Relative to the hierarchy's root: "a/b/cgroup.procs".
+    const char* rel = path[1] ? path + 1 : "";
+    usize n = str_len(rel);
+    char* full = static_cast<char*>(heap_alloc(n + 16));
+    if (!full) {
+        heap_free(path);
+        return Error(ENOMEM);
+    }
+    mem_copy(full, rel, n);
+    if (n) full[n++] = '/';
+    mem_copy(full + n, "cgroup.procs", 13);
+    Status st = {};
+    {
+        RefPtr<fs::Mount> mnt;
+        {
+            sched::MutexGuard g(tree_mutex());
+            mnt = g_internal;
+        }
+        if (!mnt) {
+            st = Error(ENOENT);
+        } else {
+            fs::Path top(mnt, RefPtr<fs::Dentry>(&mnt->root()));
+            fs::Cred kernel = fs::Cred::root();
+            fs::LookupRequest req{kernel, top, top, StringView(full)};
+            auto found = fs::lookup(req);
+            fs::Inode* procs = found.is_ok() ? found.value().inode() : nullptr;
+            // The file being written is locked by the write already.
+            if (!procs) st = found.error();
+            else if (procs == &writing) st = fs::generic_permission(writing.attr_locked(), cred, fs::MAY_WRITE);
+            else st = fs::inode_permission(*procs, cred, fs::MAY_WRITE);
+        }
+    }
+    heap_free(full);
+    heap_free(path);
+    return st;
 }
 
 Status show_proc_cgroup(fs::SeqBuf& out, const Cgroup& c) {

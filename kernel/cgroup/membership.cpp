@@ -6,6 +6,7 @@
 #include "kernel/cgroup/freeze.h"
 #include "kernel/cgroup/internal.h"
 #include "kernel/cgroup/parse.h"
+#include "fs/vfs_file.h"
 #include "kernel/printk.h"
 #include "kernel/process/cputime.h"
 #include "kernel/process/process.h"
@@ -232,6 +233,33 @@ void process_released(proc::Process& p) {
 }
 
 // ---- Moves ------------------------------------------------------------------
+
+Status migration_permission(Cgroup& dst, StringView text, bool thread, const fs::Inode& writing) {
+    auto id = parse_u64(strip(text));
+    if (id.is_error() || id.value() > 0x7fffffff || __atomic_load_n(&dst.removed, __ATOMIC_RELAXED)) return {};
+    int pid = static_cast<int>(id.value());
+    proc::lock_tree();
+    sched::Thread* t = pid ? proc::find_thread(pid) : sched::current();
+    if (t && t->process && !thread) t = t->process->thread;
+    if (!t || !t->process) {
+        proc::unlock_tree();
+        return {};
+    }
+    Cgroup* src = &of(*t);
+    get(*src);
+    proc::unlock_tree();
+    // Our reference on `src` keeps its ancestors (each holds its parent).
+    Cgroup* common = src;
+    for (;;) {
+        bool below = false;
+        for (Cgroup* a = &dst; a && !below; a = a->parent) below = a == common;
+        if (below || !common->parent) break;
+        common = common->parent;
+    }
+    Status st = may_write_procs(*common, fs::cred_of(*proc::current_process()), writing);
+    put(src);
+    return st;
+}
 
 Status move_process(Cgroup& dst, int pid) {
     if (dst.removed) return Error(ENODEV);
