@@ -58,9 +58,17 @@ u64 effective_slice_ns(const Thread& t) {
     return base_slice_for_cpus(online_cpus());
 }
 
-void set_params(Thread* t, const SchedParams& p) {
+void set_params(Thread* t, const SchedParams& want, u32 fields) {
     bool irq;
     CpuRunQueue& rq = lock_task_rq(t, &irq);
+    SchedParams p = get_params(*t);
+    if (fields & PARAM_POLICY) {
+        p.policy = want.policy;
+        p.rt_priority = want.rt_priority;
+    }
+    if (fields & PARAM_NICE) p.nice = want.nice;
+    if (fields & PARAM_SLICE) p.slice_ns = want.slice_ns;
+    if (fields & PARAM_RESET_ON_FORK) p.reset_on_fork = want.reset_on_fork;
     u64 now = time::monotonic_ns();
     update_curr(rq, now);
     bool running = rq.curr == t;
@@ -94,9 +102,9 @@ void set_params(Thread* t, const SchedParams& p) {
 }
 
 void set_nice(Thread* t, int nice) {
-    SchedParams p = get_params(*t);
+    SchedParams p;
     p.nice = nice;
-    set_params(t, p);
+    set_params(t, p, PARAM_NICE);
 }
 
 void fork_params(Thread* child, const Thread& parent) {

@@ -46,8 +46,18 @@ struct SchedParams {
     bool reset_on_fork = false;
 };
 SchedParams get_params(const Thread& t);
+// Which attributes a set_params call writes; the others keep what they are
+// under the run-queue lock, so concurrent changes of other attributes
+// (setpriority against sched_setattr) are not lost.
+enum ParamField : u32 {
+    PARAM_POLICY = 1,         // policy and rt_priority
+    PARAM_NICE = 2,
+    PARAM_SLICE = 4,
+    PARAM_RESET_ON_FORK = 8,
+    PARAM_ALL = 15,
+};
 // The caller has validated p (ranges, permissions).
-void set_params(Thread* t, const SchedParams& p);
+void set_params(Thread* t, const SchedParams& p, u32 fields = PARAM_ALL);
 // A fair thread's slice request in ns: its custom one or the base slice.
 u64 effective_slice_ns(const Thread& t);
 // A new thread takes its creator's attributes (SCHED_RESET_ON_FORK applied).

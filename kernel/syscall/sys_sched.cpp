@@ -79,14 +79,18 @@ Status check_permission(const sched::Thread& t, const sched::SchedParams& old, c
 }
 
 // The common core of sched_setattr, sched_setscheduler and sched_setparam.
-Result<u64> setscheduler(sched::Thread* t, const sched_attr& a, int policy) {
+// keeps_nice: sched_setscheduler/setparam, which leave nice and the slice
+// request as they are (a holds their current values).
+Result<u64> setscheduler(sched::Thread* t, const sched_attr& a, int policy, bool keeps_nice = false) {
     sched::SchedParams old = sched::get_params(*t);
     sched::SchedParams p = old;
+    u32 fields = sched::PARAM_POLICY;
     if (policy == KEEP_POLICY) {
         policy = old.policy;
     } else {
         if (!valid_policy(policy)) return Error(EINVAL);
         p.reset_on_fork = a.sched_flags & SCHED_FLAG_RESET_ON_FORK;
+        fields |= sched::PARAM_RESET_ON_FORK;
     }
     if (a.sched_flags & ~u64(SCHED_FLAG_ALL)) return Error(EINVAL);
     if (a.sched_priority > 99) return Error(EINVAL);
@@ -103,16 +107,14 @@ Result<u64> setscheduler(sched::Thread* t, const sched_attr& a, int policy) {
     if (!(a.sched_flags & SCHED_FLAG_KEEP_PARAMS) && nice_policy(policy)) {
         p.nice = a.sched_nice;
         p.slice_ns = a.sched_runtime;
+        if (!keeps_nice) fields |= sched::PARAM_NICE | sched::PARAM_SLICE;
     }
     TRY(check_permission(*t, old, p));
     // Debian's kernel has no utilisation clamping (CONFIG_UCLAMP_TASK off).
     if (a.sched_flags & SCHED_FLAG_UTIL_CLAMP) return Error(EOPNOTSUPP);
     // KEEP_PARAMS keeps the policy too: Linux sets both in one step.
-    if (a.sched_flags & SCHED_FLAG_KEEP_PARAMS) {
-        p.policy = old.policy;
-        p.rt_priority = old.rt_priority;
-    }
-    sched::set_params(t, p);
+    if (a.sched_flags & SCHED_FLAG_KEEP_PARAMS) fields &= ~u32(sched::PARAM_POLICY);
+    sched::set_params(t, p, fields);
     return 0;
 }
 
@@ -131,7 +133,7 @@ Result<u64> setscheduler_param(int pid, int policy, uptr param) {
         sched::SchedParams cur = sched::get_params(*t);
         a.sched_nice = cur.nice;
         a.sched_runtime = cur.slice_ns;
-        return setscheduler(t, a, policy);
+        return setscheduler(t, a, policy, true);
     });
 }
 

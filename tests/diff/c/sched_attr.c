@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <stdint.h>
 #include <sys/resource.h>
+#include <pthread.h>
 #include <time.h>
 
 /* The uapi's struct sched_attr (its header clashes with libc's sched.h). */
@@ -111,6 +112,54 @@ static void rt_round_trips(void) {
     int st = 0;
     waitpid(p, &st, 0);
     CHECK("sleeper_exit", "%s", wstr(st));
+}
+
+/* Concurrent changes of different attributes are not lost: one thread
+ * flips the target's policy between SCHED_OTHER and SCHED_BATCH with
+ * KEEP_PARAMS (it leaves nice alone) while another renices the target. */
+static volatile int flipping, flips;
+static pid_t flip_target;
+static void *flipper(void *arg) {
+    (void)arg;
+    struct sched_attr f;
+    for (int i = 0; flipping; i++) {
+        memset(&f, 0, sizeof f);
+        f.size = sizeof f;
+        f.sched_policy = i % 2 ? SCHED_BATCH : SCHED_OTHER;
+        f.sched_flags = SCHED_FLAG_KEEP_PARAMS;
+        setattr(flip_target, &f, 0);
+        __atomic_add_fetch(&flips, 1, __ATOMIC_RELAXED);
+    }
+    return NULL;
+}
+static void wait_flips(int n) {
+    int until = __atomic_load_n(&flips, __ATOMIC_RELAXED) + n;
+    while (__atomic_load_n(&flips, __ATOMIC_RELAXED) < until) {
+    }
+}
+static void concurrent_renice(void) {
+    flip_target = gettid();
+    int lost = 0;
+    for (int round = 0; round < 200; round++) {
+        setpriority(PRIO_PROCESS, flip_target, 1);
+        flipping = 1;
+        pthread_t th;
+        pthread_create(&th, NULL, flipper, NULL);
+        wait_flips(3);
+        setpriority(PRIO_PROCESS, flip_target, 3);
+        wait_flips(3);
+        flipping = 0;
+        pthread_join(th, NULL);
+        if (getpriority(PRIO_PROCESS, flip_target) != 3) lost++;
+    }
+    CHECK("concurrent_renice_lost", "%d", lost);
+    struct sched_attr f;
+    memset(&f, 0, sizeof f);
+    f.size = sizeof f;
+    f.sched_policy = SCHED_BATCH;
+    f.sched_flags = SCHED_FLAG_KEEP_PARAMS;
+    CK("keep_params_batch", setattr(flip_target, &f, 0));
+    setpriority(PRIO_PROCESS, flip_target, 0);
 }
 
 int main(void) {
@@ -331,5 +380,10 @@ int main(void) {
     a.sched_period = 4194304001ull;
     CK("setattr_deadline_period_too_long", setattr(0, &a, 0));
     CK("setattr_deadline_bad_params", (a.sched_deadline = 1000, setattr(0, &a, 0)));
+    a.sched_policy = SCHED_OTHER;
+    a.sched_nice = 0;
+    a.sched_runtime = 0;
+    CK("setattr_other_nice0", setattr(0, &a, 0));
+    concurrent_renice();
     return 0;
 }
