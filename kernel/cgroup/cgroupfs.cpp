@@ -120,6 +120,8 @@ public:
         switch (def_.notify) {
         case Notify::Events: return 1 + __atomic_load_n(&cg().events_seq, __ATOMIC_RELAXED);
         case Notify::PidsEvents: return 1 + __atomic_load_n(&cg().pids_events_seq, __ATOMIC_RELAXED);
+        case Notify::MemEvents: return 1 + __atomic_load_n(&cg().mem_events_seq, __ATOMIC_RELAXED);
+        case Notify::MemEventsLocal: return 1 + __atomic_load_n(&cg().mem_events_local_seq, __ATOMIC_RELAXED);
         default: return 1;
         }
     }

@@ -15,7 +15,7 @@ namespace keel::cgroup {
 
 enum class Where : u8 { Both, RootOnly, ChildOnly };
 // Which change counter a file's poll() watches.
-enum class Notify : u8 { None, Events, PidsEvents };
+enum class Notify : u8 { None, Events, PidsEvents, MemEvents, MemEventsLocal };
 
 struct FileDef {
     const char* name;

@@ -240,7 +240,12 @@ void init() { fs::set_tmpfs_charge(&tmpfs_hooks); }
 
 void count_event(Cgroup& c, Event e) {
     __atomic_add_fetch(&c.mem_events_local[e], 1, __ATOMIC_RELAXED);
-    for (Cgroup* a = &c; a && !a->is_root(); a = a->parent) __atomic_add_fetch(&a->mem_events[e], 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&c.mem_events_local_seq, 1, __ATOMIC_RELAXED);
+    for (Cgroup* a = &c; a && !a->is_root(); a = a->parent) {
+        __atomic_add_fetch(&a->mem_events[e], 1, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&a->mem_events_seq, 1, __ATOMIC_RELAXED);
+        a->events_wq.wake_all();  // pollers of memory.events(.local)
+    }
 }
 
 Cgroup* charge_target() {

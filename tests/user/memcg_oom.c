@@ -8,6 +8,7 @@
  * memory and charges in batches): they are printed as buckets. */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,11 +179,21 @@ static void oom(void) {
     pid_t sib = worker("", 16 * MB, r[1], g[0]);
     char c;
     read(r[0], &c, 1);
+    /* memory.events is pollable: POLLPRI once it changed since read. */
+    int efd = open("/cg/lim/memory.events", O_RDONLY);
+    char ebuf[256];
+    read(efd, ebuf, sizeof ebuf);
+    struct pollfd pfd = {efd, POLLPRI, 0};
+    printf("lim: memory.events polls quiet before: %s\n", yes(poll(&pfd, 1, 0) == 0));
     /* The hog touches 64M in the group. */
     pid_t hog = worker("/cg/lim", 64 * MB, r[1], g[0]);
     int st;
     waitpid(hog, &st, 0);
     printf("lim: the hog (64M) ends by: %s\n", how(st));
+    pfd.revents = 0;
+    printf("lim: memory.events polls POLLPRI after the OOM kill: %s\n",
+           yes(poll(&pfd, 1, 1000) == 1 && (pfd.revents & POLLPRI)));
+    close(efd);
     write(g[1], &c, 1);
     waitpid(sib, &st, 0);
     printf("lim: the sibling outside (16M) ends by: %s\n", how(st));
