@@ -107,6 +107,8 @@ void freezer_trap() {
     }
 }
 
+void freeze_stopped(sched::Thread& t, bool stopped) { (void)settle(t, stopped); }
+
 void set_freeze(Cgroup& c, bool on) {
     if (c.frozen == on) return;
     c.frozen = on;

@@ -23,6 +23,10 @@ inline bool freeze_wanted(const sched::Thread& t) {
 // process exits, or a fatal signal arrives (then it dies here).
 void freezer_trap();
 
+// A thread stopped by job control counts as frozen while it is stopped
+// (kernel/signal's do_stop).
+void freeze_stopped(sched::Thread& t, bool stopped);
+
 // cgroup.freeze's write (tree mutex held).
 void set_freeze(Cgroup& c, bool on);
 

@@ -324,8 +324,14 @@ void do_stop(int sig) {
         if (!p.stopped || kill_pending) {
             sched::wake(&t);
             __atomic_store_n(&t.interruptible, false, __ATOMIC_SEQ_CST);
+            cgroup::freeze_stopped(t, false);
+            // Continued in a freezing cgroup: it stays put until the thaw.
+            if (!kill_pending && cgroup::freeze_wanted(t)) cgroup::freezer_trap();
             return;
         }
+        // A stopped thread counts as frozen, as in Linux, so a cgroup with
+        // one can report "frozen 1".
+        cgroup::freeze_stopped(t, true);
         sched::schedule();
         __atomic_store_n(&t.interruptible, false, __ATOMIC_SEQ_CST);
     }
@@ -442,6 +448,13 @@ bool interrupt_pending() {
     if (cgroup::freeze_wanted(t)) return true;
     SigSet pending = t.signals.pending.set | __atomic_load_n(&t.process->sighand->shared.set, __ATOMIC_SEQ_CST);
     return pending & ~t.signals.blocked;
+}
+
+bool interrupted_to_freeze() {
+    sched::Thread& t = self();
+    if (!t.process || t.process->group_exit || !cgroup::freeze_wanted(t)) return false;
+    SigSet pending = t.signals.pending.set | __atomic_load_n(&t.process->sighand->shared.set, __ATOMIC_SEQ_CST);
+    return !(pending & ~t.signals.blocked);
 }
 
 int fatal_signal_pending() {

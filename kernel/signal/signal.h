@@ -93,6 +93,11 @@ void kick_thread(sched::Thread& t);
 // thread reaches the freezer on its way back to user mode.)
 bool interrupt_pending();
 
+// Did interrupt_pending() hold only because the thread's cgroup is
+// freezing (no signal, no exit)? Sleeps that Linux restarts through a
+// restart block (nanosleep) freeze in place and go on sleeping.
+bool interrupted_to_freeze();
+
 // A pending, unblocked signal that kills the current process even while
 // it is frozen (SIGKILL, or one whose action is to terminate without a
 // core dump: Linux makes those fatal to the group when they are sent);

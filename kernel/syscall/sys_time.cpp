@@ -2,6 +2,7 @@
 // nanosleep, clock_nanosleep.
 #include <linux/time.h>
 
+#include "kernel/cgroup/freeze.h"
 #include "kernel/process/cputime.h"
 #include "kernel/process/process.h"
 #include "kernel/sched/scheduler.h"
@@ -107,9 +108,19 @@ SYSCALL(time) {
 
 namespace {
 // An interrupted relative sleep reports what was left, as Linux does.
+// A cgroup freeze is no signal: the sleep stops in the freezer and then
+// goes on towards the same end, as Linux's restart block does.
 Result<u64> interruptible_sleep(u64 ns, uptr rem) {
-    u64 left = 0;
-    if (sched::sleep_ns_interruptible(ns, &left)) return 0;
+    u64 deadline = time::monotonic_ns() + ns;
+    u64 left = ns;
+    for (;;) {
+        if (sched::sleep_ns_interruptible(left, &left)) return 0;
+        if (!sig::interrupted_to_freeze()) break;
+        cgroup::freezer_trap();
+        u64 now = time::monotonic_ns();
+        if (now >= deadline) return 0;
+        left = deadline - now;
+    }
     if (rem) TRY(UserOut<KTimespec>(rem).write(to_ts(left)));
     return Error(EINTR);
 }

@@ -250,6 +250,44 @@ int main(void) {
     kill(c, SIGKILL);
     printf("new child: %s\n", wait_str(c));
 
+    /* A stopped process counts as frozen; continued, it stays frozen. */
+    mkdir("/cg/s", 0755);
+    counters[6] = 0;
+    pid_t z = start(6, 0, 0, 0);
+    printf("move z: %s\n", res(move_to("/cg/s", z)));
+    msleep(50);
+    kill(z, SIGSTOP);
+    printf("z stopped: %s\n", waitpid(z, &st, WUNTRACED) == z && WIFSTOPPED(st) ? "yes" : "no");
+    printf("s cgroup.freeze 1: %s\n", res(put("/cg/s/cgroup.freeze", "1")));
+    printf("s frozen with z stopped: %s\n", wait_frozen("/cg/s", 1) ? "yes" : "no");
+    kill(z, SIGCONT);
+    printf("z continued: %s\n", waitpid(z, &st, WCONTINUED) == z && WIFCONTINUED(st) ? "yes" : "no");
+    printf("z after SIGCONT while frozen: %s\n", prog_str(progress(6, 7, 200)));
+    printf("s still frozen: %s\n", wait_frozen("/cg/s", 1) ? "yes" : "no");
+    put("/cg/s/cgroup.freeze", "0");
+    printf("z after thaw: %s\n", prog_str(progress(6, 7, 200)));
+    kill(z, SIGKILL);
+    printf("z: %s\n", wait_str(z));
+
+    /* nanosleep across a freeze goes on to its end without EINTR. */
+    counters[7] = 0;
+    pid_t n2 = fork();
+    if (n2 == 0) {
+        struct timespec ts = {0, 300000000}, left = {0, 0};
+        int r = nanosleep(&ts, &left);
+        counters[7] = r == 0 ? 1 : errno == EINTR ? 2 : 3;
+        _exit(0);
+    }
+    printf("move sleeper 2: %s\n", res(move_to("/cg/s", n2)));
+    put("/cg/s/cgroup.freeze", "1");
+    printf("s frozen with a nanosleep: %s\n", wait_frozen("/cg/s", 1) ? "yes" : "no");
+    msleep(500);
+    printf("nanosleep done while frozen: %s\n", counters[7] ? "yes" : "no");
+    put("/cg/s/cgroup.freeze", "0");
+    printf("sleeper 2: %s\n", wait_str(n2));
+    printf("nanosleep result: %s\n", counters[7] == 1 ? "0" : counters[7] == 2 ? "EINTR" : "other");
+    rmdir("/cg/s");
+
     /* An ancestor's cgroup.freeze. */
     mkdir("/cg/p", 0755);
     mkdir("/cg/p/c", 0755);
