@@ -33,6 +33,10 @@ constexpr u64 POLL_NS = 2 * MS;
 constexpr u64 HIGH_DELAY_MIN_NS = 10 * MS;
 constexpr u64 HIGH_DELAY_MAX_NS = 2000 * MS;
 
+// One OOM kill at a time (Linux's oom_lock): threads of one process that
+// hit the limit together must not each pick a victim.
+sched::Mutex g_oom_lock;
+
 bool memory_on(const Cgroup& c) { return c.controllers() & (1u << cgroup::MEMORY); }
 
 Cgroup* target_of(const Cgroup& start) {
@@ -298,8 +302,14 @@ bool handle_oom() {
     Cgroup* over = over_limit(c);
     if (!over) return true;  // room was made meanwhile
     cgroup::get(*over);
+    Oom r = Oom::InProgress;
+    {
+        sched::MutexGuard g(g_oom_lock);
+        // Another thread's kill may have made room meanwhile.
+        if (!current_dying() && over->memory.read() + 1 > over->memory.limit()) r = out_of_memory(*over);
+    }
     bool retry = false;
-    switch (out_of_memory(*over)) {
+    switch (r) {
     case Oom::Killed:
     case Oom::InProgress: retry = wait_for_room(*over, 1); break;
     case Oom::KilledSelf:
@@ -331,7 +341,11 @@ void shrink_to_max(Cgroup& c) {
     u64 start = time::monotonic_ns();
     while (c.memory.read() > c.memory.limit()) {
         if (sig::interrupt_pending() || time::monotonic_ns() - start > VICTIM_WAIT_NS) return;
-        Oom r = out_of_memory(c);
+        Oom r;
+        {
+            sched::MutexGuard g(g_oom_lock);
+            r = c.memory.read() > c.memory.limit() ? out_of_memory(c) : Oom::InProgress;
+        }
         if (r == Oom::NoVictim || r == Oom::KilledSelf || !wait_for_room(c, 0)) return;
     }
 }
