@@ -242,6 +242,8 @@ const fs::TmpfsCharge tmpfs_hooks{charge_shmem, uncharge_shmem};
 
 void init() { fs::set_tmpfs_charge(&tmpfs_hooks); }
 
+bool current_killed() { return current_dying(); }
+
 void count_event(Cgroup& c, Event e) {
     __atomic_add_fetch(&c.mem_events_local[e], 1, __ATOMIC_RELAXED);
     __atomic_add_fetch(&c.mem_events_local_seq, 1, __ATOMIC_RELAXED);

@@ -57,6 +57,10 @@ void uncharge_frame(mm::PageFrame& f);
 // not the one killed.
 bool handle_oom();
 
+// Whether the current process was killed (SIGKILL pending or exiting):
+// an OOM victim, say.
+bool current_killed();
+
 // On the way back to user space after a page fault: over memory.high, the
 // event is counted and the thread sleeps in proportion to the overage.
 void throttle_over_high();

@@ -44,7 +44,9 @@ bool handle_page_fault(arch::TrapFrame& f, uptr addr) {
         return false;  // a kernel access: the exception table decides
     }
     if (r == mm::FaultResult::OutOfMemory) {
-        pr_err("%s[%d]: out of memory on a page fault at %lx", p ? p->comm : "?", p ? p->pid : 0, addr);
+        // A cgroup's OOM victim was logged by the OOM killer already.
+        if (!memcg::current_killed())
+            pr_err("%s[%d]: out of memory on a page fault at %lx", p ? p->comm : "?", p ? p->pid : 0, addr);
         exit_killed(SIGKILL);
     }
     if (r == mm::FaultResult::BusError) sig::force_fault_signal(SIGBUS, BUS_ADRERR, addr);
