@@ -47,6 +47,8 @@ void refill_fired(Timer* tm) {
         __atomic_store_n(&t->throttled, false, __ATOMIC_RELEASE);
         bool irq;
         CpuRunQueue& rq = lock_task_rq(t, &irq);
+        // Its PSI state was left counted where it was parked (throttle_out).
+        if (t->psi_flags & psi::TSK_RUNNING) psi::task_change(*t, rq.cpu, psi::TSK_RUNNING, 0, time::monotonic_ns());
         // Restore falls back to a wake-up's placement for one parked as it woke.
         requeue_elsewhere(rq, t, irq, Enqueue::Restore);
     }

@@ -209,6 +209,8 @@ void enqueue_on(Thread* t, u32 cpu, Enqueue how) {
     u64 now = time::monotonic_ns();
     update_curr(rq, now);
     if (!t->is_rt() && bandwidth::active() && bandwidth::held_back(*t) && bandwidth::park(*t)) {
+        // Parked, it waits for the CPU: pressure, as on Linux (see throttle_out).
+        if (!(t->psi_flags & psi::TSK_RUNNING)) psi::task_change(*t, cpu, 0, psi::TSK_RUNNING, now);
         __atomic_store_n(&t->in_flight, false, __ATOMIC_RELEASE);
         rq.lock.unlock(irq);
         return;
@@ -326,16 +328,16 @@ void switch_user_state(Thread* prev, Thread* next) {
 
 // Takes a fair thread of a throttled cgroup off the queue and parks it
 // there (cpu.max). A running one keeps its context until finish_switch;
-// the refill that requeues it waits for that as a wake-up does.
-void throttle_out(CpuRunQueue& rq, Thread* t, u64 now) {
+// the refill that requeues it waits for that as a wake-up does. A parked
+// thread stays runnable for PSI on this CPU (Linux counts throttled time as
+// cpu pressure: "full" in the cgroup); the refill moves that count.
+void throttle_out(CpuRunQueue& rq, Thread* t) {
     rq_dequeue(rq, t, Dequeue::Save);
     --rq.nr;
-    psi::task_change(*t, rq.cpu, psi::TSK_RUNNING, 0, now);
     if (!bandwidth::park(*t)) {
         // Refilled meanwhile: straight back.
         rq_enqueue(rq, t, Enqueue::Restore);
         ++rq.nr;
-        psi::task_change(*t, rq.cpu, 0, psi::TSK_RUNNING, now);
     }
 }
 
@@ -430,7 +432,7 @@ void schedule_impl(bool preempt) {
             --rq.nr;
             prev->migrating = true;
         } else if (!prev->on_rt && bandwidth::active() && bandwidth::held_back(*prev)) {
-            throttle_out(rq, prev, now);
+            throttle_out(rq, prev);
         } else {
             still_queued = true;
         }
@@ -439,7 +441,7 @@ void schedule_impl(bool preempt) {
     // A queued thread of a cgroup that ran out of cpu.max waits for its
     // next period off the queue.
     while (next != rq.idle && next != prev && !next->on_rt && bandwidth::active() && bandwidth::held_back(*next)) {
-        throttle_out(rq, next, now);
+        throttle_out(rq, next);
         next = pick_next_thread(rq, now);
     }
     if (next == prev) {
