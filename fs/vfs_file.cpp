@@ -32,8 +32,9 @@ public:
     Result<usize> read(const IoBuffer& buf, u64*) override {
         IoData d(buf);
         u64 events = file_->inode().event_count();
+        u64 start = file_->pos_locked();  // unlocked: only to compare, as below
         auto r = fs::read(*file_, d);
-        if (r.is_ok()) seen_events_ = events;  // a read consumes the change, as on kernfs
+        if (r.is_ok()) saw_read(start, r.value(), events);
         return r;
     }
     u32 poll(PollTable* pt) override { return file_->inode().poll(pt, seen_events_); }
@@ -47,7 +48,7 @@ public:
         IoData d(buf);
         u64 events = file_->inode().event_count();
         auto r = fs::pread(*file_, d, off);
-        if (r.is_ok()) seen_events_ = events;
+        if (r.is_ok()) saw_read(off, r.value(), events);
         return r;
     }
     Result<usize> pwrite(const IoBuffer& buf, u64 off) override {
@@ -61,7 +62,16 @@ protected:
     void release() override { destroy(this); }
 
 private:
+    // A read consumes the change (poll's POLLPRI) when it makes the text
+    // again, as kernfs's seq_file does: at the start, or anywhere but
+    // where the previous read of this description ended.
+    void saw_read(u64 start, usize n, u64 events) {
+        if (start == 0 || start != read_end_) seen_events_ = events;
+        read_end_ = start + n;
+    }
+
     RefPtr<File> file_;
+    u64 read_end_ = 0;
     // The inode's event_count() when last read (poll's POLLPRI); 0 before
     // the first read, which file systems that count from 1 report as a
     // change, as kernfs does.
