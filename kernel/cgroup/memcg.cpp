@@ -106,15 +106,26 @@ bool kill_one(int pid, Cgroup& top, const char* why) {
     proc::Process* p = proc::process_slot(pid);
     if (p && p->state == proc::ProcessState::Running && p->thread && inside(cgroup::of(*p->thread), top)) {
         charged = target_of(cgroup::of(*p->thread));
+        if (charged) cgroup::get(*charged);  // the victim may be reaped and its cgroup removed at once
         __builtin_memcpy(comm, p->comm, sizeof(comm) - 1);
         uid = p->cred.ruid;
+        // Counted before the signal: whoever waits for the victim sees it.
+        if (charged) count_event(*charged, EV_OOM_KILL);
         sig::send_from_kernel(*p, SIGKILL);
         killed = true;
     }
     proc::unlock_tree();
     if (!killed) return false;
-    if (charged) count_event(*charged, EV_OOM_KILL);
+    // Linux's summary line, which log watchers look for.
+    char top_path[128], task_path[128];
+    cgroup::path_of(top, top_path, sizeof(top_path));
+    if (charged) cgroup::path_of(*charged, task_path, sizeof(task_path));
+    else task_path[0] = '/', task_path[1] = 0;
+    pr_info("oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,mems_allowed=0,oom_memcg=%s,"
+            "task_memcg=%s,task=%s,pid=%d,uid=%u",
+            top_path, task_path, comm, pid, uid);
     log_kill(why, pid, comm, uid, u);
+    cgroup::put(charged);
     return true;
 }
 
