@@ -109,6 +109,15 @@ void freezer_trap() {
 
 void freeze_stopped(sched::Thread& t, bool stopped) { (void)settle(t, stopped); }
 
+void freeze_vfork_wait(sched::Thread& t, bool waiting) {
+    SpinlockGuard g(members_lock());
+    if (waiting == t.signals.frozen) return;  // a move may have let it go already
+    t.signals.frozen = waiting;
+    Cgroup& c = of(t);
+    c.nr_frozen += waiting ? 1 : static_cast<u32>(-1);
+    update_frozen(&c);
+}
+
 void set_freeze(Cgroup& c, bool on) {
     if (c.frozen == on) return;
     c.frozen = on;

@@ -27,6 +27,10 @@ void freezer_trap();
 // (kernel/signal's do_stop).
 void freeze_stopped(sched::Thread& t, bool stopped);
 
+// A vfork parent counts as frozen while it waits for its child, freezing
+// or not (Linux counts it so that a freeze can complete).
+void freeze_vfork_wait(sched::Thread& t, bool waiting);
+
 // cgroup.freeze's write (tree mutex held).
 void set_freeze(Cgroup& c, bool on);
 

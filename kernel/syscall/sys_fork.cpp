@@ -7,6 +7,7 @@
 #include "arch/x86_64/fpu.h"
 #include "drivers/tty/tty.h"
 #include "kernel/cgroup/cgroup.h"
+#include "kernel/cgroup/freeze.h"
 #include "kernel/signal/handlers.h"
 #include "kernel/printk.h"
 #include "kernel/process/caps.h"
@@ -212,7 +213,13 @@ Result<u64> do_clone(u64 flags, uptr stack, uptr parent_tid, uptr child_tid, u64
     tty::fork_ctty(*child, *parent);
     proc::attach_child(parent, child);
     sched::start_thread(t);
-    if (flags & CLONE_VFORK) vfork_done.wait();
+    if (flags & CLONE_VFORK) {
+        // Counted as frozen while it waits, as Linux does, so that a
+        // freeze of its cgroup completes.
+        cgroup::freeze_vfork_wait(*sched::current(), true);
+        vfork_done.wait();
+        cgroup::freeze_vfork_wait(*sched::current(), false);
+    }
     return child_pid;
 }
 

@@ -288,6 +288,43 @@ int main(void) {
     printf("nanosleep result: %s\n", counters[7] == 1 ? "0" : counters[7] == 2 ? "EINTR" : "other");
     rmdir("/cg/s");
 
+    /* A vfork parent waiting for its child counts as frozen. */
+    mkdir("/cg/v", 0755);
+    int go[2];
+    pipe(go);
+    pid_t vp = fork();
+    if (vp == 0) {
+        char x;
+        read(go[0], &x, 1);
+        pid_t vc = vfork();
+        if (vc == 0) {
+            for (;;) syscall(SYS_pause);
+        }
+        _exit(vc > 0 ? 0 : 1);
+    }
+    printf("move vfork parent: %s\n", res(move_to("/cg/v", vp)));
+    write(go[1], "x", 1);
+    msleep(100);
+    printf("v cgroup.freeze 1: %s\n", res(put("/cg/v/cgroup.freeze", "1")));
+    printf("v frozen with a vfork parent: %s\n", wait_frozen("/cg/v", 1) ? "yes" : "no");
+    {
+        char procs[256] = {0};
+        int pfd2 = open("/cg/v/cgroup.procs", O_RDONLY);
+        read(pfd2, procs, sizeof procs - 1);
+        close(pfd2);
+        int lines = 0;
+        for (char *q = procs; *q; q++) lines += *q == '\n';
+        printf("processes in v: %d\n", lines);
+        pid_t vc = atoi(strchr(procs, '\n') + 1) == vp ? atoi(procs) : atoi(strchr(procs, '\n') + 1);
+        kill(vc, SIGKILL);
+    }
+    msleep(100);
+    printf("vfork parent while frozen: %s\n", waitpid(vp, &st, WNOHANG) == 0 ? "running" : "gone");
+    printf("v frozen after the child died: %s\n", wait_frozen("/cg/v", 1) ? "yes" : "no");
+    put("/cg/v/cgroup.freeze", "0");
+    printf("vfork parent after thaw: %s\n", wait_str(vp));
+    rmdir("/cg/v");
+
     /* An ancestor's cgroup.freeze. */
     mkdir("/cg/p", 0755);
     mkdir("/cg/p/c", 0755);
