@@ -24,7 +24,8 @@ void for_each_limited(const Thread& t, F&& f) {
 
 // Starts a new period if the old one is over; true if it did. bw.lock held.
 bool roll(GroupBandwidth& bw, u64 period, u64 now) {
-    if (now - bw.period_start < period) return false;
+    // Signed: another CPU may have rolled with a slightly later clock.
+    if (static_cast<i64>(now - bw.period_start) < static_cast<i64>(period)) return false;
     bw.period_start = now - now % period;
     bw.used = 0;
     ++bw.nr_periods;
@@ -71,9 +72,11 @@ bool charge(Thread& t, u64 delta, u64 now) {
         GroupBandwidth& bw = c.bw;
         u64 period = c.cpu.period_ns(), quota = c.cpu.quota_ns() + c.cpu.burst_ns();
         SpinlockGuard g(bw.lock);
-        // Run time from before this period began was the old period's.
-        if (roll(bw, period, now)) delta = min(delta, now - bw.period_start);
-        bw.used += delta;
+        // Run time from before this period began was the old period's
+        // (each cgroup has its own periods).
+        u64 d = delta;
+        if (roll(bw, period, now)) d = min(d, now - bw.period_start);
+        bw.used += d;
         if (bw.used >= quota && !bw.throttled) {
             bw.throttled = true;
             bw.throttled_since = now;

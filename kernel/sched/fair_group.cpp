@@ -104,10 +104,9 @@ void settle(CpuRunQueue& rq, GroupQueue* g) {
     }
 }
 
-// The group queues of the running chain, below the root, give their
-// entities back.
-void put_prev_groups(CpuRunQueue& rq) {
-    SchedEntity* se = rq.fair.curr();
+// The group queues below `se` (a group entity of the running chain) give
+// their running entities back.
+void put_prev_below(SchedEntity* se) {
     while (se && se->group_q) {
         GroupQueue* g = group_of(se);
         se = g->q.curr();
@@ -169,13 +168,19 @@ bool update_curr(CpuRunQueue& rq, u64 delta) {
     return resched;
 }
 
+// Each level picks with its running entity still in place (RUN_TO_PARITY
+// protects it there as at the root); a group the pick leaves puts its own
+// running chain back.
 Thread* pick_next(CpuRunQueue& rq) {
-    put_prev_groups(rq);
     for (;;) {
         EevdfRunQueue* q = &rq.fair;
         GroupQueue* g = nullptr;
         SchedEntity* se;
-        while ((se = q->pick_next()) && se->group_q) {
+        for (;;) {
+            SchedEntity* old = q->curr();
+            se = q->pick_next();
+            if (old && old != se) put_prev_below(old);
+            if (!se || !se->group_q) break;
             g = group_of(se);
             q = &g->q;
         }
@@ -188,7 +193,7 @@ Thread* pick_next(CpuRunQueue& rq) {
 }
 
 void put_prev(CpuRunQueue& rq) {
-    put_prev_groups(rq);
+    put_prev_below(rq.fair.curr());
     rq.fair.put_prev();
 }
 
@@ -220,6 +225,10 @@ bool wakeup_preempt(CpuRunQueue& rq, Thread* t) {
     GroupQueue* ga = t->fair_q;
     SchedEntity* c = rq.fair.curr();
     if (!c) return rq.fair.wakeup_preempt(*a);
+    // The threads' own policies first, as Linux: an idle thread gives way to
+    // any other, batch and idle wakers wait for the running request to end.
+    if (rq.curr->se.policy == SchedPolicy::Idle && t->se.policy != SchedPolicy::Idle) return true;
+    if (t->se.policy != SchedPolicy::Normal) return false;
     // The running thread's queue: the bottom of the running chain.
     GroupQueue* gc = nullptr;
     while (c->group_q) {
@@ -239,7 +248,12 @@ bool wakeup_preempt(CpuRunQueue& rq, Thread* t) {
         ga = ga->parent;
         gc = gc->parent;
     }
-    return q_of(rq, ga).wakeup_preempt(*a);
+    // Where the chains meet, cpu.idle groups: an idle side gives way to a
+    // non-idle one and is never preferred to it.
+    EevdfRunQueue& q = q_of(rq, ga);
+    bool a_idle = a->policy == SchedPolicy::Idle, c_idle = q.curr() && q.curr()->policy == SchedPolicy::Idle;
+    if (c_idle != a_idle) return c_idle;
+    return q.wakeup_preempt(*a);
 }
 
 void yield(CpuRunQueue& rq) {

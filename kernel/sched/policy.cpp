@@ -140,12 +140,13 @@ static void migrate_if_disallowed(Thread* t) {
         if (t == current()) schedule();
         return;
     }
+    // Charge the running thread before any queue changes (eevdf.h).
+    update_curr(rq, time::monotonic_ns());
     if (t->se.sched_delayed) fair::dequeue(rq, t, Dequeue::Delayed);
     if (!t->on_rt && !t->se.on_rq) {
         rq.lock.unlock(irq);
         return;
     }
-    update_curr(rq, time::monotonic_ns());
     rq_dequeue(rq, t, Dequeue::Save);
     psi::task_change(*t, rq.cpu, psi::TSK_RUNNING, 0, time::monotonic_ns());
     --rq.nr;
@@ -158,11 +159,11 @@ void set_cgroup(Thread* t, cgroup::Cgroup* to) {
     psi::PsiGroup* from = psi::group_of(*t);
     // A queued fair thread changes group queues (fair_group.h); a delayed
     // sleeper finishes leaving its old one first.
+    update_curr(rq, time::monotonic_ns());
     if (t->se.sched_delayed) fair::dequeue(rq, t, Dequeue::Delayed);
     bool requeue = !t->on_rt && t->se.on_rq;
     bool running = requeue && fair::is_curr(rq, t);
     if (requeue) {
-        update_curr(rq, time::monotonic_ns());
         if (running) fair::put_prev(rq);
         fair::dequeue(rq, t, Dequeue::Save);
     }
