@@ -278,6 +278,10 @@ void drop_thread_mm(sched::Thread* self) {
     }
     ptimer::thread_exiting(*p, *self);
     cputime::thread_exited(*p, *self);
+    // Before it stops counting among the process's threads: once the last
+    // one is gone the parent may reap, and the memory must be gone by then
+    // (memory.current, as on Linux, where each thread drops it in exit_mm).
+    drop_thread_mm(self);
     bool last;
     {
         sched::MutexGuard g(tree_lock);
@@ -302,7 +306,6 @@ void drop_thread_mm(sched::Thread* self) {
     }
     cgroup::thread_exit(*self, last ? p : nullptr);
     if (!last) {
-        drop_thread_mm(self);
         self->process = nullptr;
         release_fpu(self);
         sched::exit_current();
