@@ -13,29 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static uint64_t now_ns(clockid_t c) {
-    struct timespec ts;
-    clock_gettime(c, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
-static int put(const char *path, const char *text) {
-    int fd = open(path, O_WRONLY);
-    if (fd < 0) return -1;
-    int r = write(fd, text, strlen(text)) == (ssize_t)strlen(text) ? 0 : -1;
-    close(fd);
-    return r;
-}
-
-static long stat_key(const char *path, const char *key) {
-    char buf[1024] = {0};
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return -1;
-    read(fd, buf, sizeof buf - 1);
-    close(fd);
-    char *p = strstr(buf, key);
-    return p ? atol(p + strlen(key) + 1) : -1;
-}
+#include "cgroup_test.h"
 
 /* The "total=" figure (us) of a pressure file's "some" or "full" line. */
 static long pressure_total(const char *path, const char *line) {
@@ -92,8 +70,8 @@ int main(void) {
      * since no task of the group runs meanwhile. */
     printf("throttled time shows as cpu.pressure full (35-65%% of the run): %s\n", full > 0.35 && full < 0.65 ? "yes" : "no");
     if (getenv("VERBOSE")) printf("  full %.3f\n", full);
-    long thr = stat_key("/cg/half/cpu.stat", "nr_throttled");
-    long per = stat_key("/cg/half/cpu.stat", "nr_periods");
+    long thr = key("/cg/half/cpu.stat", "nr_throttled");
+    long per = key("/cg/half/cpu.stat", "nr_periods");
     printf("cpu.stat counts throttled periods (15-21 of 15-22): %s\n",
            thr >= 15 && thr <= 21 && per >= 15 && per <= 22 ? "yes" : "no");
     if (getenv("VERBOSE")) printf("  nr_throttled %ld nr_periods %ld\n", thr, per);

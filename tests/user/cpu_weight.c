@@ -15,19 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static uint64_t now_ns(clockid_t c) {
-    struct timespec ts;
-    clock_gettime(c, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
-static int put(const char *path, const char *text) {
-    int fd = open(path, O_WRONLY);
-    if (fd < 0) return -1;
-    int r = write(fd, text, strlen(text)) == (ssize_t)strlen(text) ? 0 : -1;
-    close(fd);
-    return r;
-}
+#include "cgroup_test.h"
 
 static void sleep_until(uint64_t t) {
     struct timespec ts = {(time_t)(t / 1000000000ull), (long)(t % 1000000000ull)};

@@ -13,17 +13,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgroup_test.h"
+
 #define MB (1024L * 1024L)
 
 static int verbose;
-
-static int put(const char *path, const char *text) {
-    int fd = open(path, O_WRONLY);
-    if (fd < 0) return -1;
-    int r = write(fd, text, strlen(text)) == (ssize_t)strlen(text) ? 0 : -1;
-    close(fd);
-    return r;
-}
 
 static long value(int fd) {
     char buf[64] = {0};

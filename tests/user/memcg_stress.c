@@ -16,36 +16,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgroup_test.h"
+
 #define MB (1024L * 1024L)
-
-static int put(const char *path, const char *text) {
-    int fd = open(path, O_WRONLY);
-    if (fd < 0) return -1;
-    int r = write(fd, text, strlen(text)) == (ssize_t)strlen(text) ? 0 : -1;
-    close(fd);
-    return r;
-}
-
-static long num(const char *path) {
-    char buf[64] = {0};
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return -1;
-    read(fd, buf, sizeof buf - 1);
-    close(fd);
-    return atol(buf);
-}
-
-static long key(const char *path, const char *k) {
-    char buf[4096] = {0};
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return -1;
-    read(fd, buf, sizeof buf - 1);
-    close(fd);
-    size_t n = strlen(k);
-    for (char *line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
-        if (!strncmp(line, k, n) && line[n] == ' ') return atol(line + n + 1);
-    return -1;
-}
 
 static const char *yes(int b) { return b ? "yes" : "no"; }
 
