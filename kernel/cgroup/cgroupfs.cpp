@@ -86,11 +86,6 @@ public:
         if (!buf) return Error(ENOMEM);
         usize got = in.copy_in(at, buf, len);
         Status st = got == len ? Status() : Status(Error(EFAULT));
-        // Migrations check the writer's access to the common ancestor's
-        // cgroup.procs first: a lookup, which takes the tree mutex itself.
-        StringView name(def_.name);
-        if (st.is_ok() && (name == "cgroup.procs" || name == "cgroup.threads"))
-            st = migration_permission(cg(), StringView(buf, len), name == "cgroup.threads", *this);
         if (st.is_ok()) {
             sched::MutexGuard g(tree_mutex());
             st = cg().removed ? Status(Error(ENODEV)) : def_.store(cg(), StringView(buf, len));
@@ -271,7 +266,7 @@ Result<Cgroup*> cgroup_from_fd(int fd) {
     return &c;
 }
 
-Status may_write_procs(const Cgroup& c, const fs::Cred& cred, const fs::Inode& writing) {
+Status may_write_procs(const Cgroup& c, const fs::Cred& cred) {
     char* path = static_cast<char*>(heap_alloc(PATH_MAX));
     if (!path) return Error(ENOMEM);
     path_of(c, path, PATH_MAX - 16);
@@ -300,11 +295,8 @@ Status may_write_procs(const Cgroup& c, const fs::Cred& cred, const fs::Inode& w
             fs::Cred kernel = fs::Cred::root();
             fs::LookupRequest req{kernel, top, top, StringView(full)};
             auto found = fs::lookup(req);
-            fs::Inode* procs = found.is_ok() ? found.value().inode() : nullptr;
-            // The file being written is locked by the write already.
-            if (!procs) st = found.error();
-            else if (procs == &writing) st = fs::generic_permission(writing.attr_locked(), cred, fs::MAY_WRITE);
-            else st = fs::inode_permission(*procs, cred, fs::MAY_WRITE);
+            if (found.is_error()) st = found.error();
+            else st = fs::inode_permission(*found.value().inode(), cred, fs::MAY_WRITE);
         }
     }
     heap_free(full);

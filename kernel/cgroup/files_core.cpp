@@ -1,5 +1,6 @@
 // The core files (cgroup.*, and cpu.stat and the pressure files, which
 // every cgroup has whatever its controllers), in Linux 6.12's formats.
+#include "kernel/cgroup/cgroupfs.h"
 #include "kernel/cgroup/files.h"
 #include "kernel/cgroup/freeze.h"
 #include "kernel/cgroup/parse.h"
@@ -204,8 +205,8 @@ constexpr u8 CORE = NCTRL;
 const FileDef CORE_FILES[] = {
     {"cgroup.controllers", 0444, CORE, Where::Both, show_controllers, nullptr},
     {"cgroup.subtree_control", 0644, CORE, Where::Both, show_subtree_control, store_subtree_control},
-    {"cgroup.procs", 0644, CORE, Where::Both, show_procs, store_procs},
-    {"cgroup.threads", 0644, CORE, Where::Both, show_threads, store_threads},
+    {"cgroup.procs", 0644, CORE, Where::Both, show_procs, store_procs, Notify::None, -1, open_procs},
+    {"cgroup.threads", 0644, CORE, Where::Both, show_threads, store_threads, Notify::None, -1, open_threads},
     {"cgroup.events", 0444, CORE, Where::ChildOnly, show_events, nullptr, Notify::Events},
     {"cgroup.type", 0644, CORE, Where::ChildOnly, show_type, store_type},
     {"cgroup.max.depth", 0644, CORE, Where::Both, show_max_depth, store_max_depth},

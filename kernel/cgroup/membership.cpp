@@ -234,7 +234,7 @@ void process_released(proc::Process& p) {
 
 // ---- Moves ------------------------------------------------------------------
 
-Status migration_permission(Cgroup& dst, StringView text, bool thread, const fs::Inode& writing) {
+Status migration_permission(Cgroup& dst, StringView text, bool thread, const fs::Cred& cred) {
     auto id = parse_u64(strip(text));
     if (id.is_error() || id.value() > 0x7fffffff || __atomic_load_n(&dst.removed, __ATOMIC_RELAXED)) return {};
     int pid = static_cast<int>(id.value());
@@ -256,7 +256,7 @@ Status migration_permission(Cgroup& dst, StringView text, bool thread, const fs:
         if (below || !common->parent) break;
         common = common->parent;
     }
-    Status st = may_write_procs(*common, fs::cred_of(*proc::current_process()), writing);
+    Status st = may_write_procs(*common, cred);
     put(src);
     return st;
 }

@@ -54,6 +54,7 @@ static const char *cgroup_of(int pid) {
 }
 
 static pid_t root_sleeper;
+static int root_opened_o = -1; /* o's cgroup.procs, opened by root */
 
 static int unprivileged(void) {
     if (setresgid(UID, UID, UID) < 0 || setresuid(UID, UID, UID) < 0) return 2;
@@ -112,6 +113,13 @@ static int unprivileged(void) {
     /* d distributes pids now: no process of its own (EBUSY). */
     CHECK("user.back_to_d", "%s", move_pid(CG "/d", "cgroup.procs", 0));
     CHECK("user.to_a", "%s", move_pid(CG "/d/a", "cgroup.procs", 0));
+    /* Linux checks with the opener's credentials: root's descriptor may
+     * move the user out of its subtree, the user's own open may not. */
+    char text[16];
+    snprintf(text, sizeof text, "%d", me);
+    CK("user.root_opened_write", write(root_opened_o, text, strlen(text)) > 0);
+    CHECK("user.root_opened_in", "%s", cgroup_of(me));
+    CHECK("user.own_open_back", "%s", move_pid(CG "/d/a", "cgroup.procs", 0));
     CK("user.rmdir_b", rmdir(CG "/d/b"));
     CK("user.rmdir_d", rmdir(CG "/d"));
     return 0;
@@ -148,6 +156,7 @@ int main(void) {
     }
     CHECK("root_sleeper_to_d", "%s", move_pid(CG "/d", "cgroup.procs", root_sleeper));
 
+    root_opened_o = open(CG "/o/cgroup.procs", O_WRONLY);
     fflush(stdout);
     pid_t c = fork();
     if (c == 0) {
