@@ -1010,3 +1010,31 @@ TEST(EevdfSim, RandomOpsWithDelayedDequeue) {
 TEST(EevdfSim, RandomOpsWithoutDelayedDequeue) {
     for (unsigned seed = 11; seed <= 13; ++seed) random_ops(false, seed);
 }
+
+// Two equal tasks that only call sched_yield take turns on every call, as
+// on Linux, whatever a switch costs the task switched to: each call charges
+// the caller (cost c), a switch charges the task switched to (extra s).
+TEST(EevdfSim, YieldAlternates) {
+    for (u64 s : {0ull, 300ull, 2000ull, 5000ull}) {
+        EevdfConfig c;
+        EevdfRunQueue rq(c);
+        SchedEntity t[2] = {entity(0), entity(0)};
+        for (auto& e : t) rq.enqueue(e, Enqueue::Initial);
+        SchedEntity* cur = rq.pick_next();
+        int switches = 0, calls = 4000;
+        u64 pending = 0;  // the switch cost still to charge to cur
+        for (int i = 0; i < calls; ++i) {
+            rq.update_curr(1500 + pending);
+            pending = 0;
+            rq.yield();
+            rq.update_curr(100);
+            SchedEntity* next = rq.pick_next();
+            if (next != cur) {
+                ++switches;
+                pending = s;
+            }
+            cur = next;
+        }
+        EXPECT_EQ(switches, calls) << "switch cost " << s;
+    }
+}
