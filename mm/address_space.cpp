@@ -474,8 +474,13 @@ Result<AddressSpace*> AddressSpace::fork() {
         // A FileMap zap pass may reach the child as soon as its VMAs join.
         sched::MutexGuard cg(child->lock_);
         st = fork_into(child);
-        // This space's write permissions just changed under its running thread.
-        arch::flush_tlb_local();
+        // Write permissions just went from pages now shared with the child.
+        // Every CPU drops its translations, not just this one: another
+        // thread of this process kept writing through a stale writable
+        // entry into the shared page, and the child saw the writes (a forked
+        // child of a multithreaded process walked a thread list another
+        // thread was changing and spun forever: difftest cgroup_stress).
+        tlb_shootdown(0, USER_END / PAGE_SIZE);
     }
     if (st.is_error()) {
         child->put();
