@@ -6,6 +6,12 @@
 
 namespace keel::time {
 
+// Keel is tickless, but Linux's jiffy shows through the ABI: coarse clocks,
+// sampled CPU clocks, sched_getattr's slice, /proc figures in jiffies.
+// Debian's kernel has HZ=250.
+constexpr u64 LINUX_HZ = 250;
+constexpr u64 JIFFY_NS = 1000000000 / LINUX_HZ;
+
 // Nanoseconds since the clock was calibrated; 0 before that.
 u64 monotonic_ns();
 // Nanoseconds since reset as the TSC counts them (used for boot timing).

@@ -2,6 +2,7 @@
 
 #include <linux/mman.h>
 
+#include "kernel/time.h"
 #include "mm/address_space.h"
 #include "mm/layout.h"
 #include "vdso/vdso.h"
@@ -36,7 +37,7 @@ void update_clock(u64 tsc_base, u64 ns_mult, i64 realtime_offset) {
     v.tsc_base = tsc_base;
     v.ns_mult = ns_mult;
     v.realtime_offset = realtime_offset;
-    v.coarse_ns = 4000000;
+    v.coarse_ns = time::JIFFY_NS;
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     __atomic_store_n(&v.seq, v.seq + 1, __ATOMIC_RELEASE);
 }

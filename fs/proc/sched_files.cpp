@@ -22,7 +22,7 @@ void put_ms(SeqBuf& out, const char* name, u64 ns) {
 }
 
 // Linux's jiffies (HZ=250 in Debian's kernel) start 5 minutes before wrap.
-u64 jiffies() { return 0x100000000ull - 300 * 250 + time::monotonic_ns() / 4000000; }
+u64 jiffies() { return 0x100000000ull - 300 * time::LINUX_HZ + time::monotonic_ns() / time::JIFFY_NS; }
 
 Result<i64> parse_int(DataBuffer& in, usize at, usize n) {
     char buf[24] = {};

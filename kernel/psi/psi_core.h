@@ -11,6 +11,7 @@
 #pragma once
 
 #include "fs/proc/seq.h"
+#include "kernel/time.h"
 #include "lib/intrusive_list.h"
 #include "lib/result.h"
 
@@ -32,7 +33,7 @@ enum Aggregator : u8 { AGG_AVGS, AGG_POLL, NR_AGG };
 
 // Linux's clock granularity (HZ=250 on Debian's kernels) shows in PSI: the
 // averaging period is 2 s plus one tick, and per-CPU weights are whole ticks.
-constexpr u64 NSEC_PER_TICK = 4'000'000;
+constexpr u64 NSEC_PER_TICK = time::JIFFY_NS;
 constexpr u64 PERIOD_NS = 501 * NSEC_PER_TICK;
 constexpr u32 FSHIFT = 11;
 constexpr u64 FIXED_1 = 1u << FSHIFT;

@@ -8,6 +8,7 @@
 #include "kernel/process/caps.h"
 #include "kernel/process/process.h"
 #include "kernel/sched/scheduler.h"
+#include "kernel/time.h"
 #include "kernel/syscall/syscall.h"
 #include "kernel/uaccess.h"
 
@@ -237,7 +238,7 @@ SYSCALL(sched_rr_get_interval) {
         } else if (p.policy != SCHED_FIFO) {
             // Linux reports a fair thread's slice in whole jiffies (HZ=250
             // in Debian's kernel): 0 for the default sub-4 ms slices.
-            constexpr u64 JIFFY = 4000000;
+            constexpr u64 JIFFY = time::JIFFY_NS;
             ns = sched::effective_slice_ns(*t) / JIFFY * JIFFY;
         }
         return 0;

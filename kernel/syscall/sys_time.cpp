@@ -15,7 +15,7 @@ namespace keel {
 namespace {
 
 constexpr u64 NSEC = 1000000000ull;
-constexpr u64 TICK_NS = 4000000;  // Linux's coarse clocks tick at HZ (250 on Debian)
+constexpr u64 TICK_NS = time::JIFFY_NS;  // Linux's coarse clocks tick at HZ
 
 struct KTimespec {
     i64 sec;
