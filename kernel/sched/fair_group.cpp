@@ -94,12 +94,8 @@ void refresh(CpuRunQueue& rq, GroupQueue* g) {
 void settle(CpuRunQueue& rq, GroupQueue* g) {
     while (g) {
         GroupQueue* up = g->parent;
-        if (g->q.nr_queued() == 0) {
-            if (g->se.on_rq) q_of(rq, up).dequeue(g->se, Dequeue::SleepSpecial);
-            refresh(rq, g);
-        } else {
-            refresh(rq, g);
-        }
+        if (g->q.nr_queued() == 0 && g->se.on_rq) q_of(rq, up).dequeue(g->se, Dequeue::SleepSpecial);
+        refresh(rq, g);
         g = up;
     }
 }
@@ -127,16 +123,11 @@ void visit(EevdfRunQueue& q, void (*fn)(Thread*, void*), void* arg, u32 level) {
 }  // namespace
 
 void enqueue(CpuRunQueue& rq, Thread* t, Enqueue how) {
-    GroupQueue* g;
-    if (t->se.sched_delayed) {
-        // Woken where it waits: its queues are all still queued.
-        g = t->fair_q;
-        q_of(rq, g).enqueue(t->se, how);
-    } else {
-        g = group_queue_from(t->cgroup, rq.cpu);
-        t->fair_q = g;
-        q_of(rq, g).enqueue(t->se, how);
-    }
+    // A delayed sleeper is woken where it waits: its queues are all still
+    // queued.
+    if (!t->se.sched_delayed) t->fair_q = group_queue_from(t->cgroup, rq.cpu);
+    GroupQueue* g = t->fair_q;
+    q_of(rq, g).enqueue(t->se, how);
     // Groups join their parents' queues up to the first that is queued
     // already; every weight on the way changes.
     while (g) {
