@@ -171,6 +171,13 @@ public:
         }
     }
     bool file_info(const Vma& v, VmaFileInfo& out) const;
+    // Calls fn(the VMA containing addr, or nullptr) with the space's lock
+    // held (futex keys).
+    template <typename Fn>
+    void with_vma(uptr addr, Fn fn) {
+        sched::MutexGuard g(lock_);
+        fn(static_cast<const Vma*>(find(addr)));
+    }
     // The heap ("[heap]" in maps): from the program's end to the break.
     uptr brk_start() const { return brk_start_; }
     uptr brk_end() const { return align_up<uptr>(brk_, 4096); }

@@ -49,32 +49,44 @@ void kick() {
     timer_arm(k, 0);
 }
 
-void schedule(u64& due, u64 when) {
+[[gnu::noinline]] void schedule_slow(u64& due, u64 when) {
     u64 expected = 0;
     if (__atomic_compare_exchange_n(&due, &expected, when, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) kick();
 }
 
-bool counted(const sched::Thread* t, u32 cpu) {
+// Sets a due time unless one is set already (the common case: a plain
+// load answers it).
+[[gnu::always_inline]] inline void schedule(u64& due, u64 when) {
+    if (!__atomic_load_n(&due, __ATOMIC_RELAXED)) schedule_slow(due, when);
+}
+
+[[gnu::always_inline]] inline bool counted(const sched::Thread* t, u32 cpu) {
     if (!t || cpu >= static_cast<u32>(MAX_CPUS)) return false;
     if (t == psimon_thread) return false;
     Cpu* c = cpus[cpu];
     return !(c && c->idle_thread == t);
 }
 
-bool curr_memstall(u32 cpu) {
+// Whether the counted task on `cpu` is itself stalled on memory (memory
+// FULL there). The same for every group of one task change.
+[[gnu::always_inline]] inline bool curr_memstall(u32 cpu) {
     sched::Thread* c = oncpu[cpu];
     return c && (c->psi_flags & PF_IN_MEMSTALL);
 }
 
-void group_change(PsiGroup& g, u32 cpu, u8 clear, u8 set, u64 now) {
+[[gnu::noinline, gnu::cold]] void report_underflow(u32 cpu, u8 clear, u8 set) {
+    if (underflow_reported) return;
+    underflow_reported = true;
+    pr_err("psi: task underflow! cpu=%u clear=%x set=%x", cpu, clear, set);
+}
+
+// Inline: every wake-up and switch comes here once per group that changes.
+[[gnu::always_inline]] inline void group_change(PsiGroup& g, u32 cpu, u8 clear, u8 set, u64 now, bool memstall) {
     if (cpu >= g.core.ncpus) return;
     bool underflow = false;
     bool enabled = __atomic_load_n(&g.enabled, __ATOMIC_RELAXED);
-    u32 mask = cpu_change(g.cpus[cpu], clear, set, now, curr_memstall(cpu), &underflow, enabled);
-    if (underflow && !underflow_reported) {
-        underflow_reported = true;
-        pr_err("psi: task underflow! cpu=%u clear=%x set=%x", cpu, clear, set);
-    }
+    u32 mask = cpu_change(g.cpus[cpu], clear, set, now, memstall, &underflow, enabled);
+    if (underflow) [[unlikely]] report_underflow(cpu, clear, set);
     if (!enabled) return;
     // Any change restarts the averaging clock; it stops again once a whole
     // period passed idle (avgs_work).
@@ -144,6 +156,24 @@ void ensure_system() {
     while (__atomic_load_n(&system_state, __ATOMIC_ACQUIRE) != 2) arch::cpu_relax();
 }
 
+// The thread's innermost group: its cgroup's, else the system's.
+[[gnu::always_inline]] inline PsiGroup* first_group(const sched::Thread& t) {
+    auto fn = __atomic_load_n(&group_fn, __ATOMIC_ACQUIRE);
+    PsiGroup* g = fn ? fn(t) : nullptr;
+    if (g) return g;
+    if (__atomic_load_n(&system_state, __ATOMIC_ACQUIRE) != 2) ensure_system();
+    return &system_psi;
+}
+
+// Applies one change to g and its ancestors up to `stop` (excluded; null:
+// to the top). Returns where it stopped: `stop`, or null if `stop` is not
+// above g. Out of line, so that a switch that changes nothing stays short.
+[[gnu::noinline]] PsiGroup* change_chain(PsiGroup* g, PsiGroup* stop, u32 cpu, u8 clear, u8 set, u64 now) {
+    bool memstall = curr_memstall(cpu);
+    for (; g && g != stop; g = g->parent) group_change(*g, cpu, clear, set, now, memstall);
+    return g;
+}
+
 }  // namespace
 
 Spinlock psi_lock(LockRank::Psi);
@@ -209,17 +239,14 @@ bool enabled(const PsiGroup* g) { return g && __atomic_load_n(&g->enabled, __ATO
 
 void set_group_of(PsiGroup* (*fn)(const sched::Thread& t)) { __atomic_store_n(&group_fn, fn, __ATOMIC_RELEASE); }
 
-PsiGroup* group_of(const sched::Thread& t) {
-    auto fn = __atomic_load_n(&group_fn, __ATOMIC_ACQUIRE);
-    PsiGroup* g = fn ? fn(t) : nullptr;
-    return g ? g : system_group();
-}
+PsiGroup* group_of(const sched::Thread& t) { return first_group(t); }
 
 void task_change(sched::Thread& t, u32 cpu, u8 clear, u8 set, u64 now_ns) {
     if (!counted(&t, cpu)) return;
     apply_flags(t, clear, set);
     if (!clear && !set) return;
-    for (PsiGroup* g = group_of(t); g; g = g->parent) group_change(*g, cpu, clear, set, now_ns);
+    bool memstall = curr_memstall(cpu);
+    for (PsiGroup* g = first_group(t); g; g = g->parent) group_change(*g, cpu, clear, set, now_ns, memstall);
 }
 
 void task_switch(sched::Thread* prev, sched::Thread* next, u32 cpu, bool prev_sleeps, u64 now_ns) {
@@ -230,14 +257,13 @@ void task_switch(sched::Thread* prev, sched::Thread* next, u32 cpu, bool prev_sl
     PsiGroup* common = nullptr;
     if (next_counted && !(next->psi_flags & TSK_ONCPU)) {
         next->psi_flags |= TSK_ONCPU;
-        // Groups shared with prev already have a task on this CPU.
-        for (PsiGroup* g = group_of(*next); g; g = g->parent) {
-            if (cpu < g->core.ncpus && (g->cpus[cpu].state_mask & STATE_ONCPU)) {
-                common = g;
-                break;
-            }
-            group_change(*g, cpu, 0, TSK_ONCPU, now_ns);
-        }
+        // Groups shared with prev already have a task on this CPU: next's
+        // ONCPU changes only the groups below the first such one.
+        PsiGroup* first = first_group(*next);
+        common = first;
+        while (common && !(cpu < common->core.ncpus && (common->cpus[cpu].state_mask & STATE_ONCPU)))
+            common = common->parent;
+        if (common != first) change_chain(first, common, cpu, 0, TSK_ONCPU, now_ns);
     }
     if (!prev_counted) return;
     u8 clear = TSK_ONCPU, set = 0;
@@ -247,22 +273,22 @@ void task_switch(sched::Thread* prev, sched::Thread* next, u32 cpu, bool prev_sl
         if (prev->psi_flags & PF_IN_IOWAIT) set |= TSK_IOWAIT;
     }
     apply_flags(*prev, clear, set);
-    PsiGroup* g = group_of(*prev);
-    for (; g && g != common; g = g->parent) group_change(*g, cpu, clear, set, now_ns);
+    PsiGroup* g = first_group(*prev);
+    if (g != common) g = change_chain(g, common, cpu, clear, set, now_ns);
     // Above the common ancestor ONCPU stays; other differences (prev went
     // to sleep, only one of them reclaims) still change the states there.
+    // A switch between two runnable tasks of one group changes nothing.
     u8 next_flags = next_counted ? next->psi_flags : 0;
-    if (((prev->psi_flags ^ next_flags) & TSK_ALL & ~TSK_ONCPU) && g) {
-        clear &= static_cast<u8>(~TSK_ONCPU);
-        for (; g; g = g->parent) group_change(*g, cpu, clear, set, now_ns);
-    }
+    if (g && ((prev->psi_flags ^ next_flags) & TSK_ALL & ~TSK_ONCPU))
+        change_chain(g, nullptr, cpu, static_cast<u8>(clear & ~TSK_ONCPU), set, now_ns);
 }
 
 void task_move(sched::Thread& t, u32 cpu, PsiGroup* from, PsiGroup* to, u64 now_ns) {
     u8 flags = t.psi_flags & TSK_ALL;
     if (!flags || !counted(&t, cpu)) return;
-    for (PsiGroup* g = from; g; g = g->parent) group_change(*g, cpu, flags, 0, now_ns);
-    for (PsiGroup* g = to; g; g = g->parent) group_change(*g, cpu, 0, flags, now_ns);
+    bool memstall = curr_memstall(cpu);
+    for (PsiGroup* g = from; g; g = g->parent) group_change(*g, cpu, flags, 0, now_ns, memstall);
+    for (PsiGroup* g = to; g; g = g->parent) group_change(*g, cpu, 0, flags, now_ns, memstall);
 }
 
 void memstall_enter_locked(sched::Thread& current, u32 cpu, u64 now_ns) {
@@ -313,7 +339,7 @@ void show(PsiGroup& g, Resource res, fs::SeqBuf& out) {
 
 void group_change_for_test(PsiGroup& g, u32 cpu, u8 clear, u8 set, u64 now_ns) {
     arch::InterruptGuard ig;  // as under a run-queue lock (kick() uses this CPU's timer)
-    group_change(g, cpu, clear, set, now_ns);
+    group_change(g, cpu, clear, set, now_ns, curr_memstall(cpu));
 }
 
 GroupCore& core_of(PsiGroup& g) { return g.core; }

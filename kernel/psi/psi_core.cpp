@@ -6,24 +6,6 @@ namespace {
 
 constexpr u32 bit(u32 s) { return 1u << s; }
 
-void seq_write_begin(CpuState& c) {
-    __atomic_store_n(&c.seq, c.seq + 1, __ATOMIC_RELAXED);
-    __atomic_thread_fence(__ATOMIC_RELEASE);
-}
-void seq_write_end(CpuState& c) { __atomic_store_n(&c.seq, c.seq + 1, __ATOMIC_RELEASE); }
-
-// Adds the time since state_start to every state the CPU was in.
-void record_times(CpuState& c, u64 now) {
-    u64 delta = now > c.state_start ? now - c.state_start : 0;
-    c.state_start = now;
-    for (u32 res = 0; res < NR_RES; ++res) {
-        if (!(c.state_mask & bit(2 * res))) continue;
-        c.times[2 * res] += delta;
-        if (c.state_mask & bit(2 * res + 1)) c.times[2 * res + 1] += delta;
-    }
-    if (c.state_mask & bit(NONIDLE)) c.times[NONIDLE] += delta;
-}
-
 struct CpuSample {
     u64 times[NR_STATES];
     u32 state_mask;
@@ -91,49 +73,6 @@ bool scan_trigger(const char* p, const char* word, u32& threshold, u32& window) 
 }
 
 }  // namespace
-
-u32 test_states(const u32 tasks[NR_COUNTS], bool oncpu) {
-    u32 m = oncpu ? STATE_ONCPU : 0;
-    if (tasks[NR_IOWAIT]) {
-        m |= bit(IO_SOME);
-        if (!tasks[NR_RUNNING]) m |= bit(IO_FULL);
-    }
-    if (tasks[NR_MEMSTALL]) {
-        m |= bit(MEM_SOME);
-        // Full: nothing runs but tasks that are themselves reclaiming.
-        if (tasks[NR_RUNNING] == tasks[NR_MEMSTALL_RUNNING]) m |= bit(MEM_FULL);
-    }
-    if (tasks[NR_RUNNING] > (oncpu ? 1u : 0u)) m |= bit(CPU_SOME);
-    if (tasks[NR_RUNNING] && !oncpu) m |= bit(CPU_FULL);
-    if (tasks[NR_IOWAIT] || tasks[NR_MEMSTALL] || tasks[NR_RUNNING]) m |= bit(NONIDLE);
-    return m;
-}
-
-u32 cpu_change(CpuState& c, u8 clear, u8 set, u64 now, bool curr_in_memstall, bool* underflow, bool enabled) {
-    static constexpr u8 count_flag[NR_COUNTS] = {TSK_IOWAIT, TSK_MEMSTALL, TSK_RUNNING, TSK_MEMSTALL_RUNNING};
-    seq_write_begin(c);
-    bool oncpu = (clear & TSK_ONCPU) ? false : (set & TSK_ONCPU) ? true : (c.state_mask & STATE_ONCPU);
-    for (u32 i = 0; i < NR_COUNTS; ++i) {
-        if (clear & count_flag[i]) {
-            if (c.tasks[i]) --c.tasks[i];
-            else if (underflow) *underflow = true;
-        }
-        if (set & count_flag[i]) ++c.tasks[i];
-    }
-    if (!enabled) {
-        // Close what was running so that a later re-enable starts clean.
-        if (c.state_mask & bit(NONIDLE)) record_times(c, now);
-        c.state_mask = oncpu ? STATE_ONCPU : 0;
-        seq_write_end(c);
-        return c.state_mask;
-    }
-    u32 mask = test_states(c.tasks, oncpu);
-    if (oncpu && curr_in_memstall) mask |= bit(MEM_FULL);
-    record_times(c, now);
-    c.state_mask = mask;
-    seq_write_end(c);
-    return mask;
-}
 
 Result<TriggerSpec> parse_trigger(const char* text, Resource res, bool privileged) {
     u32 threshold_us = 0, window_us = 0;

@@ -56,7 +56,20 @@ struct CpuState {
 
 // The states a CPU is in, given its task counts and whether a counted task
 // is on it (Linux's definitions of SOME and FULL per resource).
-u32 test_states(const u32 tasks[NR_COUNTS], bool oncpu);
+[[gnu::always_inline]] inline u32 test_states(const u32 tasks[NR_COUNTS], bool oncpu) {
+    u32 m = oncpu ? STATE_ONCPU : 0;
+    u32 running = tasks[NR_RUNNING];
+    if (tasks[NR_IOWAIT]) m |= running ? 1u << IO_SOME : (1u << IO_SOME) | (1u << IO_FULL);
+    if (tasks[NR_MEMSTALL]) {
+        m |= 1u << MEM_SOME;
+        // Full: nothing runs but tasks that are themselves reclaiming.
+        if (running == tasks[NR_MEMSTALL_RUNNING]) m |= 1u << MEM_FULL;
+    }
+    if (running > (oncpu ? 1u : 0u)) m |= 1u << CPU_SOME;
+    if (running && !oncpu) m |= 1u << CPU_FULL;
+    if (tasks[NR_IOWAIT] | tasks[NR_MEMSTALL] | running) m |= 1u << NONIDLE;
+    return m;
+}
 
 // Applies a task's state change on one CPU at `now`: closes the time spent
 // in the previous states, then moves the counts. curr_in_memstall: the task
@@ -65,8 +78,9 @@ u32 test_states(const u32 tasks[NR_COUNTS], bool oncpu);
 // a count would have gone below zero (a caller's bug: it stays 0).
 // !enabled (cgroup.pressure 0): only the counts move; the time so far is
 // closed and no state is held until a change while enabled.
-u32 cpu_change(CpuState& c, u8 clear, u8 set, u64 now, bool curr_in_memstall, bool* underflow = nullptr,
-               bool enabled = true);
+// Inline with its helpers below: it runs for every wake-up and switch.
+[[gnu::always_inline]] inline u32 cpu_change(CpuState& c, u8 clear, u8 set, u64 now, bool curr_in_memstall, bool* underflow = nullptr,
+                      bool enabled = true);
 
 // A parsed "some|full <threshold_us> <window_us>".
 struct TriggerSpec {
@@ -167,5 +181,65 @@ struct Snapshot {
 Snapshot snapshot(const GroupCore& g, Resource res, bool system);
 // "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\nfull ...\n".
 void format(const Snapshot& s, fs::SeqBuf& out);
+
+// ---- the per-CPU update (cpu_change) ----
+
+namespace detail {
+
+constexpr u32 SOME_BITS = (1u << IO_SOME) | (1u << MEM_SOME) | (1u << CPU_SOME);
+constexpr u32 FULL_BITS = (1u << IO_FULL) | (1u << MEM_FULL) | (1u << CPU_FULL);
+
+[[gnu::always_inline]] inline void seq_write_begin(CpuState& c) {
+    __atomic_store_n(&c.seq, c.seq + 1, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+}
+[[gnu::always_inline]] inline void seq_write_end(CpuState& c) { __atomic_store_n(&c.seq, c.seq + 1, __ATOMIC_RELEASE); }
+
+// Adds the time since state_start to every state the CPU was in (a FULL
+// state only with its SOME state), one step per state held.
+[[gnu::always_inline]] inline void record_times(CpuState& c, u64 now) {
+    u32 m = c.state_mask;
+    m = (m & (SOME_BITS | (1u << NONIDLE))) | (m & (m << 1) & FULL_BITS);
+    if (m) {
+        u64 delta = now > c.state_start ? now - c.state_start : 0;
+        for (; m; m &= m - 1) c.times[__builtin_ctz(m)] += delta;
+    }
+    c.state_start = now;
+}
+
+[[gnu::always_inline]] inline void move_count(u32& n, u8 clear, u8 set, u8 flag, bool* underflow) {
+    if (clear & flag) {
+        if (n) --n;
+        else if (underflow) *underflow = true;
+    }
+    if (set & flag) ++n;
+}
+
+}  // namespace detail
+
+[[gnu::always_inline]] inline u32 cpu_change(CpuState& c, u8 clear, u8 set, u64 now, bool curr_in_memstall, bool* underflow,
+                                              bool enabled) {
+    detail::seq_write_begin(c);
+    bool oncpu = (clear & TSK_ONCPU) ? false : (set & TSK_ONCPU) ? true : (c.state_mask & STATE_ONCPU);
+    detail::move_count(c.tasks[NR_RUNNING], clear, set, TSK_RUNNING, underflow);
+    if ((clear | set) & (TSK_IOWAIT | TSK_MEMSTALL | TSK_MEMSTALL_RUNNING)) {
+        detail::move_count(c.tasks[NR_IOWAIT], clear, set, TSK_IOWAIT, underflow);
+        detail::move_count(c.tasks[NR_MEMSTALL], clear, set, TSK_MEMSTALL, underflow);
+        detail::move_count(c.tasks[NR_MEMSTALL_RUNNING], clear, set, TSK_MEMSTALL_RUNNING, underflow);
+    }
+    if (!enabled) {
+        // Close what was running so that a later re-enable starts clean.
+        if (c.state_mask & (1u << NONIDLE)) detail::record_times(c, now);
+        c.state_mask = oncpu ? STATE_ONCPU : 0;
+        detail::seq_write_end(c);
+        return c.state_mask;
+    }
+    u32 mask = test_states(c.tasks, oncpu);
+    if (oncpu && curr_in_memstall) mask |= 1u << MEM_FULL;
+    detail::record_times(c, now);
+    c.state_mask = mask;
+    detail::seq_write_end(c);
+    return mask;
+}
 
 }  // namespace keel::psi

@@ -47,10 +47,42 @@ struct Waiter {
     int index = 0;
 };
 
-// Buckets hold a sleeping lock: the user value is read under it, and that
-// read may fault a page in.
+// A bucket's lock. It sleeps, since the user value is read under it and
+// that read may fault a page in; but taking and releasing it uncontended
+// is one atomic instruction each (every futex call takes one or two): only
+// a release with sleepers waiting goes to the wait queue.
+class BucketLock {
+public:
+    void lock() {
+        u32 expected = FREE;
+        if (__atomic_compare_exchange_n(&state_, &expected, LOCKED, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) return;
+        // Marked contended before sleeping (the queue's lock orders the
+        // mark against the holder's release), so the release wakes us.
+        wq_.wait_until([&] { return __atomic_exchange_n(&state_, CONTENDED, __ATOMIC_ACQUIRE) == FREE; });
+    }
+    void unlock() {
+        if (__atomic_exchange_n(&state_, FREE, __ATOMIC_RELEASE) == CONTENDED) wq_.wake_one();
+    }
+
+private:
+    enum : u32 { FREE, LOCKED, CONTENDED };
+    u32 state_ = FREE;
+    sched::WaitQueue wq_;
+};
+
+class BucketGuard {
+public:
+    explicit BucketGuard(BucketLock& l) : l_(l) { l_.lock(); }
+    ~BucketGuard() { l_.unlock(); }
+    BucketGuard(const BucketGuard&) = delete;
+    BucketGuard& operator=(const BucketGuard&) = delete;
+
+private:
+    BucketLock& l_;
+};
+
 struct Bucket {
-    sched::Mutex lock;
+    BucketLock lock;
     IntrusiveList<Waiter, &Waiter::node> waiters;
 };
 
@@ -66,9 +98,8 @@ Key key_for(uptr addr, bool shared) {
     mm::AddressSpace* as = proc::current_process()->mm;
     Key k{as, addr};
     if (!shared) return k;
-    as->for_each_vma([&](mm::Vma& v, mm::VmaFileInfo*) {
-        if (addr >= v.start && addr < v.end && v.shared() && v.file)
-            k = Key{&v.file->inode(), v.offset + (addr - v.start)};
+    as->with_vma(addr, [&](const mm::Vma* v) {
+        if (v && v->shared() && v->file) k = Key{&v->file->inode(), v->offset + (addr - v->start)};
     });
     return k;
 }
@@ -111,7 +142,7 @@ struct WaitSpec {
 void dequeue(Waiter& w) {
     for (;;) {
         Bucket& b = bucket_for(w.key);
-        sched::MutexGuard g(b.lock);
+        BucketGuard g(b.lock);
         if (&bucket_for(w.key) != &b) continue;
         if (w.node.linked()) b.waiters.remove(w);
         return;
@@ -134,7 +165,7 @@ Result<u64> wait_on(const WaitSpec* specs, Waiter* ws, usize n, u64 deadline_ns)
         w.wakeup = &wk;
         w.index = static_cast<int>(queued);
         Bucket& b = bucket_for(w.key);
-        sched::MutexGuard g(b.lock);
+        BucketGuard g(b.lock);
         auto cur = read_word(specs[queued].addr);
         if (cur.is_error()) {
             setup = cur.error();
@@ -155,8 +186,11 @@ Result<u64> wait_on(const WaitSpec* specs, Waiter* ws, usize n, u64 deadline_ns)
     };
     if (setup.is_error()) return finish(setup.error());
 
-    self->sleep_timer.fn = [](Timer* tm) { sched::wake(static_cast<sched::Thread*>(tm->data)); };
-    self->sleep_timer.data = self;
+    // The timer only for a timeout: the common untimed wait arms nothing.
+    if (deadline_ns) {
+        self->sleep_timer.fn = [](Timer* tm) { sched::wake(static_cast<sched::Thread*>(tm->data)); };
+        self->sleep_timer.data = self;
+    }
     for (;;) {
         // Blocked first, then the checks: a waker either sees us blocked or
         // we see its index (both sides use sequentially consistent order).
@@ -169,7 +203,7 @@ Result<u64> wait_on(const WaitSpec* specs, Waiter* ws, usize n, u64 deadline_ns)
         } else {
             if (deadline_ns) timer_arm(self->sleep_timer, deadline_ns);
             sched::schedule();
-            timer_cancel(self->sleep_timer);
+            if (deadline_ns) timer_cancel(self->sleep_timer);
         }
         __atomic_store_n(&self->interruptible, false, __ATOMIC_SEQ_CST);
         if (woken(ws[0])) return finish(0);
@@ -270,7 +304,7 @@ Result<u64> futex_wake_op(uptr addr, uptr addr2, int nwake, int nwake2, u32 enco
 Result<u64> futex_wake(uptr addr, u32 bitset, int n, bool shared) {
     Key k = key_for(addr, shared);
     Bucket& b = bucket_for(k);
-    sched::MutexGuard g(b.lock);
+    BucketGuard g(b.lock);
     return static_cast<u64>(wake_locked(b, k, bitset, n));
 }
 
@@ -302,7 +336,7 @@ void owner_died(uptr uaddr, int tid, bool pi, bool pending) {
     if (uaddr & 3) return;
     Key k = key_for(uaddr, true);
     Bucket& b = bucket_for(k);
-    sched::MutexGuard g(b.lock);
+    BucketGuard g(b.lock);
     auto v = UserIn<u32>(uaddr).read();
     if (v.is_error()) return;
     u32 uval = v.value();

@@ -303,3 +303,89 @@ TEST(Psi, UnprivilegedTriggerUsesTheAverages) {
     trigger_remove(g.core, t);
     EXPECT_TRUE(g.core.avg_triggers.empty());
 }
+
+namespace {
+
+// cpu_change written the plain way, one count and one state at a time,
+// straight from the definitions: the inlined fast version must agree with
+// it field for field.
+struct RefCpu {
+    u32 tasks[NR_COUNTS] = {};
+    u32 mask = 0;
+    u64 start = 0;
+    u64 times[NR_STATES] = {};
+
+    void record(u64 now) {
+        u64 delta = now > start ? now - start : 0;
+        start = now;
+        for (u32 res = 0; res < NR_RES; ++res) {
+            if (!(mask & (1u << (2 * res)))) continue;
+            times[2 * res] += delta;
+            if (mask & (1u << (2 * res + 1))) times[2 * res + 1] += delta;
+        }
+        if (mask & (1u << NONIDLE)) times[NONIDLE] += delta;
+    }
+
+    u32 change(u8 clear, u8 set, u64 now, bool memstall, bool* underflow, bool enabled) {
+        const u8 flag[NR_COUNTS] = {TSK_IOWAIT, TSK_MEMSTALL, TSK_RUNNING, TSK_MEMSTALL_RUNNING};
+        bool oncpu = (clear & TSK_ONCPU) ? false : (set & TSK_ONCPU) ? true : (mask & STATE_ONCPU) != 0;
+        for (u32 i = 0; i < NR_COUNTS; ++i) {
+            if (clear & flag[i]) {
+                if (tasks[i]) --tasks[i];
+                else *underflow = true;
+            }
+            if (set & flag[i]) ++tasks[i];
+        }
+        if (!enabled) {
+            if (mask & (1u << NONIDLE)) record(now);
+            mask = oncpu ? STATE_ONCPU : 0;
+            return mask;
+        }
+        u32 m = oncpu ? STATE_ONCPU : 0;
+        u32 run = tasks[NR_RUNNING];
+        if (tasks[NR_IOWAIT]) m |= (1u << IO_SOME) | (run ? 0 : 1u << IO_FULL);
+        if (tasks[NR_MEMSTALL])
+            m |= (1u << MEM_SOME) | (run == tasks[NR_MEMSTALL_RUNNING] ? 1u << MEM_FULL : 0);
+        if (run > (oncpu ? 1u : 0u)) m |= 1u << CPU_SOME;
+        if (run && !oncpu) m |= 1u << CPU_FULL;
+        if (tasks[NR_IOWAIT] || tasks[NR_MEMSTALL] || run) m |= 1u << NONIDLE;
+        if (oncpu && memstall) m |= 1u << MEM_FULL;
+        record(now);
+        mask = m;
+        return m;
+    }
+};
+
+}  // namespace
+
+TEST(Psi, FastChangeAgreesWithThePlainDefinition) {
+    CpuState c;
+    RefCpu ref;
+    u64 rng = 12345, now = 0;
+    auto next = [&] {
+        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+        return static_cast<u32>(rng >> 33);
+    };
+    for (int step = 0; step < 200000; ++step) {
+        // Mostly the scheduler's shapes (RUNNING, ONCPU), sometimes anything,
+        // including clears of flags never set (underflow) and clear+set.
+        u8 all = TSK_IOWAIT | TSK_MEMSTALL | TSK_RUNNING | TSK_ONCPU | TSK_MEMSTALL_RUNNING;
+        u8 clear = static_cast<u8>(next() & all & (next() % 4 ? TSK_RUNNING | TSK_ONCPU : all));
+        u8 set = static_cast<u8>(next() & all & (next() % 4 ? TSK_RUNNING | TSK_ONCPU : all));
+        bool memstall = next() % 8 == 0;
+        bool enabled = next() % 16 != 0;
+        // Time mostly moves forward, sometimes stands still or steps back.
+        u32 r = next() % 16;
+        now = r == 0 ? now : r == 1 && now > 50 ? now - 50 : now + next() % 100000;
+        bool uf = false, ref_uf = false;
+        u32 m = cpu_change(c, clear, set, now, memstall, &uf, enabled);
+        u32 ref_m = ref.change(clear, set, now, memstall, &ref_uf, enabled);
+        ASSERT_EQ(m, ref_m) << "step " << step;
+        ASSERT_EQ(uf, ref_uf) << "step " << step;
+        ASSERT_EQ(c.state_mask, ref.mask) << "step " << step;
+        ASSERT_EQ(c.state_start, ref.start) << "step " << step;
+        for (u32 i = 0; i < NR_COUNTS; ++i) ASSERT_EQ(c.tasks[i], ref.tasks[i]) << "step " << step;
+        for (u32 i = 0; i < NR_STATES; ++i) ASSERT_EQ(c.times[i], ref.times[i]) << "step " << step << " state " << i;
+        ASSERT_EQ(c.seq % 2, 0u);
+    }
+}
