@@ -168,9 +168,15 @@ void ensure_system() {
 // Applies one change to g and its ancestors up to `stop` (excluded; null:
 // to the top). Returns where it stopped: `stop`, or null if `stop` is not
 // above g. Out of line, so that a switch that changes nothing stays short.
+// The commonest changes (a wake-up; a sleep above the groups that only
+// lose ONCPU) get a copy compiled for their constant flags.
 [[gnu::noinline]] PsiGroup* change_chain(PsiGroup* g, PsiGroup* stop, u32 cpu, u8 clear, u8 set, u64 now) {
     bool memstall = curr_memstall(cpu);
-    for (; g && g != stop; g = g->parent) group_change(*g, cpu, clear, set, now, memstall);
+    if (clear == TSK_RUNNING && set == 0) {
+        for (; g && g != stop; g = g->parent) group_change(*g, cpu, TSK_RUNNING, 0, now, memstall);
+    } else {
+        for (; g && g != stop; g = g->parent) group_change(*g, cpu, clear, set, now, memstall);
+    }
     return g;
 }
 
@@ -246,7 +252,12 @@ void task_change(sched::Thread& t, u32 cpu, u8 clear, u8 set, u64 now_ns) {
     apply_flags(t, clear, set);
     if (!clear && !set) return;
     bool memstall = curr_memstall(cpu);
-    for (PsiGroup* g = first_group(t); g; g = g->parent) group_change(*g, cpu, clear, set, now_ns, memstall);
+    PsiGroup* g = first_group(t);
+    if (clear == 0 && set == TSK_RUNNING) {
+        for (; g; g = g->parent) group_change(*g, cpu, 0, TSK_RUNNING, now_ns, memstall);
+    } else {
+        for (; g; g = g->parent) group_change(*g, cpu, clear, set, now_ns, memstall);
+    }
 }
 
 void task_switch(sched::Thread* prev, sched::Thread* next, u32 cpu, bool prev_sleeps, u64 now_ns) {
