@@ -158,9 +158,43 @@ bool group_orphaned(const proc::Process& self) {
     return orphaned;
 }
 
+// Does `sig`, just queued, kill the whole process (lock held)? As Linux
+// decides when a signal is generated: SIGKILL, or a signal that terminates
+// by default (a core dump is left to the thread that takes it) without a
+// handler, for a receiver that does not block it, not even before a
+// sigtimedwait. init and a process already exiting are left alone; so is
+// one whose last thread is leaving (nothing receives the signal).
+bool fatal_to_group(proc::Process& p, const sched::Thread* t, int sig) {
+    if (p.pid == 1 || __atomic_load_n(&p.group_exit, __ATOMIC_RELAXED) || p.threads.empty()) return false;
+    if (sig == SIGKILL) return true;
+    if (p.sighand->actions[sig - 1].handler != SIG_DFL_HANDLER || default_action(sig) != Default::Term) return false;
+    auto receives = [sig](const sched::Thread& th) {
+        return !((th.signals.blocked | th.signals.real_blocked) & bit(sig));
+    };
+    if (t) return receives(*t);
+    bool any = false;
+    p.threads.for_each([&](sched::Thread& th) { any |= receives(th); });
+    return any;
+}
+
+// The process dies of `sig` (lock held): it counts as exiting from now on
+// (group_exit: the OOM killer, the freezer and every sleep see it), and
+// each thread gets SIGKILL so that a stopped or sleeping one leaves too.
+// Each thread leaves at its next return towards user mode, with `sig` as
+// the process's status.
+void start_group_exit(proc::Process& p, int sig) {
+    p.group_exit_status = sig;
+    __atomic_store_n(&p.group_exit, true, __ATOMIC_RELEASE);
+    siginfo_t kill{};
+    kill.si_signo = SIGKILL;
+    kill.si_code = SI_KERNEL;
+    p.threads.for_each([&](sched::Thread& th) { (void)enqueue(th.signals.pending, SIGKILL, kill); });
+}
+
 Status generate(proc::Process& p, sched::Thread* t, int sig, const siginfo_t& info) {
     Handlers& h = *p.sighand;
     bool resume = false;
+    bool fatal = false;
     {
         SpinlockGuard g(h.lock);
         // SIGCONT and the stop signals cancel each other when generated.
@@ -179,6 +213,11 @@ Status generate(proc::Process& p, sched::Thread* t, int sig, const siginfo_t& in
         if (!blocked && ignored_at_generation(h, sig) && sig != SIGCONT) return {};
         if (!(sig == SIGCONT && ignored_at_generation(h, sig)))
             TRY(enqueue(t ? t->signals.pending : h.shared, sig, info));
+        // Dying is visible from here on, not only once a thread has taken
+        // the signal: an OOM killer looking meanwhile must not pick another
+        // victim (or the same one twice).
+        fatal = fatal_to_group(p, t, sig);
+        if (fatal) start_group_exit(p, sig);
     }
     if (resume) {
         p.stopped = false;
@@ -186,7 +225,7 @@ Status generate(proc::Process& p, sched::Thread* t, int sig, const siginfo_t& in
         notify_parent_of_state(p, CLD_CONTINUED, SIGCONT);
     }
     h.arrivals.wake_all();  // signalfd readers and pollers
-    if (t) {
+    if (t && !fatal) {
         kick_one(*t);
     } else {
         // The thread list changes under the signal lock too (add_thread,
@@ -500,6 +539,10 @@ void deliver(arch::TrapFrame& f) {
                          __atomic_load_n(&p.sighand->shared.set, __ATOMIC_ACQUIRE)) == 0)
         return;
     for (;;) {
+        // Killed meanwhile (a stop just ended by SIGKILL, say): the status
+        // is that of the signal that killed the process, not the SIGKILL
+        // each thread was given.
+        if (__atomic_load_n(&p.group_exit, __ATOMIC_ACQUIRE)) proc::exit_killed(p.group_exit_status);
         int sig;
         siginfo_t info;
         KSigaction act;

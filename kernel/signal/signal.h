@@ -57,6 +57,9 @@ struct ThreadSignals {
     u64 altstack_size = 0;
     u32 altstack_flags = 2;  // SS_DISABLE
     SigSet saved_mask = 0;   // restored after a handler run by sigsuspend & co.
+    // rt_sigtimedwait's mask from before it unblocked the awaited signals:
+    // one of those arriving then is taken by the wait, never fatal.
+    SigSet real_blocked = 0;
     bool restore_mask = false;
     // Parked in the cgroup freezer's trap and counted in its cgroup's
     // nr_frozen (kernel/cgroup/freeze.cpp; the cgroup membership lock).

@@ -152,12 +152,14 @@ SYSCALL(rt_sigtimedwait) {
     if (!got) {
         {
             SpinlockGuard g(me().sighand->lock);
+            t.real_blocked = saved;
             t.blocked &= ~set;
         }
         sched::sleep_ns_interruptible(timeout, nullptr);
         {
             SpinlockGuard g(me().sighand->lock);
             t.blocked = saved;
+            t.real_blocked = 0;
         }
         got = sig::dequeue_from(set, &info);
     }
