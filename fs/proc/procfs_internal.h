@@ -177,6 +177,12 @@ Status show_limits(SeqBuf& out, const Target& t);
 Status show_mounts(SeqBuf& out, const Target& t);
 Status show_mountinfo(SeqBuf& out, const Target& t);
 Status show_fdinfo(SeqBuf& out, const Target& t);
+// pid_oom.cpp
+Status show_oom_score_adj(SeqBuf& out, const Target& t);
+Result<usize> store_oom_score_adj(const Target& t, u64 off, DataBuffer& in, usize at, usize n);
+Status show_oom_adj(SeqBuf& out, const Target& t);
+Result<usize> store_oom_adj(const Target& t, u64 off, DataBuffer& in, usize at, usize n);
+Status show_oom_score(SeqBuf& out, const Target& t);
 // pid_links.cpp
 Status link_fd(SeqBuf& out, const Target& t);
 Result<Path> jump_fd(const Target& t);

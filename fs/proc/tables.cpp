@@ -200,6 +200,11 @@ const usize ROOT_COUNT = count_of(ROOT_ENTRIES);
      DirKind::Table, nullptr, read_mem},                                         \
     {"mountinfo", REG, show_mountinfo},                                          \
     {"mounts", REG, show_mounts},                                                \
+    {"oom_adj", S_IFREG | 0644, show_oom_adj, nullptr, nullptr, nullptr, 0,     \
+     DirKind::Table, store_oom_adj},                                             \
+    {"oom_score", REG, show_oom_score},                                          \
+    {"oom_score_adj", S_IFREG | 0644, show_oom_score_adj, nullptr, nullptr,      \
+     nullptr, 0, DirKind::Table, store_oom_score_adj},                           \
     {"root", LNK, nullptr, link_root, jump_root},                                \
     {"sched", S_IFREG | 0644, show_pid_sched},                                   \
     {"schedstat", REG, show_pid_schedstat},                                      \

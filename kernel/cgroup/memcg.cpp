@@ -2,6 +2,7 @@
 // killer confined to a cgroup (see memcg.h).
 #include "kernel/cgroup/memcg.h"
 
+#include <linux/oom.h>
 #include <linux/signal.h>
 
 #include "fs/core/tmpfs.h"
@@ -80,35 +81,39 @@ enum class Oom { Killed, KilledSelf, InProgress, NoVictim };
 
 struct Candidate {
     int pid;
-    u64 points;  // pages: resident set plus page tables, as Linux's badness
+    i64 points;  // badness()
 };
 
 // Linux's log line for each process it kills.
-void log_kill(const char* why, int pid, const char* comm, u32 uid, const fs::procfs::MemUsage& u) {
+void log_kill(const char* why, int pid, const char* comm, u32 uid, int adj, const fs::procfs::MemUsage& u) {
     pr_err("%s: Killed process %d (%s) total-vm:%llukB, anon-rss:%llukB, file-rss:%llukB, shmem-rss:%llukB, "
-           "UID:%u pgtables:%llukB oom_score_adj:0",
+           "UID:%u pgtables:%llukB oom_score_adj:%d",
            why, pid, comm, static_cast<unsigned long long>(u.vm_size / 1024),
            static_cast<unsigned long long>(u.rss_anon / 1024), static_cast<unsigned long long>(u.rss_file / 1024),
            static_cast<unsigned long long>(u.rss_shmem / 1024), uid,
-           static_cast<unsigned long long>(u.vm_pte / 1024));
+           static_cast<unsigned long long>(u.vm_pte / 1024), adj);
 }
 
 // SIGKILL to process `pid` if it is still in `top`'s subtree; counts
-// oom_kill where it is charged. True when it was killed.
-bool kill_one(int pid, Cgroup& top, const char* why) {
+// oom_kill where it is charged. True when it was killed. `spare_unkillable`
+// (memory.oom.group's sweep): one with oom_score_adj -1000 is left alone.
+bool kill_one(int pid, Cgroup& top, const char* why, bool spare_unkillable = false) {
     fs::procfs::MemUsage u;
     (void)fs::procfs::mem_usage(pid, u);
     bool killed = false;
     char comm[16] = {};
     u32 uid = 0;
+    int adj = 0;
     Cgroup* charged = nullptr;
     proc::lock_tree();
     proc::Process* p = proc::process_slot(pid);
-    if (p && p->state == proc::ProcessState::Running && p->thread && inside(cgroup::of(*p->thread), top)) {
+    if (p && p->state == proc::ProcessState::Running && p->thread && inside(cgroup::of(*p->thread), top) &&
+        !(spare_unkillable && p->oom_score_adj == OOM_SCORE_ADJ_MIN)) {
         charged = target_of(cgroup::of(*p->thread));
         if (charged) cgroup::get(*charged);  // the victim may be reaped and its cgroup removed at once
         __builtin_memcpy(comm, p->comm, sizeof(comm) - 1);
         uid = p->cred.ruid;
+        adj = p->oom_score_adj;
         // Counted before the signal: whoever waits for the victim sees it.
         if (charged) count_event(*charged, EV_OOM_KILL);
         sig::send_from_kernel(*p, SIGKILL);
@@ -124,7 +129,7 @@ bool kill_one(int pid, Cgroup& top, const char* why) {
     pr_info("oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,mems_allowed=0,oom_memcg=%s,"
             "task_memcg=%s,task=%s,pid=%d,uid=%u",
             top_path, task_path, comm, pid, uid);
-    log_kill(why, pid, comm, uid, u);
+    log_kill(why, pid, comm, uid, adj, u);
     cgroup::put(charged);
     return true;
 }
@@ -159,11 +164,14 @@ Oom out_of_memory(Cgroup& over) {
         heap_free(pids);
         return Oom::InProgress;
     }
+    // What the group may use is the measure (Linux: memory.max, plus the
+    // swap it may use, none here).
+    u64 total = over.memory.limit();
+    if (!total) total = 1;
     Candidate best{0, 0};
     for (usize i = 0; i < n; ++i) {
-        fs::procfs::MemUsage u;
-        if (fs::procfs::mem_usage(pids[i], u).is_error() || !u.has_mm) continue;
-        u64 points = (u.rss() + u.vm_pte) / PAGE;
+        i64 points;
+        if (!badness(pids[i], total, &points)) continue;
         // Equal scores: the later one, as Linux's scan ends up choosing.
         if (!best.pid || points >= best.points) best = {pids[i], points};
     }
@@ -205,7 +213,7 @@ Oom out_of_memory(Cgroup& over) {
         usize m = members(*group, pids, CAP, &dying);
         for (usize i = 0; i < m; ++i) {
             if (pids[i] == best.pid) continue;
-            if (kill_one(pids[i], *group, "OOM killer (memory.oom.group)")) {
+            if (kill_one(pids[i], *group, "OOM killer (memory.oom.group)", true)) {
                 any = true;
                 self_killed |= self && pids[i] == self->pid;
             }
@@ -252,6 +260,23 @@ const fs::TmpfsCharge tmpfs_hooks{charge_shmem, uncharge_shmem};
 }  // namespace
 
 void init() { fs::set_tmpfs_charge(&tmpfs_hooks); }
+
+bool badness(int pid, u64 total_pages, i64* points) {
+    int adj = 0;
+    bool eligible = false;
+    proc::lock_tree();
+    proc::Process* p = proc::process_slot(pid);
+    if (p && p->pid != 1 && p->state == proc::ProcessState::Running && p->mm && !p->vfork_done) {
+        adj = p->oom_score_adj;
+        eligible = adj != OOM_SCORE_ADJ_MIN;
+    }
+    proc::unlock_tree();
+    if (!eligible) return false;
+    fs::procfs::MemUsage u;
+    if (fs::procfs::mem_usage(pid, u).is_error() || !u.has_mm) return false;
+    *points = static_cast<i64>((u.rss() + u.vm_pte) / PAGE) + adj * static_cast<i64>(total_pages / 1000);
+    return true;
+}
 
 bool current_killed() { return current_dying(); }
 

@@ -69,6 +69,13 @@ void throttle_over_high();
 // restarts at a write to it.
 Result<fs::OpenFile*> open_peak(fs::File& file, cgroup::Cgroup& c);
 
+// The OOM killer's measure of process `pid` against `total_pages` of
+// memory it may use (Linux's badness): resident pages and page tables,
+// plus oom_score_adj thousandths of the total. False when it is never
+// chosen: init, a zombie, oom_score_adj -1000, a vfork child on its
+// parent's memory. /proc/<pid>/oom_score shows it scaled to 0..2000.
+bool badness(int pid, u64 total_pages, i64* points);
+
 // memory.max written below the usage (tree mutex held): OOM-kills in the
 // cgroup until the usage fits, a victim at a time.
 void shrink_to_max(cgroup::Cgroup& c);

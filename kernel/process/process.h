@@ -167,6 +167,12 @@ struct Process {
     // credential change, 1 again after exec) and PR_SET_THP_DISABLE.
     u8 dumpable = 1;
     bool thp_disable = false;
+
+    // /proc/<pid>/oom_score_adj (fs/proc/pid_oom.cpp; tree lock): the OOM
+    // killer's bias, -1000 (never chosen) to 1000, and the floor below
+    // which only CAP_SYS_RESOURCE may lower it. Kept across fork and exec.
+    i16 oom_score_adj = 0;
+    i16 oom_score_adj_min = 0;
 };
 
 // The page tables a CPU switching to `t` loads (the kernel's for kernel

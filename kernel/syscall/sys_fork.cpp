@@ -164,6 +164,8 @@ Result<u64> do_clone(u64 flags, uptr stack, uptr parent_tid, uptr child_tid, u64
     child->no_new_privs = parent->no_new_privs;
     child->dumpable = parent->dumpable;
     child->thp_disable = parent->thp_disable;
+    child->oom_score_adj = parent->oom_score_adj;
+    child->oom_score_adj_min = parent->oom_score_adj_min;
     child->exe = parent->exe;
     child->layout = parent->layout;
     child->start_time_ns = time::monotonic_ns();
