@@ -39,6 +39,23 @@ uptr mmap_min_addr() {
     return p && fs::cred_of(*p).capable(CAP_SYS_RAWIO) ? 0 : USER_MMAP_MIN;
 }
 
+namespace {
+
+// The tables on va's path below the top level: PDPT, PD and PT by physical
+// address, 0 from the first one missing.
+void table_path(u64 pml4, uptr va, u64 (&out)[3]) {
+    const u64* t = phys_to_ptr<u64>(pml4);
+    for (int l = 3, i = 0; l > 0; --l, ++i) {
+        u64 e = t[(va >> (12 + 9 * l)) & 511];
+        out[i] = (e & arch::pte::P) ? (e & arch::pte::ADDR_MASK) : 0;
+        for (int j = i + 1; !out[i] && j < 3; ++j) out[j] = 0;
+        if (!out[i]) return;
+        t = phys_to_ptr<u64>(out[i]);
+    }
+}
+
+}  // namespace
+
 Result<AddressSpace*> AddressSpace::create() {
     AddressSpace* as = TRY(make<AddressSpace>());
     auto pml4 = arch::new_user_pml4();
@@ -47,7 +64,57 @@ Result<AddressSpace*> AddressSpace::create() {
         return pml4.error();
     }
     as->pml4_ = pml4.value();
+    if (Status st = memcg::try_charge_frame(page_frame(as->pml4_), memcg::PAGETABLES); st.is_error()) {
+        destroy(as);
+        return st.error();
+    }
     return as;
+}
+
+Result<u64*> AddressSpace::pte_alloc(uptr va) {
+    if (u64* e = arch::pte_lookup(pml4_, va)) return e;
+    // Charged before the tables exist, each to the frame that needs it once
+    // they do (an allocation that fails half-way made some of them).
+    u64 before[3], after[3];
+    table_path(pml4_, va, before);
+    cgroup::Cgroup* charges[3] = {};
+    usize missing = 0;
+    for (u64 t : before) {
+        if (t) continue;
+        auto c = memcg::try_charge(memcg::PAGETABLES);
+        if (c.is_error()) {
+            while (missing) memcg::uncharge(charges[--missing], memcg::PAGETABLES);
+            return c.error();
+        }
+        charges[missing++] = c.value();
+    }
+    auto r = arch::pte_create(pml4_, va);
+    table_path(pml4_, va, after);
+    usize used = 0;
+    for (int i = 0; i < 3; ++i)
+        if (!before[i] && after[i]) page_frame(after[i]).memcg = charges[used++];
+    while (used < missing) memcg::uncharge(charges[used++], memcg::PAGETABLES);
+    return r;
+}
+
+// Each table of the user half goes back to where it was charged.
+void AddressSpace::uncharge_tables() {
+    const u64* l4 = phys_to_ptr<u64>(pml4_);
+    for (int i = 0; i < 256; ++i) {
+        if (!(l4[i] & arch::pte::P)) continue;
+        u64 pdpt = l4[i] & arch::pte::ADDR_MASK;
+        const u64* l3 = phys_to_ptr<u64>(pdpt);
+        for (int j = 0; j < 512; ++j) {
+            if (!(l3[j] & arch::pte::P)) continue;
+            u64 pd = l3[j] & arch::pte::ADDR_MASK;
+            const u64* l2 = phys_to_ptr<u64>(pd);
+            for (int k = 0; k < 512; ++k)
+                if (l2[k] & arch::pte::P) memcg::uncharge_frame(page_frame(l2[k] & arch::pte::ADDR_MASK), memcg::PAGETABLES);
+            memcg::uncharge_frame(page_frame(pd), memcg::PAGETABLES);
+        }
+        memcg::uncharge_frame(page_frame(pdpt), memcg::PAGETABLES);
+    }
+    memcg::uncharge_frame(page_frame(pml4_), memcg::PAGETABLES);
 }
 
 AddressSpace::~AddressSpace() {
@@ -59,6 +126,7 @@ AddressSpace::~AddressSpace() {
         free_vma(v);
     }
     if (pml4_) {
+        uncharge_tables();
         arch::free_user_half(pml4_, release_user_page);
         free_pages(pml4_, 0);
     }
@@ -504,7 +572,7 @@ Status AddressSpace::fork_into(AddressSpace* child) {
         bool shared = v->shared();
         for_each_pte(pml4_, v->start, v->end, [&](uptr va, u64* pte) {
             if (failed.is_error() || !pte_has_page(*pte)) return;
-            auto cpte = arch::pte_create(child->pml4_, va);
+            auto cpte = child->pte_alloc(va);
             if (cpte.is_error()) {
                 failed = cpte.error();
                 return;

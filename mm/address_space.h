@@ -222,6 +222,12 @@ private:
     u64 pte_flags(const Vma& v, bool writable) const;
     Result<Vma*> clone_vma(const Vma& v);
     Status move_ptes(uptr from, uptr to, usize len);
+    // The leaf entry for user address va, making the tables on the way;
+    // each new table page is charged to the current thread's memory cgroup
+    // (ENOMEM over memory.max, as for a user page). Every user table is
+    // made here, so each frame says where it is charged.
+    Result<u64*> pte_alloc(uptr va);
+    void uncharge_tables();
 
     u64 pml4_ = 0;
     u32 refs_ = 1;

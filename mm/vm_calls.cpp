@@ -13,7 +13,7 @@ Status AddressSpace::move_ptes(uptr from, uptr to, usize len) {
     Status st;
     for_each_pte(pml4_, from, from + len, [&](uptr va, u64* pte) {
         if (st.is_error() || !pte_has_page(*pte)) return;
-        auto dst = arch::pte_create(pml4_, to + (va - from));
+        auto dst = pte_alloc(to + (va - from));
         if (dst.is_error()) {
             st = dst.error();
             return;

@@ -79,7 +79,7 @@ FaultResult AddressSpace::fault_locked(uptr addr, bool write, bool exec, FileFau
     }
     if (!access_ok(*v, write, exec)) return FaultResult::AccessError;
     uptr page_va = align_down<uptr>(addr, PAGE_SIZE);
-    auto pte_r = arch::pte_create(pml4_, page_va);
+    auto pte_r = pte_alloc(page_va);
     if (pte_r.is_error()) return FaultResult::OutOfMemory;
     u64* pte = pte_r.value();
     u64 e = *pte;
@@ -140,7 +140,7 @@ FaultResult AddressSpace::install_file_page(uptr addr, bool write, const FileFau
         *retry = true;
         return FaultResult::Handled;
     }
-    auto pte_r = arch::pte_create(pml4_, page_va);
+    auto pte_r = pte_alloc(page_va);
     if (pte_r.is_error()) return FaultResult::OutOfMemory;
     u64* pte = pte_r.value();
     if (pte_has_page(*pte)) {

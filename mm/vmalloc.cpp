@@ -1,6 +1,7 @@
 #include "mm/vmalloc.h"
 
 #include "arch/x86_64/paging.h"
+#include "kernel/cgroup/memcg.h"
 #include "kernel/smp.h"
 #include "kernel/spinlock.h"
 #include "mm/layout.h"
@@ -88,9 +89,15 @@ void vfree(void* addr) {
 Result<KernelStack> alloc_kernel_stack() {
     void* p = TRY(vmalloc(KERNEL_STACK_SIZE));
     uptr b = reinterpret_cast<uptr>(p);
+    // Not charged (yet): memcg::charge_kernel_stack keeps the cgroup of a
+    // user thread's stack in this frame.
+    page_frame(arch::translate(arch::kernel_pml4(), b)).memcg = nullptr;
     return KernelStack{b, b + KERNEL_STACK_SIZE};
 }
 
-void free_kernel_stack(const KernelStack& s) { vfree(reinterpret_cast<void*>(s.bottom)); }
+void free_kernel_stack(const KernelStack& s) {
+    memcg::uncharge_kernel_stack(s.bottom);  // normally done at the thread's exit already
+    vfree(reinterpret_cast<void*>(s.bottom));
+}
 
 }  // namespace keel::mm

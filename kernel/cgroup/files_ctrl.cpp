@@ -227,10 +227,15 @@ void charged_pages(Cgroup& c, u64* pages) {
 }
 
 // The figures Keel has, in bytes: anonymous and tmpfs pages (which Linux
-// counts as file pages too). The root is not charged.
+// counts as file pages too), and the kernel memory charged: page tables and
+// kernel stacks, all of "kernel" (Linux's also has slab, percpu, sockets).
+// The root is not charged.
 u64 stat_value(StringView key, const u64* pages) {
     if (key == "anon") return pages[memcg::ANON] * PAGE;
     if (key == "file" || key == "shmem") return pages[memcg::SHMEM] * PAGE;
+    if (key == "pagetables") return pages[memcg::PAGETABLES] * PAGE;
+    if (key == "kernel_stack") return pages[memcg::KERNEL_STACK] * PAGE;
+    if (key == "kernel") return (pages[memcg::PAGETABLES] + pages[memcg::KERNEL_STACK]) * PAGE;
     return 0;
 }
 

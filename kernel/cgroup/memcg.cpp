@@ -5,6 +5,7 @@
 #include <linux/oom.h>
 #include <linux/signal.h>
 
+#include "arch/x86_64/paging.h"
 #include "fs/core/tmpfs.h"
 #include "fs/proc/pid_mem.h"
 #include "kernel/cgroup/cgroup.h"
@@ -16,6 +17,8 @@
 #include "kernel/time.h"
 #include "lib/alloc.h"
 #include "mm/buddy.h"
+#include "mm/page_alloc.h"
+#include "mm/vmalloc.h"
 
 namespace keel::memcg {
 
@@ -328,10 +331,36 @@ Status try_charge_frame(mm::PageFrame& f, Kind kind) {
     return {};
 }
 
-void uncharge_frame(mm::PageFrame& f) {
+void uncharge_frame(mm::PageFrame& f, Kind kind) {
     auto* c = static_cast<Cgroup*>(f.memcg);
     f.memcg = nullptr;
-    uncharge(c, ANON);
+    uncharge(c, kind);
+}
+
+namespace {
+constexpr u64 STACK_PAGES = mm::KERNEL_STACK_SIZE / PAGE;
+
+mm::PageFrame& stack_frame(uptr bottom) { return mm::page_frame(arch::translate(arch::kernel_pml4(), bottom)); }
+}  // namespace
+
+void charge_kernel_stack(uptr bottom) {
+    Cgroup* c = charge_target();
+    if (c) {
+        cgroup::get(*c);
+        counter_charge(&c->memory, STACK_PAGES);
+        __atomic_add_fetch(&c->mem_pages[KERNEL_STACK], STACK_PAGES, __ATOMIC_RELAXED);
+    }
+    __atomic_store_n(&stack_frame(bottom).memcg, static_cast<void*>(c), __ATOMIC_RELEASE);
+}
+
+void uncharge_kernel_stack(uptr bottom) {
+    // Exchanged: the exit and, for a stack never got that far, its free
+    // (mm::free_kernel_stack) may both try.
+    auto* c = static_cast<Cgroup*>(__atomic_exchange_n(&stack_frame(bottom).memcg, nullptr, __ATOMIC_ACQ_REL));
+    if (!c) return;
+    counter_uncharge(&c->memory, STACK_PAGES);
+    __atomic_sub_fetch(&c->mem_pages[KERNEL_STACK], STACK_PAGES, __ATOMIC_RELAXED);
+    cgroup::put(c);
 }
 
 bool handle_oom() {

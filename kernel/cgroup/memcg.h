@@ -1,6 +1,7 @@
 // The cgroup v2 memory controller, enforced: user pages (anonymous memory,
-// copy-on-write copies, tmpfs/shmem pages) are charged to the cgroup of the
-// thread that allocates them, in it and every ancestor below the root, and
+// copy-on-write copies, tmpfs/shmem pages) and kernel memory (page tables
+// of user address spaces, user threads' kernel stacks) are charged to the
+// cgroup of the thread that allocates them, in it and every ancestor below the root, and
 // uncharged when the page is freed, which may be long after that thread
 // (shared and copied pages, tmpfs files). A charged page holds a reference
 // on its cgroup, so a removed ("dying") cgroup lives on until its last page
@@ -46,9 +47,18 @@ Result<cgroup::Cgroup*> try_charge(Kind kind);
 Result<cgroup::Cgroup*> charge(Kind kind);
 void uncharge(cgroup::Cgroup* c, Kind kind);
 
-// The same, remembered in the frame of a user page (PageFrame::memcg).
+// The same, remembered in the frame of a user page (PageFrame::memcg);
+// also for the page-table pages of user address spaces (PAGETABLES).
 Status try_charge_frame(mm::PageFrame& f, Kind kind);
-void uncharge_frame(mm::PageFrame& f);
+void uncharge_frame(mm::PageFrame& f, Kind kind = ANON);
+
+// A user thread's kernel stack (mm::KERNEL_STACK_SIZE at `bottom`, from
+// mm::alloc_kernel_stack), charged to the current thread's cgroup when it
+// is made and uncharged when it exits, as Linux accounts it. Forced: a
+// stack is charged even over memory.max (the next user page is not).
+// The cgroup is remembered in the frame of the stack's lowest page.
+void charge_kernel_stack(uptr bottom);
+void uncharge_kernel_stack(uptr bottom);
 
 // After a charge of the current thread failed (no locks held but those of
 // the file it is allocating for): the OOM killer in the cgroup over its

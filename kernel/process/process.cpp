@@ -10,6 +10,7 @@
 #include "drivers/tty/tty.h"
 #include "kernel/cgroup/cgroup.h"
 #include "kernel/cgroup/freeze.h"
+#include "kernel/cgroup/memcg.h"
 #include "kernel/panic.h"
 #include "kernel/percpu.h"
 #include "kernel/printk.h"
@@ -282,6 +283,7 @@ void drop_thread_mm(sched::Thread* self) {
     // one is gone the parent may reap, and the memory must be gone by then
     // (memory.current, as on Linux, where each thread drops it in exit_mm).
     drop_thread_mm(self);
+    memcg::uncharge_kernel_stack(self->stack_bottom);  // as its memory: before the parent may reap
     bool last;
     {
         sched::MutexGuard g(tree_lock);

@@ -8,6 +8,7 @@
 #include "drivers/tty/tty.h"
 #include "kernel/cgroup/cgroup.h"
 #include "kernel/cgroup/freeze.h"
+#include "kernel/cgroup/memcg.h"
 #include "kernel/signal/handlers.h"
 #include "kernel/printk.h"
 #include "kernel/process/caps.h"
@@ -75,6 +76,7 @@ Result<sched::Thread*> new_user_thread(const char* name, arch::TrapFrame& frame,
     t->signals.blocked = self->signals.blocked;
     t->timer_slack_ns = t->default_timer_slack_ns = self->timer_slack_ns;
     sched::fork_params(t, *self);
+    memcg::charge_kernel_stack(t->stack_bottom);
     return t;
 }
 
