@@ -41,7 +41,7 @@ alignas(16) u8 bsp_ist_stacks[arch::IST_COUNT][8192];
 // Keys the kernel consumes itself; everything else goes to init (Linux rule).
 const StringView known_keys[] = {"console", "loglevel", "quiet", "debug", "init", "panic", "ktest",
                                  "rdinit", "earlyprintk", "tsc_early_khz", "tsc", "nosmp", "maxcpus",
-                                 "keel.bench", "keel.crashtest", "keel.icount"};
+                                 "keel.bench", "keel.crashtest", "keel.icount", "idle"};
 
 void apply_cmdline() {
     u32 errs = kernel_cmdline.parse(StringView(boot_info.cmdline), known_keys);
@@ -50,6 +50,7 @@ void apply_cmdline() {
     i64 lvl = kernel_cmdline.get_int("loglevel", -1);
     if (lvl >= 0) set_console_loglevel(static_cast<int>(lvl));
     set_panic_timeout(static_cast<long>(kernel_cmdline.get_int("panic", 0)));
+    if (auto v = kernel_cmdline.get("idle"); v.has_value()) sched::set_idle_mode(v.value());
     for (u32 bit = 1; bit & Cmdline::kAllErrors; bit <<= 1) {
         if (errs & bit)
             pr_err("Kernel command line: %s; parameters may be lost",

@@ -42,6 +42,7 @@ struct Cpu {
     arch::TrapFrame user_entry;  // staging for enter_user (interrupts off)
     u64 irq_count;
     u64 idle_ns;
+    u64 kick_mask;  // CPUs owed a reschedule IPI once run-queue locks are dropped
 };
 
 static_assert(__builtin_offsetof(Cpu, user_rsp_scratch) == 8);

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "arch/x86_64/cpu.h"
+#include "kernel/percpu.h"
 #include "lib/utility.h"
 
 namespace keel {
@@ -34,6 +35,17 @@ enum class LockRank : u8 {
 };
 
 void lock_rank_acquire(LockRank r, const void* lock);
+// Turns interrupts back on if `irq`, first sending the reschedule IPIs this
+// CPU deferred meanwhile (sched::resched_cpu): they never go out while a
+// spinlock is held, so the woken CPU does not spin on our lock while the
+// IPI is on its way.
+void send_deferred_kicks();
+inline void irq_restore(bool irq) {
+    if (!irq) return;
+    Cpu* c = current_cpu_raw();
+    if (__builtin_expect(c && c->kick_mask, 0)) send_deferred_kicks();
+    arch::irq_enable();
+}
 void lock_rank_release(LockRank r, const void* lock);
 
 class Spinlock {
@@ -59,7 +71,7 @@ public:
 #ifdef KEEL_DEBUG
         lock_rank_release(rank_, this);
 #endif
-        if (irq) arch::irq_enable();
+        irq_restore(irq);
     }
     bool is_locked() const { return __atomic_load_n(&locked_, __ATOMIC_RELAXED); }
     // For the panic path only: take the lock over from a CPU that died.

@@ -141,6 +141,8 @@ extern "C" void trap_dispatch(TrapFrame* frame) {
     if (h.fn) h.fn(f, h.ctx);
     else pr_warn("unexpected interrupt vector %llu on cpu %u", static_cast<unsigned long long>(f.vector), cpu.id);
     lapic_eoi();
+    // Wake-ups the handler did owe other CPUs their IPIs.
+    if (cpu.kick_mask) sched::send_kicks();
     if (f.from_user()) {
         // Rescheduling and signals on the way back to user mode.
         irq_enable();

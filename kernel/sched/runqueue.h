@@ -4,6 +4,7 @@
 #pragma once
 
 #include "kernel/sched/fair_group.h"
+#include "kernel/sched/idle_poll.h"
 #include "kernel/sched/rt_queue.h"
 #include "kernel/sched/thread.h"
 #include "kernel/spinlock.h"
@@ -29,6 +30,10 @@ struct CpuRunQueue {
     u32 cpu = 0;
     u32 nr = 0;              // runnable threads here (fair + RT), curr included
     u64 switches = 0;
+    // The idle thread's polling window (its own; see idle_poll.h), and
+    // whether it polls now: a waker that sees it set needs no IPI.
+    IdlePoll idle_poll;
+    bool polling = false;
     // /proc/schedstat
     u64 yld_count = 0, sched_count = 0, sched_goidle = 0, ttwu_count = 0, ttwu_local = 0;
     u64 run_delay_ns = 0, pcount = 0;

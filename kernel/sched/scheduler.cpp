@@ -100,12 +100,14 @@ void finish_switch() {
         last->migrating = false;
     }
     rq.lock.unlock(false);
-    if (!last) return;
-    if (load_state(last) == ThreadState::Dead) {
+    if (last && load_state(last) == ThreadState::Dead) {
         zombies.with([&](Zombies& z) { z.list.push_back(*last); });
-    } else if (migrate) {
+    } else if (last && migrate) {
         enqueue_on(last, select_cpu(last, last->cpu), Enqueue::Restore);
     }
+    // Interrupts stay off until the switched-to thread's own code turns
+    // them on, without a lock: what this switch owes goes out now.
+    if (this_cpu(proof).kick_mask) send_kicks();
 }
 
 void reap_zombies() {
@@ -240,12 +242,35 @@ void requeue_elsewhere(CpuRunQueue& rq, Thread* t, bool irq, Enqueue how) {
     u32 from = rq.cpu;
     rq.lock.unlock(false);
     enqueue_on(t, select_cpu(t, from), how);
-    if (irq) arch::irq_enable();
+    irq_restore(irq);
 }
 
 void resched_cpu(u32 c) {
-    cpus[c]->need_resched = true;
-    if (c != self_id()) smp_send_reschedule(c);
+    __atomic_store_n(&cpus[c]->need_resched, true, __ATOMIC_SEQ_CST);
+    if (c == self_id()) return;
+    // A polling idle CPU sees the flag by itself. Ordered against
+    // idle_loop's clearing of `polling` and re-reading of need_resched:
+    // either it sees the request or we see it has stopped polling.
+    if (__atomic_load_n(&runqueues[c].polling, __ATOMIC_SEQ_CST)) return;
+    // Under a run-queue lock (interrupts off) the IPI waits for the
+    // unlock (send_kicks): the target's first act is to take that lock, and
+    // on QEMU's TCG the APIC write needs QEMU's global lock, which the
+    // target's vCPU thread takes at every spin-loop pause. Sent under the
+    // lock, one cross-CPU wake-up took 4 to 12 ms on a busy host.
+    if (!arch::irqs_enabled()) {
+        current_cpu_raw()->kick_mask |= 1ull << c;
+        return;
+    }
+    smp_send_reschedule(c);
+}
+
+void send_kicks() {
+    arch::InterruptGuard ig;
+    Cpu* me = current_cpu_raw();
+    if (!me) return;
+    u64 m = me->kick_mask;
+    me->kick_mask = 0;
+    for (; m; m &= m - 1) smp_send_reschedule(static_cast<u32>(__builtin_ctzll(m)));
 }
 
 // Charges the running thread for the time since the last charge.
@@ -453,6 +478,7 @@ void schedule_impl(bool preempt) {
     if (next == prev) {
         arm_slice_timer(rq, now);
         rq.lock.unlock(false);
+        send_kicks();
         return;
     }
     if (still_queued) {
@@ -641,10 +667,45 @@ void exit_current() {
     panic("a dead thread was scheduled again");
 }
 
+namespace {
+
+enum class IdleMode { Adaptive, Halt, Poll };
+IdleMode idle_mode = IdleMode::Adaptive;
+
+bool work_here(Cpu& cpu, u32 me) {
+    return __atomic_load_n(&cpu.need_resched, __ATOMIC_SEQ_CST) || nr_running(me) > 0;
+}
+
+// Polls for work for up to `limit_ns` with interrupts on; true if some came.
+bool poll_for_work(Cpu& cpu, CpuRunQueue& rq, u64 t0, u64 limit_ns) {
+    __atomic_store_n(&rq.polling, true, __ATOMIC_SEQ_CST);
+    arch::irq_enable();
+    bool found = false;
+    for (;;) {
+        if (work_here(cpu, rq.cpu)) {
+            found = true;
+            break;
+        }
+        if (limit_ns != ~0ull && time::monotonic_ns() - t0 >= limit_ns) break;
+        arch::cpu_relax();
+    }
+    arch::irq_disable();
+    __atomic_store_n(&rq.polling, false, __ATOMIC_SEQ_CST);
+    return found || work_here(cpu, rq.cpu);
+}
+
+}  // namespace
+
+void set_idle_mode(StringView arg) {
+    if (arg == "halt") idle_mode = IdleMode::Halt;
+    else if (arg == "poll") idle_mode = IdleMode::Poll;
+}
+
 void idle_loop() {
     u32 me = self_id();
     for (;;) {
         reap_zombies();
+        send_kicks();  // none should be left; a stray one must not wait for our next wake-up
         arch::irq_disable();
         IrqsOffProof proof;
         Cpu& cpu = this_cpu(proof);
@@ -653,9 +714,18 @@ void idle_loop() {
             arch::irq_enable();
             continue;
         }
+        CpuRunQueue& rq = runqueues[me];
         u64 t0 = time::monotonic_ns();
-        arch::irq_enable_and_halt();  // an interrupt ends the halt
-        cpu.idle_ns += time::monotonic_ns() - t0;
+        // With one CPU nothing but an interrupt brings work, and that ends
+        // a halt as quickly: polling would only burn the host's time.
+        u64 limit = idle_mode == IdleMode::Poll ? ~0ull
+                    : idle_mode == IdleMode::Halt || online_cpus() < 2 ? 0
+                                                                      : rq.idle_poll.limit_ns();
+        if (limit == 0 || !poll_for_work(cpu, rq, t0, limit)) arch::irq_enable_and_halt();  // an interrupt ends it
+        else arch::irq_enable();
+        u64 idle = time::monotonic_ns() - t0;
+        rq.idle_poll.adjust(idle);
+        cpu.idle_ns += idle;
     }
 }
 

@@ -6,6 +6,7 @@
 #include "kernel/sched/rt_queue.h"
 #include "kernel/sched/thread.h"
 #include "lib/result.h"
+#include "lib/string_view.h"
 
 namespace keel::sched {
 
@@ -14,6 +15,12 @@ struct CpuRunQueue;
 void init_bsp();           // the boot context becomes CPU 0's idle thread
 void init_ap(u32 cpu);     // the AP's boot context becomes its idle thread
 [[noreturn]] void idle_loop();
+// The `idle=` boot parameter: "halt" never polls, "poll" never halts; by
+// default an idle CPU polls for an adaptive while first (idle_poll.h).
+void set_idle_mode(StringView arg);
+// Sends the reschedule IPIs this CPU deferred (see resched_cpu). Never
+// under a spinlock: Spinlock::unlock calls it when it turns interrupts on.
+void send_kicks();
 
 // Creates a kernel thread and makes it runnable. cpu < 0: any CPU.
 Result<Thread*> spawn_kthread(const char* name, void (*fn)(void*), void* arg, int nice = 0, int cpu = -1);
