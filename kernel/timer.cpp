@@ -13,21 +13,28 @@ namespace {
 struct TimerQueue {
     Spinlock lock{LockRank::Timer};
     IntrusiveList<Timer, &Timer::node> sorted;  // earliest first
+    bool oneshot_mode = false;  // the APIC timer's LVT is set up: a count is all a new deadline needs
 };
 
 TimerQueue queues[MAX_CPUS];
 
 // Programs this CPU's APIC timer for the head of its queue. Lock held.
+// APIC writes are the dearest part of a context switch on a VM (on QEMU's
+// TCG each takes QEMU's global lock; on KVM each exits), so a deadline is
+// one write of the initial count, and an empty queue none: the one-shot
+// has fired or fires into a handler that finds nothing due.
 void reprogram(TimerQueue& q) {
     Timer* first = q.sorted.front();
-    if (!first) {
-        arch::lapic_timer_oneshot(0);
-        return;
-    }
+    if (!first) return;
     u64 now = time::monotonic_ns();
     u64 delta = first->deadline_ns > now ? first->deadline_ns - now : 0;
-    u64 ticks = time::ns_to_lapic_ticks(delta);
-    arch::lapic_timer_oneshot(static_cast<u32>(clamp<u64>(ticks, 1, 0xffffffffu)));
+    u32 ticks = static_cast<u32>(clamp<u64>(time::ns_to_lapic_ticks(delta), 1, 0xffffffffu));
+    if (q.oneshot_mode) {
+        arch::lapic_timer_set_count(ticks);
+    } else {
+        arch::lapic_timer_oneshot(ticks);
+        q.oneshot_mode = true;
+    }
 }
 
 void timer_interrupt(arch::TrapFrame&, void*) {

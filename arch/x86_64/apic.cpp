@@ -113,6 +113,8 @@ void lapic_timer_oneshot(u32 ticks) {
     write(TIMER_INITIAL, ticks);
 }
 
+void lapic_timer_set_count(u32 ticks) { write(TIMER_INITIAL, ticks); }
+
 void lapic_timer_start_free_running() {
     write(LVT_TIMER, LVT_MASKED | TIMER_PERIODIC | VEC_TIMER);
     write(TIMER_INITIAL, 0xffffffffu);

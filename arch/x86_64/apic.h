@@ -13,7 +13,8 @@ bool x2apic_enabled();
 void lapic_eoi();
 
 // One-shot timer: fire VEC_TIMER after `ticks` APIC timer ticks (0 stops it).
-void lapic_timer_oneshot(u32 ticks);
+void lapic_timer_oneshot(u32 ticks);        // sets the LVT to one-shot, then the count
+void lapic_timer_set_count(u32 ticks);      // the count only: the LVT is one-shot already
 void lapic_timer_start_free_running();  // for calibration
 u32 lapic_timer_current();
 
