@@ -19,6 +19,7 @@
 #include "kernel/time.h"
 #include "kernel/timer.h"
 #include "kernel/version.h"
+#include "mm/address_space.h"
 #include "mm/layout.h"
 #include "mm/page_alloc.h"
 #include "mm/vmalloc.h"
@@ -115,7 +116,7 @@ void setup_memory() {
     if (st.is_error()) panic("out of memory setting up the page allocator (%llu KiB of RAM)",
                              static_cast<unsigned long long>(boot_memory.total_ram() / 1024));
     arch::set_table_page_source(runtime_table_page);
-    arch::set_table_page_release([](u64 pa) { mm::free_pages(pa, 0); });
+    arch::set_table_page_release(mm::release_table_page);
     mm::page_alloc_init_cpu(0);
     auto stats = mm::mem_stats();
     pr_info("Memory: %lluK/%lluK available", static_cast<unsigned long long>(stats.free_pages * 4),

@@ -97,24 +97,9 @@ Result<u64*> AddressSpace::pte_alloc(uptr va) {
     return r;
 }
 
-// Each table of the user half goes back to where it was charged.
-void AddressSpace::uncharge_tables() {
-    const u64* l4 = phys_to_ptr<u64>(pml4_);
-    for (int i = 0; i < 256; ++i) {
-        if (!(l4[i] & arch::pte::P)) continue;
-        u64 pdpt = l4[i] & arch::pte::ADDR_MASK;
-        const u64* l3 = phys_to_ptr<u64>(pdpt);
-        for (int j = 0; j < 512; ++j) {
-            if (!(l3[j] & arch::pte::P)) continue;
-            u64 pd = l3[j] & arch::pte::ADDR_MASK;
-            const u64* l2 = phys_to_ptr<u64>(pd);
-            for (int k = 0; k < 512; ++k)
-                if (l2[k] & arch::pte::P) memcg::uncharge_frame(page_frame(l2[k] & arch::pte::ADDR_MASK), memcg::PAGETABLES);
-            memcg::uncharge_frame(page_frame(pd), memcg::PAGETABLES);
-        }
-        memcg::uncharge_frame(page_frame(pdpt), memcg::PAGETABLES);
-    }
-    memcg::uncharge_frame(page_frame(pml4_), memcg::PAGETABLES);
+void release_table_page(u64 pa) {
+    memcg::uncharge_frame(page_frame(pa), memcg::PAGETABLES);
+    free_pages(pa, 0);
 }
 
 AddressSpace::~AddressSpace() {
@@ -126,9 +111,8 @@ AddressSpace::~AddressSpace() {
         free_vma(v);
     }
     if (pml4_) {
-        uncharge_tables();
         arch::free_user_half(pml4_, release_user_page);
-        free_pages(pml4_, 0);
+        release_table_page(pml4_);
     }
 }
 

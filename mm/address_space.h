@@ -227,7 +227,6 @@ private:
     // (ENOMEM over memory.max, as for a user page). Every user table is
     // made here, so each frame says where it is charged.
     Result<u64*> pte_alloc(uptr va);
-    void uncharge_tables();
 
     u64 pml4_ = 0;
     u32 refs_ = 1;
@@ -248,5 +247,10 @@ constexpr uptr STACK_GUARD_GAP = 256 * 4096;            // stack_guard_gap
 
 // A PTE bit the MMU ignores: the page belongs to a file's page cache.
 constexpr u64 PTE_CACHE = 1ull << 9;
+
+// Frees a page-table page of a user address space, uncharged from its
+// memory cgroup (arch::set_table_page_release's hook: only user tables are
+// ever freed, and each was made by AddressSpace::pte_alloc).
+void release_table_page(u64 pa);
 
 }  // namespace keel::mm
