@@ -2,7 +2,12 @@
  * 32M, a big process (20M, growing by 10M) and a small one (4M, idle).
  * Left alone the big one is killed; with oom_score_adj -1000 it never is
  * and the small one goes instead; so with the small one at 1000, or the
- * big one at -900 (badness: pages + adj * limit pages / 1000). */
+ * big one at -900 (badness: pages + adj * limit pages / 1000).
+ * Linux 6.12 sometimes kills the big one as well once the small one is
+ * gone: its exit hides it from the OOM killer (MMF_OOM_SKIP) before its
+ * pages are uncharged, and the big one's fault, still retrying, sees no
+ * room and picks again. Where the big one is eligible after the small one
+ * ("prefer", "lean"), only the small one's fate is printed exactly. */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdio.h>
@@ -53,7 +58,7 @@ static pid_t hog(const char *name, const char *adj, long first, long then, int r
     _exit(0);
 }
 
-static void scenario(const char *name, const char *big_adj, const char *small_adj) {
+static void scenario(const char *name, const char *big_adj, const char *small_adj, int second_kill_possible) {
     char path[64];
     snprintf(path, sizeof path, "/cg/%s", name);
     mkdir(path, 0755);
@@ -87,8 +92,17 @@ static void scenario(const char *name, const char *big_adj, const char *small_ad
     kill(small, SIGTERM); /* a survivor ends by SIGTERM; a victim by its SIGKILL */
     waitpid(small, &ss, 0);
     snprintf(path, sizeof path, "/cg/%s/memory.events", name);
-    printf("%s: big (%s) ends by %s, small (%s) by %s, oom_kill %ld\n", name, big_adj, how(sb), small_adj, how(ss),
-           key(path, "oom_kill"));
+    long kills = key(path, "oom_kill");
+    if (!second_kill_possible)
+        printf("%s: big (%s) ends by %s, small (%s) by %s, oom_kill %ld\n", name, big_adj, how(sb), small_adj,
+               how(ss), kills);
+    else
+        printf("%s: small (%s) ends by %s; big (%s) survives, or is the second kill: %s\n", name, small_adj, how(ss),
+               big_adj,
+               (WIFEXITED(sb) && WEXITSTATUS(sb) == 0 && kills == 1) ||
+                       (WIFSIGNALED(sb) && WTERMSIG(sb) == SIGKILL && kills == 2)
+                   ? "yes"
+                   : "no");
     close(ready[0]), close(ready[1]), close(go_big[0]), close(go_big[1]), close(go_small[0]), close(go_small[1]);
     snprintf(path, sizeof path, "/cg/%s", name);
     rmdir(path);
@@ -101,10 +115,10 @@ int main(void) {
     mkdir("/cg", 0755);
     printf("mount cgroup2: %s\n", mount("none", "/cg", "cgroup2", 0, NULL) == 0 ? "ok" : "failed");
     printf("enable memory: %s\n", put("/cg/cgroup.subtree_control", "+memory") == 0 ? "ok" : "failed");
-    scenario("plain", "0", "0");
-    scenario("never", "-1000", "0");
-    scenario("prefer", "0", "1000");
-    scenario("lean", "-900", "0");
+    scenario("plain", "0", "0", 0);
+    scenario("never", "-1000", "0", 0);
+    scenario("prefer", "0", "1000", 1);
+    scenario("lean", "-900", "0", 1);
     printf("done\n");
     return 0;
 }
