@@ -193,9 +193,14 @@ Result<u64> wait_on(const WaitSpec* specs, Waiter* ws, usize n, u64 deadline_ns)
     }
     for (;;) {
         // Blocked first, then the checks: a waker either sees us blocked or
-        // we see its index (both sides use sequentially consistent order).
+        // we see its index. The waker's side is two locked instructions (the
+        // index, then the state in sched::wake); ours needs the fence, as
+        // set_current_blocked is a plain (release) store that x86 lets the
+        // loads below overtake: both sides then read the old values and the
+        // wake-up is lost (threads of a condition variable all asleep).
         __atomic_store_n(&self->interruptible, true, __ATOMIC_SEQ_CST);
         sched::set_current_blocked();
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
         bool expired = deadline_ns && time::monotonic_ns() >= deadline_ns;
         bool interrupted = sig::interrupt_pending();
         if (woken(ws[0]) || expired || interrupted) {
