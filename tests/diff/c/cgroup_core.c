@@ -1,4 +1,5 @@
 #include "difftest.h"
+#include "cgroup_util.h"
 /* cgroup v2 core: the mount, file lists and modes, the core files' contents and errnos,
  * mkdir/rmdir rules, the no-internal-process rule, moves, /proc/self/cgroup, limits on
  * descendants and depth. The hierarchy outlives the mount, so the test cleans up after itself
@@ -43,31 +44,6 @@ static void list(const char *check, const char *dir) {
 }
 
 /* A file's text with newlines shown as '|'. */
-static const char *cat(const char *path) {
-    static char b[2048];
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) { snprintf(b, sizeof b, "open -1 %s", errname(errno)); return b; }
-    ssize_t n = read(fd, b, sizeof b - 1);
-    int e = errno;
-    close(fd);
-    if (n < 0) { snprintf(b, sizeof b, "read -1 %s", errname(e)); return b; }
-    b[n] = 0;
-    for (ssize_t i = 0; i < n; i++) if (b[i] == '\n') b[i] = '|';
-    return b;
-}
-
-static const char *wr(const char *path, const char *text) {
-    static char b[64];
-    int fd = open(path, O_WRONLY);
-    if (fd < 0) { snprintf(b, sizeof b, "open -1 %s", errname(errno)); return b; }
-    ssize_t n = write(fd, text, strlen(text));
-    int e = errno;
-    close(fd);
-    if (n < 0) snprintf(b, sizeof b, "-1 %s", errname(e));
-    else if ((size_t)n == strlen(text)) snprintf(b, sizeof b, "ok");  /* pids have different lengths */
-    else snprintf(b, sizeof b, "%zd", n);
-    return b;
-}
 
 static char pidbuf[32];
 static const char *mypid(void) { snprintf(pidbuf, sizeof pidbuf, "%d", getpid()); return pidbuf; }

@@ -1,4 +1,5 @@
 #include "difftest.h"
+#include "cgroup_util.h"
 /* cgroup v2 controllers: the files of cpuset, cpu, io, memory and pids in a child, their
  * defaults, formats and the validation of writes; the pids limit on fork and threads;
  * cpuset moves. Values that depend on timing (usage, memory) are shown as their keys. */
@@ -41,19 +42,6 @@ static void list(const char *check, const char *dir, const char *prefix) {
     CHECK(check, "%s", out);
 }
 
-static const char *cat(const char *path) {
-    static char b[8192];
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) { snprintf(b, sizeof b, "open -1 %s", errname(errno)); return b; }
-    ssize_t n = read(fd, b, sizeof b - 1);
-    int e = errno;
-    close(fd);
-    if (n < 0) { snprintf(b, sizeof b, "read -1 %s", errname(e)); return b; }
-    b[n] = 0;
-    for (ssize_t i = 0; i < n; i++) if (b[i] == '\n') b[i] = '|';
-    return b;
-}
-
 /* The first word of every line: the keys of a flat keyed file. */
 static const char *keys(const char *path) {
     static char out[8192];
@@ -65,19 +53,6 @@ static const char *keys(const char *path) {
         strcat(out, " ");
     }
     return out;
-}
-
-static const char *wr(const char *path, const char *text) {
-    static char b[64];
-    int fd = open(path, O_WRONLY);
-    if (fd < 0) { snprintf(b, sizeof b, "open -1 %s", errname(errno)); return b; }
-    ssize_t n = write(fd, text, strlen(text));
-    int e = errno;
-    close(fd);
-    if (n < 0) snprintf(b, sizeof b, "-1 %s", errname(e));
-    else if ((size_t)n == strlen(text)) snprintf(b, sizeof b, "ok");  /* pids have different lengths */
-    else snprintf(b, sizeof b, "%zd", n);
-    return b;
 }
 
 #define W(name, file, text) CHECK(name, "%s", wr(CG "/c/" file, text))

@@ -1,4 +1,5 @@
 #include "difftest.h"
+#include "cgroup_util.h"
 /* cgroup v2 delegation: a subtree chowned to an unprivileged user (as
  * systemd delegates one). Who owns what a delegatee creates; migrations
  * need write access to cgroup.procs of the common ancestor of source and
@@ -11,18 +12,6 @@
 
 #define CG "/sys/fs/cgroup"
 #define UID 1000
-
-static const char *wr(const char *path, const char *text) {
-    static char b[64];
-    int fd = open(path, O_WRONLY);
-    if (fd < 0) { snprintf(b, sizeof b, "open -1 %s", errname(errno)); return b; }
-    ssize_t n = write(fd, text, strlen(text));
-    int e = errno;
-    close(fd);
-    if (n < 0) snprintf(b, sizeof b, "-1 %s", errname(e));
-    else snprintf(b, sizeof b, "ok");
-    return b;
-}
 
 static const char *move_pid(const char *cg, const char *file, int pid) {
     char path[256], text[32];

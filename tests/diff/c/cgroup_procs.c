@@ -1,4 +1,5 @@
 #include "difftest.h"
+#include "cgroup_util.h"
 /* cgroup v2 and processes: fork inherits the cgroup, cgroup.events "populated" with poll(POLLPRI),
  * clone3(CLONE_INTO_CGROUP) and its errors, cgroup.kill, cgroup.threads, /proc/<pid>/cgroup,
  * the pressure files of a cgroup. */
@@ -22,32 +23,6 @@ struct clone_args_v2 {
 #ifndef SYS_clone3
 #define SYS_clone3 435
 #endif
-
-static const char *cat(const char *path) {
-    static char b[2048];
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) { snprintf(b, sizeof b, "open -1 %s", errname(errno)); return b; }
-    ssize_t n = read(fd, b, sizeof b - 1);
-    int e = errno;
-    close(fd);
-    if (n < 0) { snprintf(b, sizeof b, "read -1 %s", errname(e)); return b; }
-    b[n] = 0;
-    for (ssize_t i = 0; i < n; i++) if (b[i] == '\n') b[i] = '|';
-    return b;
-}
-
-static const char *wr(const char *path, const char *text) {
-    static char b[64];
-    int fd = open(path, O_WRONLY);
-    if (fd < 0) { snprintf(b, sizeof b, "open -1 %s", errname(errno)); return b; }
-    ssize_t n = write(fd, text, strlen(text));
-    int e = errno;
-    close(fd);
-    if (n < 0) snprintf(b, sizeof b, "-1 %s", errname(e));
-    else if ((size_t)n == strlen(text)) snprintf(b, sizeof b, "ok");
-    else snprintf(b, sizeof b, "%zd", n);
-    return b;
-}
 
 static const char *move_pid(const char *cg, int pid) {
     char path[256], text[32];

@@ -1,4 +1,5 @@
 #include "difftest.h"
+#include "cgroup_util.h"
 /* cgroup v2 under concurrency: threads and processes come and go while their process is moved
  * back and forth between two cgroups and the files are read; afterwards the counts must be back
  * to zero and the cgroups removable. */
@@ -9,20 +10,7 @@
 
 #define CG "/sys/fs/cgroup"
 
-static const char *cat(const char *path) {
-    static __thread char b[2048];
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) { snprintf(b, sizeof b, "open -1 %s", errname(errno)); return b; }
-    ssize_t n = read(fd, b, sizeof b - 1);
-    int e = errno;
-    close(fd);
-    if (n < 0) { snprintf(b, sizeof b, "read -1 %s", errname(e)); return b; }
-    b[n] = 0;
-    for (ssize_t i = 0; i < n; i++) if (b[i] == '\n') b[i] = '|';
-    return b;
-}
-
-static int wr(const char *path, const char *text) {
+static int wr_rc(const char *path, const char *text) {
     int fd = open(path, O_WRONLY);
     if (fd < 0) return -1;
     ssize_t n = write(fd, text, strlen(text));
@@ -65,7 +53,7 @@ static int run(void) {
     for (int i = 0; i < 3; i++) pthread_create(&sp[i], NULL, spawner, NULL);
     pthread_create(&rd, NULL, reader, NULL);
     int moves_ok = 0;
-    for (int i = 0; i < 300; i++) moves_ok += wr(i % 2 ? CG "/s/b/cgroup.procs" : CG "/s/a/cgroup.procs", "0") == 0;
+    for (int i = 0; i < 300; i++) moves_ok += wr_rc(i % 2 ? CG "/s/b/cgroup.procs" : CG "/s/a/cgroup.procs", "0") == 0;
     stop = 1;
     long failures = 0;
     for (int i = 0; i < 3; i++) {
@@ -88,7 +76,7 @@ int main(void) {
     rmdir(CG "/s/b");
     rmdir(CG "/s");
     CK("mkdir", mkdir(CG "/s", 0755) | mkdir(CG "/s/a", 0755) | mkdir(CG "/s/b", 0755));
-    CHECK("sc", "%d", wr(CG "/cgroup.subtree_control", "+pids") | wr(CG "/s/cgroup.subtree_control", "+pids"));
+    CHECK("sc", "%d", wr_rc(CG "/cgroup.subtree_control", "+pids") | wr_rc(CG "/s/cgroup.subtree_control", "+pids"));
     CHECK("run", "%s", wstr(in_child(run)));
     CHECK("events_s", "%s", cat(CG "/s/cgroup.events"));
     CHECK("pids_s", "%s", cat(CG "/s/pids.current"));
@@ -96,7 +84,7 @@ int main(void) {
     CHECK("pids_b", "%s", cat(CG "/s/b/pids.current"));
     CHECK("procs_a", "%s", cat(CG "/s/a/cgroup.procs"));
     CHECK("procs_b", "%s", cat(CG "/s/b/cgroup.procs"));
-    CHECK("sc_off", "%d", wr(CG "/s/cgroup.subtree_control", "-pids") | wr(CG "/cgroup.subtree_control", "-pids"));
+    CHECK("sc_off", "%d", wr_rc(CG "/s/cgroup.subtree_control", "-pids") | wr_rc(CG "/cgroup.subtree_control", "-pids"));
     CK("rmdir", rmdir(CG "/s/a") | rmdir(CG "/s/b") | rmdir(CG "/s"));
     return 0;
 }

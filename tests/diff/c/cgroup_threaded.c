@@ -1,4 +1,5 @@
 #include "difftest.h"
+#include "cgroup_util.h"
 /* cgroup v2 threaded subtrees: cgroup.type "threaded", thread roots, "domain invalid" siblings,
  * threads moved one by one through cgroup.threads, what cgroup.procs shows and accepts there,
  * and which controllers may be enabled inside. */
@@ -8,32 +9,6 @@
 #include <sys/stat.h>
 
 #define CG "/sys/fs/cgroup"
-
-static const char *cat(const char *path) {
-    static char b[2048];
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) { snprintf(b, sizeof b, "open -1 %s", errname(errno)); return b; }
-    ssize_t n = read(fd, b, sizeof b - 1);
-    int e = errno;
-    close(fd);
-    if (n < 0) { snprintf(b, sizeof b, "read -1 %s", errname(e)); return b; }
-    b[n] = 0;
-    for (ssize_t i = 0; i < n; i++) if (b[i] == '\n') b[i] = '|';
-    return b;
-}
-
-static const char *wr(const char *path, const char *text) {
-    static char b[64];
-    int fd = open(path, O_WRONLY);
-    if (fd < 0) { snprintf(b, sizeof b, "open -1 %s", errname(errno)); return b; }
-    ssize_t n = write(fd, text, strlen(text));
-    int e = errno;
-    close(fd);
-    if (n < 0) snprintf(b, sizeof b, "-1 %s", errname(e));
-    else if ((size_t)n == strlen(text)) snprintf(b, sizeof b, "ok");
-    else snprintf(b, sizeof b, "%zd", n);
-    return b;
-}
 
 static int count_lines(const char *path) {
     const char *t = cat(path);
