@@ -563,8 +563,6 @@ bool wake(Thread* t) {
     }
     // Off every queue, and its switch-out finished under this lock.
     requeue_elsewhere(*rq, t, irq, Enqueue::Wakeup);
-    Cpu* me = current_cpu_raw();
-    if (me->need_resched && me->preempt_count == 0 && arch::irqs_enabled()) schedule();
     return true;
 }
 
