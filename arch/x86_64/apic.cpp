@@ -59,6 +59,9 @@ void send_icr(u32 dest, u32 low) {
         wrmsr(0x830, (u64(dest) << 32) | low);
         return;
     }
+    // An interrupt between the two writes could send its own IPI and leave
+    // its destination in ICR_HIGH for ours.
+    InterruptGuard ig;
     write(ICR_HIGH, dest << 24);
     write(ICR_LOW, low);
     for (int i = 0; i < 1000000 && (read(ICR_LOW) & (1u << 12)); ++i) cpu_relax();

@@ -210,6 +210,9 @@ void exit_to_user(arch::TrapFrame& frame) {
     // Interrupts stay off from here to user mode (the entry code turns them
     // off anyway before it returns), so the stamp needs no guard.
     arch::irq_disable();
+    // Backstop: a reschedule IPI deferred under a raw interrupts-off
+    // section would otherwise wait for this CPU's next kernel entry.
+    if (current_cpu_raw()->kick_mask) sched::send_kicks();
     cputime::enter_user_irqs_off();
 }
 

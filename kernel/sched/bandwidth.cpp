@@ -136,8 +136,11 @@ u64 runtime_left(const Thread& t, u64 now) {
 // needs its refill.
 void release(GroupBandwidth& bw) {
     if (timer_cancel(bw.refill)) {
-        arch::InterruptGuard ig;  // as in the timer interrupt
-        refill_fired(&bw.refill);
+        {
+            arch::InterruptGuard ig;  // as in the timer interrupt
+            refill_fired(&bw.refill);
+        }
+        send_kicks();  // the guard's end turns interrupts on without them
     }
 }
 

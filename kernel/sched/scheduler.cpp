@@ -264,6 +264,8 @@ void resched_cpu(u32 c) {
     smp_send_reschedule(c);
 }
 
+void kick_cpu(u32 c) { resched_cpu(c); }
+
 void send_kicks() {
     arch::InterruptGuard ig;
     Cpu* me = current_cpu_raw();
@@ -667,8 +669,7 @@ void exit_current() {
 
 namespace {
 
-enum class IdleMode { Adaptive, Halt, Poll };
-IdleMode idle_mode = IdleMode::Adaptive;
+IdleMode idle_mode_now = IdleMode::Adaptive;
 
 bool work_here(Cpu& cpu, u32 me) {
     return __atomic_load_n(&cpu.need_resched, __ATOMIC_SEQ_CST) || nr_running(me) > 0;
@@ -695,9 +696,12 @@ bool poll_for_work(Cpu& cpu, CpuRunQueue& rq, u64 t0, u64 limit_ns) {
 }  // namespace
 
 void set_idle_mode(StringView arg) {
-    if (arg == "halt") idle_mode = IdleMode::Halt;
-    else if (arg == "poll") idle_mode = IdleMode::Poll;
+    if (arg == "halt") set_idle_mode(IdleMode::Halt);
+    else if (arg == "poll") set_idle_mode(IdleMode::Poll);
 }
+
+void set_idle_mode(IdleMode m) { __atomic_store_n(&idle_mode_now, m, __ATOMIC_RELAXED); }
+IdleMode idle_mode() { return __atomic_load_n(&idle_mode_now, __ATOMIC_RELAXED); }
 
 void idle_loop() {
     u32 me = self_id();
@@ -716,14 +720,24 @@ void idle_loop() {
         u64 t0 = time::monotonic_ns();
         // With one CPU nothing but an interrupt brings work, and that ends
         // a halt as quickly: polling would only burn the host's time.
-        u64 limit = idle_mode == IdleMode::Poll ? ~0ull
-                    : idle_mode == IdleMode::Halt || online_cpus() < 2 ? 0
-                                                                      : rq.idle_poll.limit_ns();
+        IdleMode mode = idle_mode();
+        u64 limit = mode == IdleMode::Poll ? ~0ull
+                    : mode == IdleMode::Halt || online_cpus() < 2 ? 0
+                                                                 : rq.idle_poll.limit_ns();
+        // An interrupt during the poll or the halt must come back here,
+        // not switch away from inside it (it would leave `polling` set for
+        // wakers to trust, and count the next thread's run as idle): this
+        // loop schedules itself.
+        ++cpu.preempt_count;
         if (limit == 0 || !poll_for_work(cpu, rq, t0, limit)) arch::irq_enable_and_halt();  // an interrupt ends it
-        else arch::irq_enable();
+        arch::irq_disable();
+        --cpu.preempt_count;
         u64 idle = time::monotonic_ns() - t0;
-        rq.idle_poll.adjust(idle);
+        // A stale timer count that fired into an empty queue is no wake-up
+        // that polling would have caught.
+        if (work_here(cpu, me) || idle > IdlePoll::MAX_NS) rq.idle_poll.adjust(idle);
         cpu.idle_ns += idle;
+        arch::irq_enable();
     }
 }
 

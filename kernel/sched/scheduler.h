@@ -18,9 +18,15 @@ void init_ap(u32 cpu);     // the AP's boot context becomes its idle thread
 // The `idle=` boot parameter: "halt" never polls, "poll" never halts; by
 // default an idle CPU polls for an adaptive while first (idle_poll.h).
 void set_idle_mode(StringView arg);
+enum class IdleMode { Adaptive, Halt, Poll };
+void set_idle_mode(IdleMode m);
+IdleMode idle_mode();
 // Sends the reschedule IPIs this CPU deferred (see resched_cpu). Never
 // under a spinlock: Spinlock::unlock calls it when it turns interrupts on.
 void send_kicks();
+// Makes CPU c enter the kernel soon (a reschedule IPI, deferred like
+// resched_cpu's), e.g. so that its thread sees a new signal.
+void kick_cpu(u32 c);
 
 // Creates a kernel thread and makes it runnable. cpu < 0: any CPU.
 Result<Thread*> spawn_kthread(const char* name, void (*fn)(void*), void* arg, int nice = 0, int cpu = -1);

@@ -123,7 +123,7 @@ void discard(Pending& pending, SigSet which) {
 // CPU so that it passes through the kernel soon.
 void kick_one(sched::Thread& t) {
     if (__atomic_load_n(&t.interruptible, __ATOMIC_SEQ_CST)) sched::wake(&t);
-    if (__atomic_load_n(&t.on_cpu, __ATOMIC_RELAXED) && &t != sched::current()) smp_send_reschedule(t.cpu);
+    if (__atomic_load_n(&t.on_cpu, __ATOMIC_RELAXED) && &t != sched::current()) sched::kick_cpu(t.cpu);
 }
 
 Status generate(proc::Process& p, sched::Thread* t, int sig, const siginfo_t& info);
