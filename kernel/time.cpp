@@ -15,6 +15,7 @@ u64 tsc_base = 0;
 u64 khz = 0;
 u64 ns_mult = 0;  // ns = (tsc * ns_mult) >> 32
 u64 apic_khz = 0;
+u64 apic_mult = 0;  // ticks = (ns * apic_mult) >> 32: no 128-bit division when a timer is programmed
 i64 realtime_offset = 0;  // realtime - monotonic
 
 }  // namespace
@@ -33,7 +34,7 @@ u64 monotonic_ns() {
 }
 
 u64 ns_to_lapic_ticks(u64 ns) {
-    return static_cast<u64>(static_cast<unsigned __int128>(ns) * apic_khz / 1000000);
+    return static_cast<u64>((static_cast<unsigned __int128>(ns) * apic_mult) >> 32);
 }
 
 void calibrate() {
@@ -46,6 +47,7 @@ void calibrate() {
     khz = r.tsc_khz;
     apic_khz = r.lapic_khz;
     ns_mult = (1000000ull << 32) / khz;
+    apic_mult = (apic_khz << 32) / 1000000;
     tsc_base = arch::rdtsc();
     realtime_offset = static_cast<i64>(arch::rtc_read_epoch_seconds() * 1000000000ull);
     vdso::update_clock(tsc_base, ns_mult, realtime_offset);
