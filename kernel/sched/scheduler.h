@@ -15,8 +15,9 @@ struct CpuRunQueue;
 void init_bsp();           // the boot context becomes CPU 0's idle thread
 void init_ap(u32 cpu);     // the AP's boot context becomes its idle thread
 [[noreturn]] void idle_loop();
-// The `idle=` boot parameter: "halt" never polls, "poll" never halts; by
-// default an idle CPU polls for an adaptive while first (idle_poll.h).
+// The boot parameters `idle=halt` (the default: never polls), `idle=poll`
+// (never halts) and `cpuidle_haltpoll.force=1` (polls for an adaptive while
+// before halting, idle_poll.h; passed here as "haltpoll").
 void set_idle_mode(StringView arg);
 enum class IdleMode { Adaptive, Halt, Poll };
 void set_idle_mode(IdleMode m);
