@@ -4,8 +4,11 @@
 #pragma once
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,4 +48,12 @@ static inline uint64_t now_ns(clockid_t c) {
     struct timespec ts;
     clock_gettime(c, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* Mounts cgroup2 on /cg and enables the memory controller for its
+ * children, printing both outcomes (the memcg tests' first two lines). */
+static inline void mount_memory_cgroups(void) {
+    mkdir("/cg", 0755);
+    printf("mount cgroup2: %s\n", mount("none", "/cg", "cgroup2", 0, NULL) == 0 ? "ok" : "failed");
+    printf("enable memory: %s\n", put("/cg/cgroup.subtree_control", "+memory") == 0 ? "ok" : "failed");
 }

@@ -36,9 +36,7 @@ static void *idle(void *arg) {
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     verbose = getenv("VERBOSE") != NULL;
-    mkdir("/cg", 0755);
-    printf("mount cgroup2: %s\n", mount("none", "/cg", "cgroup2", 0, NULL) == 0 ? "ok" : "failed");
-    printf("enable memory: %s\n", put("/cg/cgroup.subtree_control", "+memory") == 0 ? "ok" : "failed");
+    mount_memory_cgroups();
     mkdir("/cg/k", 0755);
     int ready[2], go[2];
     pipe(ready);

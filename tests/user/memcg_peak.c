@@ -55,9 +55,7 @@ static void ask(int cmd, int ans, char c) {
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     verbose = getenv("VERBOSE") != NULL;
-    mkdir("/cg", 0755);
-    printf("mount cgroup2: %s\n", mount("none", "/cg", "cgroup2", 0, NULL) == 0 ? "ok" : "failed");
-    printf("enable memory: %s\n", put("/cg/cgroup.subtree_control", "+memory") == 0 ? "ok" : "failed");
+    mount_memory_cgroups();
     mkdir("/cg/p", 0755);
     int cmd[2], ans[2];
     pipe(cmd);

@@ -155,9 +155,7 @@ static void lowered(void) {
 
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    mkdir("/cg", 0755);
-    printf("mount cgroup2: %s\n", mount("none", "/cg", "cgroup2", 0, NULL) == 0 ? "ok" : "failed");
-    printf("enable memory: %s\n", put("/cg/cgroup.subtree_control", "+memory") == 0 ? "ok" : "failed");
+    mount_memory_cgroups();
     threads();
     tmpfs_writer();
     cow();
