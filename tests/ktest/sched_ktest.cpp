@@ -154,7 +154,9 @@ KTEST(sched, short_slice_wakes_sooner) {
     if (kernel_cmdline.has("keel.icount")) {
         KEXPECT(shrt < dflt);
     }
-    KEXPECT(dflt < 100000000);
+    // A lost wake-up, not a measurement: 100 ms was missed once (154 ms) on
+    // a heavily loaded host without icount.
+    KEXPECT(dflt < 1000000000);
 }
 
 namespace {
