@@ -195,6 +195,8 @@ namespace {
 
 void exit_to_user(arch::TrapFrame& frame) {
     Cpu* c = current_cpu_raw();
+    // A thread still Blocked here would be lost at its next schedule().
+    KASSERT(__atomic_load_n(&sched::current()->state, __ATOMIC_RELAXED) == sched::ThreadState::Runnable);
     if (c->need_resched && c->preempt_count == 0) sched::schedule();
     Process* p = current_process();
     sched::Thread* self = sched::current();

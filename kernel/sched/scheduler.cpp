@@ -540,13 +540,29 @@ void yield() {
 
 void set_current_blocked() { store_state(current(), ThreadState::Blocked); }
 
+// The state changes under the thread's run-queue lock, together with the
+// look at its queue, as schedule() reads the state and dequeues a sleeper
+// under that lock. Changed before the lock (it used to be), a waker that
+// then waited for the lock could find the thread already in a later sleep,
+// dequeued, and requeue it with that sleep's Blocked state: it returned
+// from schedule() Blocked, went on (its wait saw its condition met) and was
+// lost at its next plain schedule(). A thread that schedule() returns to is
+// now always Runnable; a wake-up that lands in a later sleep is only
+// spurious, and every sleeper re-checks its condition.
 bool wake(Thread* t) {
-    ThreadState expected = ThreadState::Blocked;
-    if (!__atomic_compare_exchange_n(&t->state, &expected, ThreadState::Runnable, false, __ATOMIC_ACQ_REL,
-                                     __ATOMIC_ACQUIRE))
-        return false;
+    // Not asleep: nothing to do. The fence orders the caller's store of the
+    // wake-up condition before this load, as each sleeper orders its
+    // Blocked before its check of the condition.
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (load_state(t) != ThreadState::Blocked) return false;
     bool irq;
     CpuRunQueue* rq = &lock_task_rq(t, &irq);
+    ThreadState expected = ThreadState::Blocked;
+    if (!__atomic_compare_exchange_n(&t->state, &expected, ThreadState::Runnable, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE)) {
+        rq->lock.unlock(irq);
+        return false;
+    }
     ++rq->ttwu_count;
     if (rq->cpu == self_id()) ++rq->ttwu_local;
     if (t->se.on_rq || t->on_rt) {
