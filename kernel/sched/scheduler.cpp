@@ -538,7 +538,11 @@ void yield() {
     schedule();
 }
 
-void set_current_blocked() { store_state(current(), ThreadState::Blocked); }
+// Sequentially consistent: every sleeper checks its wake-up condition after
+// this store, and a waker sets the condition before it looks at the state.
+// A plain (release) store lets x86 move the sleeper's loads above it, and
+// both sides then miss each other (4f84939 fixed one such site by a fence).
+void set_current_blocked() { __atomic_store_n(&current()->state, ThreadState::Blocked, __ATOMIC_SEQ_CST); }
 
 // The state changes under the thread's run-queue lock, together with the
 // look at its queue, as schedule() reads the state and dequeues a sleeper
