@@ -125,27 +125,38 @@ private:
     IntrusiveList<WaitEntry, &WaitEntry::node> waiters_;
 };
 
+// A sleeping lock. Uncontended, taking and releasing it is one atomic
+// instruction each; only a release with sleepers waiting goes through the
+// wait queue.
 class Mutex {
 public:
     void lock() {
-        Thread* self = current();
-        wq_.wait_until([&] {
-            Thread* expected = nullptr;
-            return __atomic_compare_exchange_n(&owner_, &expected, self, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
-        });
+        u32 expected = FREE;
+        if (!__atomic_compare_exchange_n(&state_, &expected, LOCKED, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+            // Marked contended before sleeping (the queue's lock orders the
+            // mark against the holder's release), so the release wakes us.
+            wq_.wait_until([&] { return __atomic_exchange_n(&state_, CONTENDED, __ATOMIC_ACQUIRE) == FREE; });
+        }
+        owner_ = current();
     }
     bool try_lock() {
-        Thread* expected = nullptr;
-        return __atomic_compare_exchange_n(&owner_, &expected, current(), false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+        u32 expected = FREE;
+        if (!__atomic_compare_exchange_n(&state_, &expected, LOCKED, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+            return false;
+        owner_ = current();
+        return true;
     }
     void unlock() {
         KASSERT(owner_ == current());
-        wq_.update_and_wake([&] { __atomic_store_n(&owner_, nullptr, __ATOMIC_RELEASE); }, false);
+        owner_ = nullptr;
+        if (__atomic_exchange_n(&state_, FREE, __ATOMIC_RELEASE) == CONTENDED) wq_.wake_one();
     }
-    bool is_locked() const { return __atomic_load_n(&owner_, __ATOMIC_RELAXED) != nullptr; }
+    bool is_locked() const { return __atomic_load_n(&state_, __ATOMIC_RELAXED) != FREE; }
 
 private:
-    Thread* owner_ = nullptr;
+    enum : u32 { FREE, LOCKED, CONTENDED };
+    u32 state_ = FREE;
+    Thread* owner_ = nullptr;  // for the holder's own checks
     WaitQueue wq_;
 };
 

@@ -47,42 +47,10 @@ struct Waiter {
     int index = 0;
 };
 
-// A bucket's lock. It sleeps, since the user value is read under it and
-// that read may fault a page in; but taking and releasing it uncontended
-// is one atomic instruction each (every futex call takes one or two): only
-// a release with sleepers waiting goes to the wait queue.
-class BucketLock {
-public:
-    void lock() {
-        u32 expected = FREE;
-        if (__atomic_compare_exchange_n(&state_, &expected, LOCKED, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) return;
-        // Marked contended before sleeping (the queue's lock orders the
-        // mark against the holder's release), so the release wakes us.
-        wq_.wait_until([&] { return __atomic_exchange_n(&state_, CONTENDED, __ATOMIC_ACQUIRE) == FREE; });
-    }
-    void unlock() {
-        if (__atomic_exchange_n(&state_, FREE, __ATOMIC_RELEASE) == CONTENDED) wq_.wake_one();
-    }
-
-private:
-    enum : u32 { FREE, LOCKED, CONTENDED };
-    u32 state_ = FREE;
-    sched::WaitQueue wq_;
-};
-
-class BucketGuard {
-public:
-    explicit BucketGuard(BucketLock& l) : l_(l) { l_.lock(); }
-    ~BucketGuard() { l_.unlock(); }
-    BucketGuard(const BucketGuard&) = delete;
-    BucketGuard& operator=(const BucketGuard&) = delete;
-
-private:
-    BucketLock& l_;
-};
-
+// Buckets hold a sleeping lock: the user value is read under it, and that
+// read may fault a page in.
 struct Bucket {
-    BucketLock lock;
+    sched::Mutex lock;
     IntrusiveList<Waiter, &Waiter::node> waiters;
 };
 
@@ -142,7 +110,7 @@ struct WaitSpec {
 void dequeue(Waiter& w) {
     for (;;) {
         Bucket& b = bucket_for(w.key);
-        BucketGuard g(b.lock);
+        sched::MutexGuard g(b.lock);
         if (&bucket_for(w.key) != &b) continue;
         if (w.node.linked()) b.waiters.remove(w);
         return;
@@ -165,7 +133,7 @@ Result<u64> wait_on(const WaitSpec* specs, Waiter* ws, usize n, u64 deadline_ns)
         w.wakeup = &wk;
         w.index = static_cast<int>(queued);
         Bucket& b = bucket_for(w.key);
-        BucketGuard g(b.lock);
+        sched::MutexGuard g(b.lock);
         auto cur = read_word(specs[queued].addr);
         if (cur.is_error()) {
             setup = cur.error();
@@ -193,14 +161,10 @@ Result<u64> wait_on(const WaitSpec* specs, Waiter* ws, usize n, u64 deadline_ns)
     }
     for (;;) {
         // Blocked first, then the checks: a waker either sees us blocked or
-        // we see its index. The waker's side is two locked instructions (the
-        // index, then the state in sched::wake); ours needs the fence, as
-        // set_current_blocked is a plain (release) store that x86 lets the
-        // loads below overtake: both sides then read the old values and the
-        // wake-up is lost (threads of a condition variable all asleep).
+        // we see its index (set_current_blocked and the waker's side are
+        // sequentially consistent; a weaker store here once lost wake-ups).
         __atomic_store_n(&self->interruptible, true, __ATOMIC_SEQ_CST);
         sched::set_current_blocked();
-        __atomic_thread_fence(__ATOMIC_SEQ_CST);
         bool expired = deadline_ns && time::monotonic_ns() >= deadline_ns;
         bool interrupted = sig::interrupt_pending();
         if (woken(ws[0]) || expired || interrupted) {
@@ -309,7 +273,7 @@ Result<u64> futex_wake_op(uptr addr, uptr addr2, int nwake, int nwake2, u32 enco
 Result<u64> futex_wake(uptr addr, u32 bitset, int n, bool shared) {
     Key k = key_for(addr, shared);
     Bucket& b = bucket_for(k);
-    BucketGuard g(b.lock);
+    sched::MutexGuard g(b.lock);
     return static_cast<u64>(wake_locked(b, k, bitset, n));
 }
 
@@ -341,7 +305,7 @@ void owner_died(uptr uaddr, int tid, bool pi, bool pending) {
     if (uaddr & 3) return;
     Key k = key_for(uaddr, true);
     Bucket& b = bucket_for(k);
-    BucketGuard g(b.lock);
+    sched::MutexGuard g(b.lock);
     auto v = UserIn<u32>(uaddr).read();
     if (v.is_error()) return;
     u32 uval = v.value();
