@@ -51,7 +51,7 @@ void apply_cmdline() {
     i64 lvl = kernel_cmdline.get_int("loglevel", -1);
     if (lvl >= 0) set_console_loglevel(static_cast<int>(lvl));
     set_panic_timeout(static_cast<long>(kernel_cmdline.get_int("panic", 0)));
-    if (kernel_cmdline.get_int("cpuidle_haltpoll.force", 0) == 1) sched::set_idle_mode(StringView("haltpoll"));
+    if (kernel_cmdline.get_int("cpuidle_haltpoll.force", 0) == 1) sched::set_idle_mode(sched::IdleMode::Adaptive);
     if (auto v = kernel_cmdline.get("idle"); v.has_value()) sched::set_idle_mode(v.value());
     for (u32 bit = 1; bit & Cmdline::kAllErrors; bit <<= 1) {
         if (errs & bit)

@@ -23,8 +23,6 @@ void preempt_enable() {
     if (c->preempt_count == 0 && c->need_resched && arch::irqs_enabled()) sched::schedule();
 }
 
-void send_deferred_kicks() { sched::send_kicks(); }
-
 // Lock ranks: a CPU must take locks in increasing rank. Checked only in
 // debug builds, and only once per-CPU data exists.
 void lock_rank_acquire(LockRank r, const void* lock) {

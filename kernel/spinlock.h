@@ -39,11 +39,13 @@ void lock_rank_acquire(LockRank r, const void* lock);
 // CPU deferred meanwhile (sched::resched_cpu): they never go out while a
 // spinlock is held, so the woken CPU does not spin on our lock while the
 // IPI is on its way.
-void send_deferred_kicks();
+namespace sched {
+void send_kicks();
+}
 inline void irq_restore(bool irq) {
     if (!irq) return;
     Cpu* c = current_cpu_raw();
-    if (__builtin_expect(c && c->kick_mask, 0)) send_deferred_kicks();
+    if (__builtin_expect(c && c->kick_mask, 0)) sched::send_kicks();
     arch::irq_enable();
 }
 void lock_rank_release(LockRank r, const void* lock);

@@ -724,7 +724,6 @@ bool poll_for_work(Cpu& cpu, CpuRunQueue& rq, u64 t0, u64 limit_ns) {
 void set_idle_mode(StringView arg) {
     if (arg == "halt") set_idle_mode(IdleMode::Halt);
     else if (arg == "poll") set_idle_mode(IdleMode::Poll);
-    else if (arg == "haltpoll") set_idle_mode(IdleMode::Adaptive);
 }
 
 void set_idle_mode(IdleMode m) { __atomic_store_n(&idle_mode_now, m, __ATOMIC_RELAXED); }

@@ -15,12 +15,12 @@ struct CpuRunQueue;
 void init_bsp();           // the boot context becomes CPU 0's idle thread
 void init_ap(u32 cpu);     // the AP's boot context becomes its idle thread
 [[noreturn]] void idle_loop();
-// The boot parameters `idle=halt` (the default: never polls), `idle=poll`
-// (never halts) and `cpuidle_haltpoll.force=1` (polls for an adaptive while
-// before halting, idle_poll.h; passed here as "haltpoll").
-void set_idle_mode(StringView arg);
+// How an idle CPU waits: Halt (the default, `idle=halt`), Poll (never
+// halts, `idle=poll`) or Adaptive (polls for a while first, idle_poll.h;
+// `cpuidle_haltpoll.force=1`). The StringView form takes `idle=`'s value.
 enum class IdleMode { Adaptive, Halt, Poll };
 void set_idle_mode(IdleMode m);
+void set_idle_mode(StringView arg);
 IdleMode idle_mode();
 // Sends the reschedule IPIs this CPU deferred (see resched_cpu). Never
 // under a spinlock: Spinlock::unlock calls it when it turns interrupts on.
