@@ -57,3 +57,15 @@ static inline void mount_memory_cgroups(void) {
     printf("mount cgroup2: %s\n", mount("none", "/cg", "cgroup2", 0, NULL) == 0 ? "ok" : "failed");
     printf("enable memory: %s\n", put("/cg/cgroup.subtree_control", "+memory") == 0 ? "ok" : "failed");
 }
+
+/* Makes /cg/NAME with memory.max `max` and no swap (so that Linux cannot
+ * swap where Keel has nothing to reclaim). */
+static inline void memory_group(const char *name, const char *max) {
+    char path[128];
+    snprintf(path, sizeof path, "/cg/%s", name);
+    mkdir(path, 0755);
+    snprintf(path, sizeof path, "/cg/%s/memory.swap.max", name);
+    put(path, "0");
+    snprintf(path, sizeof path, "/cg/%s/memory.max", name);
+    put(path, max);
+}

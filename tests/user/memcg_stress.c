@@ -29,15 +29,6 @@ static const char *how(int status) {
     return buf;
 }
 
-static void group(const char *name, const char *max) {
-    char path[128];
-    snprintf(path, sizeof path, "/cg/%s", name);
-    mkdir(path, 0755);
-    snprintf(path, sizeof path, "/cg/%s/memory.swap.max", name);
-    put(path, "0");
-    snprintf(path, sizeof path, "/cg/%s/memory.max", name);
-    put(path, max);
-}
 
 static void join(const char *name) {
     char path[128];
@@ -57,7 +48,7 @@ static void *thread_hog(void *arg) {
 }
 
 static void threads(void) {
-    group("thr", "24M");
+    memory_group("thr", "24M");
     pid_t pid = fork();
     if (pid == 0) {
         join("thr");
@@ -77,7 +68,7 @@ static void threads(void) {
 static void tmpfs_writer(void) {
     mkdir("/tmp", 01777);
     mount("tmpfs", "/tmp", "tmpfs", 0, NULL);
-    group("tw", "8M");
+    memory_group("tw", "8M");
     pid_t pid = fork();
     if (pid == 0) {
         join("tw");
@@ -102,7 +93,7 @@ static void tmpfs_writer(void) {
 }
 
 static void cow(void) {
-    group("cow", "16M");
+    memory_group("cow", "16M");
     pid_t pid = fork();
     if (pid == 0) {
         join("cow");
@@ -131,7 +122,7 @@ static void cow(void) {
 }
 
 static void lowered(void) {
-    group("lw", "max");
+    memory_group("lw", "max");
     int r[2];
     pipe(r);
     pid_t pid = fork();

@@ -60,12 +60,7 @@ static pid_t hog(const char *name, const char *adj, long first, long then, int r
 
 static void scenario(const char *name, const char *big_adj, const char *small_adj, int second_kill_possible) {
     char path[64];
-    snprintf(path, sizeof path, "/cg/%s", name);
-    mkdir(path, 0755);
-    snprintf(path, sizeof path, "/cg/%s/memory.swap.max", name);
-    put(path, "0");
-    snprintf(path, sizeof path, "/cg/%s/memory.max", name);
-    put(path, "32M");
+    memory_group(name, "32M");
     int ready[2], go_big[2], go_small[2];
     pipe(ready);
     pipe(go_big);
