@@ -10,6 +10,7 @@ namespace keel::sched {
 namespace {
 
 constexpr i64 kI64Max = static_cast<i64>(~u64(0) >> 1);
+constexpr int kRebaseShift = 32;  // ~4.3 s of a nice-0 entity's vruntime
 
 // n / d for a 128-bit n and 64-bit d, written out so that the kernel does
 // not need libgcc's 128-bit division. The common case is a 64-bit n.
@@ -115,12 +116,17 @@ bool EevdfRunQueue::vruntime_eligible(u64 vruntime, const Load& l) const {
 }
 
 // Moving v0 to V keeps every key small, whatever the absolute vruntimes.
-// The sums shift exactly, so no decision depends on where v0 is.
+// The sums shift exactly, so no decision depends on where v0 is; only its
+// distance from V matters, and a division per queue operation to keep it at
+// zero cost more than the rest of the bookkeeping. v0 moves once V has left
+// a window of 2^kRebaseShift around it, which |Σ w_i key_i| < W << shift
+// tells without dividing: keys stay within that window of the lags.
 void EevdfRunQueue::rebase_zero() {
     Load l = load();
     if (!l.weight) return;
+    i128 window = i128(l.weight) << kRebaseShift;
+    if (l.sum < window && l.sum > -window) return;
     i64 delta = div_floor(l.sum, l.weight);
-    if (!delta) return;
     zero_vruntime_ += static_cast<u64>(delta);
     tree_sum_ -= i128(delta) * tree_weight_;
 }
@@ -147,11 +153,13 @@ void EevdfRunQueue::tree_erase(SchedEntity& se) {
 
 // --- Placement ------------------------------------------------------------
 
-void EevdfRunQueue::update_entity_lag(SchedEntity& se) {
-    i64 vlag = static_cast<i64>(avg_vruntime() - se.vruntime);
+u64 EevdfRunQueue::update_entity_lag(SchedEntity& se) {
+    u64 v = avg_vruntime();
+    i64 vlag = static_cast<i64>(v - se.vruntime);
     u64 limit_u = calc_delta_fair(max(2 * se.slice, TICK_NSEC), se);
     i64 limit = limit_u > u64(kI64Max) ? kI64Max : static_cast<i64>(limit_u);
     se.vlag = clamp(vlag, -limit, limit);
+    return v;
 }
 
 // se is counted by neither the tree nor curr here (or is curr and excluded).
@@ -224,7 +232,7 @@ bool EevdfRunQueue::dequeue(SchedEntity& se, Dequeue how) {
             return false;
         }
     }
-    update_entity_lag(se);
+    u64 v = update_entity_lag(se);
     // PLACE_REL_DEADLINE: an entity that is only moved keeps its request.
     if (how == Dequeue::Save) {
         se.deadline -= se.vruntime;
@@ -242,6 +250,8 @@ bool EevdfRunQueue::dequeue(SchedEntity& se, Dequeue how) {
         --nr_delayed_;
         if (se.vlag > 0) se.vlag = 0;  // DELAY_ZERO
     }
+    // An empty queue's V is v0: leave it where V was.
+    if (!nr_queued_) zero_vruntime_ = v;
     rebase_zero();
     return true;
 }

@@ -248,7 +248,7 @@ private:
     void tree_erase(SchedEntity& se);
     void rebase_zero();
     void place_entity(SchedEntity& se, bool initial);
-    void update_entity_lag(SchedEntity& se);
+    u64 update_entity_lag(SchedEntity& se);  // returns V
     bool update_deadline(SchedEntity& se);
     void requeue_delayed(SchedEntity& se);
     bool do_preempt_short(const SchedEntity& woken, const SchedEntity& curr) const;
