@@ -573,10 +573,18 @@ bool wake(Thread* t) {
         // It never left its queue: still running towards schedule(), or
         // delayed (kept queued to pay off negative lag).
         if (t->se.sched_delayed) {
-            update_curr(*rq, time::monotonic_ns());
+            // As Linux 6.12 (enqueue_task_fair's ENQUEUE_DELAYED path), the
+            // requeue comes before curr is charged: DELAY_ZERO's zero-lag
+            // point is V as curr's last charge left it, so the woken thread
+            // is ahead of curr by what curr has run since. Charged first,
+            // the two tie, curr keeps the CPU under RUN_TO_PARITY, and a
+            // message thread woken by its worker waits for the worker to
+            // sleep instead of preempting it as it does on Linux.
+            u64 now = time::monotonic_ns();
             rq_enqueue(*rq, t, Enqueue::Wakeup);
-            if (!(t->psi_flags & psi::TSK_RUNNING))
-                psi::task_change(*t, rq->cpu, 0, psi::TSK_RUNNING, time::monotonic_ns());
+            update_curr(*rq, now);
+            if (t != rq->curr) t->queued_since_ns = now;
+            if (!(t->psi_flags & psi::TSK_RUNNING)) psi::task_change(*t, rq->cpu, 0, psi::TSK_RUNNING, now);
             ++rq->nr;
             check_preempt(*rq, t);
         }
