@@ -24,6 +24,8 @@ bool timer_cancel(Timer& t);
 // Installs the timer interrupt handler (shared by all CPUs).
 void timers_init();
 // Number of timers queued on `cpu` (tests and /proc).
+// When cpu's APIC one-shot is set to fire (~0: not set), for tests.
+u64 timer_programmed_ns(u32 cpu);
 usize timers_pending(u32 cpu);
 
 }  // namespace keel
