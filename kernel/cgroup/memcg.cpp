@@ -36,6 +36,9 @@ constexpr u64 POLL_NS = 2 * MS;
 // memory.high: Linux's bounds on one throttling sleep.
 constexpr u64 HIGH_DELAY_MIN_NS = 10 * MS;
 constexpr u64 HIGH_DELAY_MAX_NS = 2000 * MS;
+// Linux's MEMCG_CHARGE_BATCH: the pages over memory.high a sleepable
+// charge lets pass before it throttles on the spot.
+constexpr u32 CHARGE_BATCH = 64;
 
 // One OOM kill at a time (Linux's oom_lock): threads of one process that
 // hit the limit together must not each pick a victim.
@@ -308,13 +311,28 @@ Result<Cgroup*> try_charge(Kind kind) {
     }
     cgroup::get(*c);
     __atomic_add_fetch(&c->mem_pages[kind], 1, __ATOMIC_RELAXED);
+    // Over memory.high the charge stands, and the thread pays for it on
+    // its way back to user space, whatever made it (a fault, a tmpfs write).
+    for (PageCounter* a = &c->memory; a; a = a->parent) {
+        if (a->read() > a->high_limit()) {
+            ++sched::current()->memcg_pages_over_high;
+            break;
+        }
+    }
     return c;
 }
 
 Result<Cgroup*> charge(Kind kind) {
     for (int tries = 0;; ++tries) {
         auto r = try_charge(kind);
-        if (r.is_ok() || tries >= 16 || !handle_oom()) return r;
+        if (r.is_ok()) {
+            // A long system call (a write filling tmpfs) pays as it goes,
+            // a charge batch at a time, as Linux's try_charge does, instead
+            // of overrunning memory.high by all it writes.
+            if (sched::current()->memcg_pages_over_high > CHARGE_BATCH) throttle_over_high();
+            return r;
+        }
+        if (tries >= 16 || !handle_oom()) return r;
     }
 }
 
@@ -387,16 +405,22 @@ bool handle_oom() {
 }
 
 void throttle_over_high() {
+    sched::Thread* self = sched::current();
+    u64 pages = self->memcg_pages_over_high;
+    self->memcg_pages_over_high = 0;
     Cgroup* c = charge_target();
-    if (!c) return;
+    if (!c || !pages) return;
     u64 overage = high_overage(&c->memory);
-    if (!overage) return;
+    if (!overage) return;  // back under memory.high meanwhile
     for (Cgroup* a = c; a && !a->is_root(); a = a->parent)
         if (a->memory.read() > a->memory.high_limit()) count_event(*a, EV_HIGH);
-    // Linux's penalty for one page: the square of the overage, in seconds
-    // (overage in 1/2^20 units), skipped when small, at most 2 s.
+    // Linux's penalty: per page charged over the limit, the square of the
+    // overage in seconds (overage in 1/2^20 units, page count in units of
+    // its 64-page charge batch: 2^(20+20) for one page); at most 2 s, and
+    // none when under 10 ms.
     if (overage > (1ull << 22)) overage = 1ull << 22;
-    u64 delay = ((overage * overage) >> 20) * 1000000000ull >> 20;
+    u64 per_page = ((overage * overage) >> 20) * 1000000000ull >> 20;
+    u64 delay = pages >= HIGH_DELAY_MAX_NS / (per_page + 1) ? HIGH_DELAY_MAX_NS : per_page * pages;
     if (delay <= HIGH_DELAY_MIN_NS) return;
     if (delay > HIGH_DELAY_MAX_NS) delay = HIGH_DELAY_MAX_NS;
     u64 left = 0;

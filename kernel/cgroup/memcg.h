@@ -71,8 +71,10 @@ bool handle_oom();
 // an OOM victim, say.
 bool current_killed();
 
-// On the way back to user space after a page fault: over memory.high, the
-// event is counted and the thread sleeps in proportion to the overage.
+// On the way back to user space after charges made over memory.high
+// (Thread::memcg_pages_over_high, from a fault or a system call): the
+// event is counted and the thread sleeps in proportion to the overage and
+// to the pages it charged.
 void throttle_over_high();
 
 // memory.peak's open description (kernel/cgroup/memcg_peak.cpp): its peak

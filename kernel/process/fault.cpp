@@ -33,12 +33,7 @@ bool handle_page_fault(arch::TrapFrame& f, uptr addr) {
     mm::FaultResult r = mm::FaultResult::MapError;
     if (p && p->mm && addr < mm::USER_END)
         r = p->mm->handle_fault(addr, f.error_code & PF_WRITE, f.error_code & PF_INSTR);
-    if (r == mm::FaultResult::Handled) {
-        // Over memory.high: a pause on the way back to user space (a
-        // kernel access finishes its system call first).
-        if (f.from_user()) memcg::throttle_over_high();
-        return true;
-    }
+    if (r == mm::FaultResult::Handled) return true;  // over memory.high: exit_to_user pauses
     if (!(f.error_code & PF_USER)) {
         arch::irq_disable();
         return false;  // a kernel access: the exception table decides

@@ -203,6 +203,7 @@ void exit_to_user(arch::TrapFrame& frame) {
     if (p && cgroup::freeze_wanted(*self)) cgroup::freezer_trap();
     if (p && p->group_exit) leave(p->group_exit_status, true);
     if (p && ptimer::cpu_timers_armed(*p)) ptimer::check_cpu_timers(*p, *self);
+    if (self->memcg_pages_over_high) memcg::throttle_over_high();
     sig::deliver(frame);
     if (self->rseq_resume) {
         rseq::notify_resume(frame);

@@ -102,6 +102,10 @@ struct Thread {
     // The cgroup the thread belongs to (kernel/cgroup), with a reference;
     // null before cgroups are set up (then: the root).
     cgroup::Cgroup* cgroup = nullptr;
+    // Pages charged since the last return to user mode while the cgroup
+    // (or an ancestor) was over memory.high: what that return pays for
+    // (memcg::throttle_over_high).
+    u32 memcg_pages_over_high = 0;
     u8 psi_flags = 0;             // kernel/psi: the task states it is counted in
     // cpu.max (kernel/sched/bandwidth.h): parked, runnable, while its
     // cgroup is throttled.
