@@ -423,8 +423,11 @@ void throttle_over_high() {
     u64 delay = pages >= HIGH_DELAY_MAX_NS / (per_page + 1) ? HIGH_DELAY_MAX_NS : per_page * pages;
     if (delay <= HIGH_DELAY_MIN_NS) return;
     if (delay > HIGH_DELAY_MAX_NS) delay = HIGH_DELAY_MAX_NS;
+    // A memory stall, as Linux counts it: memory.pressure shows it.
+    sched::psi_memstall(true);
     u64 left = 0;
     (void)sched::sleep_ns_interruptible(delay, &left);
+    sched::psi_memstall(false);
 }
 
 void shrink_to_max(Cgroup& c) {

@@ -44,6 +44,14 @@ namespace keel::psi {
 // stalled on memory (reclaim).
 enum : u8 { PF_IN_IOWAIT = 0x40, PF_IN_MEMSTALL = 0x80 };
 constexpr u8 TSK_ALL = TSK_IOWAIT | TSK_MEMSTALL | TSK_RUNNING | TSK_ONCPU | TSK_MEMSTALL_RUNNING;
+// What a thread leaving a CPU's queue for another's takes along (its ONCPU
+// goes with the switch).
+constexpr u8 TSK_QUEUED = TSK_ALL & ~TSK_ONCPU;
+// The states a thread is counted in once queued: RUNNING, and a thread
+// stalled on memory stays so wherever it runs.
+inline u8 runnable_flags(u8 psi_flags) {
+    return psi_flags & PF_IN_MEMSTALL ? TSK_RUNNING | TSK_MEMSTALL | TSK_MEMSTALL_RUNNING : TSK_RUNNING;
+}
 
 struct PsiGroup;
 

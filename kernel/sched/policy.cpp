@@ -148,7 +148,7 @@ static void migrate_if_disallowed(Thread* t) {
         return;
     }
     rq_dequeue(rq, t, Dequeue::Save);
-    psi::task_change(*t, rq.cpu, psi::TSK_RUNNING, 0, time::monotonic_ns());
+    psi::task_change(*t, rq.cpu, psi::TSK_QUEUED, 0, time::monotonic_ns());
     --rq.nr;
     requeue_elsewhere(rq, t, irq, Enqueue::Restore);
 }

@@ -155,7 +155,7 @@ bool pull_one_thread(u32 me) {
         __atomic_store_n(&victim->in_flight, true, __ATOMIC_RELEASE);
         if (victim->on_rt) rq_dequeue(src, victim, Dequeue::Save);
         else fair::dequeue(src, victim, Dequeue::Save);
-        psi::task_change(*victim, busiest, psi::TSK_RUNNING, 0, time::monotonic_ns());
+        psi::task_change(*victim, busiest, psi::TSK_QUEUED, 0, time::monotonic_ns());
         --src.nr;
     }
     src.lock.unlock(false);
@@ -168,7 +168,7 @@ bool pull_one_thread(u32 me) {
     if (victim->is_rt()) rq_enqueue(dst, victim, Enqueue::Restore);
     else fair::enqueue(dst, victim, Enqueue::Restore);
     __atomic_store_n(&victim->in_flight, false, __ATOMIC_RELEASE);
-    psi::task_change(*victim, me, 0, psi::TSK_RUNNING, time::monotonic_ns());
+    psi::task_change(*victim, me, 0, psi::runnable_flags(victim->psi_flags), time::monotonic_ns());
     ++dst.nr;
     dst.lock.unlock(false);
     return true;
@@ -212,14 +212,14 @@ void enqueue_on(Thread* t, u32 cpu, Enqueue how) {
     update_curr(rq, now);
     if (!t->is_rt() && bandwidth::active() && bandwidth::held_back(*t) && bandwidth::park(*t)) {
         // Parked, it waits for the CPU: pressure, as on Linux (see throttle_out).
-        if (!(t->psi_flags & psi::TSK_RUNNING)) psi::task_change(*t, cpu, 0, psi::TSK_RUNNING, now);
+        if (!(t->psi_flags & psi::TSK_RUNNING)) psi::task_change(*t, cpu, 0, psi::runnable_flags(t->psi_flags), now);
         __atomic_store_n(&t->in_flight, false, __ATOMIC_RELEASE);
         rq.lock.unlock(irq);
         return;
     }
     rq_enqueue(rq, t, how);
     __atomic_store_n(&t->in_flight, false, __ATOMIC_RELEASE);
-    if (!(t->psi_flags & psi::TSK_RUNNING)) psi::task_change(*t, cpu, 0, psi::TSK_RUNNING, now);
+    if (!(t->psi_flags & psi::TSK_RUNNING)) psi::task_change(*t, cpu, 0, psi::runnable_flags(t->psi_flags), now);
     ++rq.nr;
     check_preempt(rq, t);
     rq.lock.unlock(irq);
@@ -454,7 +454,7 @@ void schedule_impl(bool preempt) {
             // finish_switch moves it (a preempted sleeper moves when woken).
             __atomic_store_n(&prev->in_flight, true, __ATOMIC_RELEASE);
             rq_dequeue(rq, prev, Dequeue::Save);
-            psi::task_change(*prev, cpu.id, psi::TSK_RUNNING, 0, now);
+            psi::task_change(*prev, cpu.id, psi::TSK_QUEUED, 0, now);
             --rq.nr;
             prev->migrating = true;
         } else if (!prev->on_rt && bandwidth::active() && bandwidth::held_back(*prev)) {
@@ -584,16 +584,27 @@ bool wake(Thread* t) {
             rq_enqueue(*rq, t, Enqueue::Wakeup);
             update_curr(*rq, now);
             if (t != rq->curr) t->queued_since_ns = now;
-            if (!(t->psi_flags & psi::TSK_RUNNING)) psi::task_change(*t, rq->cpu, 0, psi::TSK_RUNNING, now);
+            if (!(t->psi_flags & psi::TSK_RUNNING)) psi::task_change(*t, rq->cpu, 0, psi::runnable_flags(t->psi_flags), now);
             ++rq->nr;
             check_preempt(*rq, t);
         }
         rq->lock.unlock(irq);
         return true;
     }
-    // Off every queue, and its switch-out finished under this lock.
+    // Off every queue, and its switch-out finished under this lock. What it
+    // was counted in while asleep (a memory stall) leaves this CPU with it.
+    if (t->psi_flags & psi::TSK_QUEUED) psi::task_change(*t, rq->cpu, psi::TSK_QUEUED, 0, time::monotonic_ns());
     requeue_elsewhere(*rq, t, irq, Enqueue::Wakeup);
     return true;
+}
+
+void psi_memstall(bool enter) {
+    Thread* self = current();
+    bool irq;
+    CpuRunQueue& rq = lock_task_rq(self, &irq);
+    if (enter) psi::memstall_enter_locked(*self, rq.cpu, time::monotonic_ns());
+    else psi::memstall_leave_locked(*self, rq.cpu, time::monotonic_ns());
+    rq.lock.unlock(irq);
 }
 
 namespace {

@@ -47,6 +47,9 @@ void yield();
 // runnable again; returns false if it was not blocked.
 void set_current_blocked();
 bool wake(Thread* t);
+// The current thread enters or leaves a memory stall (PSI memory pressure:
+// memory.high throttling), counted on its CPU while it runs or sleeps.
+void psi_memstall(bool enter);
 void sleep_ns(u64 ns);
 // Sleeps unless a signal arrives first: false then, with the time left.
 bool sleep_ns_interruptible(u64 ns, u64* remaining);
