@@ -519,26 +519,31 @@ uptr AddressSpace::set_brk(uptr want) {
 }
 
 Result<AddressSpace*> AddressSpace::fork() {
-    AddressSpace* child = TRY(create());
-    Status st;
-    {
-        sched::MutexGuard g(lock_);
-        // A FileMap zap pass may reach the child as soon as its VMAs join.
-        sched::MutexGuard cg(child->lock_);
-        st = fork_into(child);
-        // Write permissions just went from pages now shared with the child.
-        // Every CPU drops its translations, not just this one: another
-        // thread of this process kept writing through a stale writable
-        // entry into the shared page, and the child saw the writes (a forked
-        // child of a multithreaded process walked a thread list another
-        // thread was changing and spun forever: difftest cgroup_stress).
-        tlb_shootdown(0, USER_END / PAGE_SIZE);
-    }
-    if (st.is_error()) {
+    for (int tries = 0;; ++tries) {
+        AddressSpace* child = TRY(create());
+        Status st;
+        {
+            sched::MutexGuard g(lock_);
+            // A FileMap zap pass may reach the child as soon as its VMAs join.
+            sched::MutexGuard cg(child->lock_);
+            st = fork_into(child);
+            // Write permissions just went from pages now shared with the
+            // child. Every CPU drops its translations, not just this one:
+            // another thread of this process kept writing through a stale
+            // writable entry into the shared page, and the child saw the
+            // writes (a forked child of a multithreaded process walked a
+            // thread list another thread was changing and spun forever:
+            // difftest cgroup_stress).
+            tlb_shootdown(0, USER_END / PAGE_SIZE);
+        }
+        if (st.is_ok()) return child;
+        // The copied page tables are charged: over memory.max, with the
+        // partial copy still charged so that the group shows over its limit,
+        // its OOM killer makes room and fork tries again, as on Linux.
+        bool retry = st.error().code() == ENOMEM && tries < 8 && memcg::handle_oom();
         child->put();
-        return st.error();
+        if (!retry) return st.error();
     }
-    return child;
 }
 
 Status AddressSpace::fork_into(AddressSpace* child) {
