@@ -8,6 +8,7 @@
 #include "fs/core/file.h"
 #include "fs/vfs_file.h"
 #include "kernel/cgroup/memcg.h"
+#include "kernel/percpu.h"
 #include "kernel/process/process.h"
 #include "kernel/smp.h"
 #include "lib/alloc.h"
@@ -102,7 +103,25 @@ void release_table_page(u64 pa) {
     free_pages(pa, 0);
 }
 
+namespace {
+
+// Loads the kernel's tables on this CPU if it still runs on `pml4`.
+void let_go_of_tables(void* pml4) {
+    if ((arch::read_cr3() & arch::pte::ADDR_MASK) == reinterpret_cast<u64>(pml4)) arch::write_cr3(arch::kernel_pml4());
+}
+
+}  // namespace
+
 AddressSpace::~AddressSpace() {
+    // An idle CPU keeps the last user tables it ran on loaded (the
+    // scheduler's switch_user_state), and so may this CPU, dropping the
+    // last reference on its way out: all move to the kernel's tables before
+    // these are freed. No thread of the space is left to load them again.
+    if (pml4_) {
+        PreemptGuard pin;
+        let_go_of_tables(reinterpret_cast<void*>(pml4_));
+        smp_call_others(let_go_of_tables, reinterpret_cast<void*>(pml4_));
+    }
     // Page-cache and kernel pages are not ours to free: only owned pages go
     // back, then the tables.
     while (Vma* v = vmas_.pop_front()) {

@@ -349,6 +349,13 @@ void switch_user_state(Thread* prev, Thread* next) {
         arch::wrmsr(arch::msr::FS_BASE, next->fs_base);
         arch::wrmsr(arch::msr::KERNEL_GS_BASE, next->gs_base);
     }
+    // The idle thread borrows whatever tables are loaded (Linux's lazy TLB
+    // mode): a CPU that idles between two runs of one process then loads
+    // no tables at all, where it used to switch to the kernel's and back,
+    // each write of CR3 flushing the TLB (on TCG the emulator's too). An
+    // address space that goes away takes itself off idle CPUs first
+    // (AddressSpace::~AddressSpace), and TLB shootdowns reach every CPU.
+    if (next == current_cpu_raw()->idle_thread) return;
     u64 want = proc::page_table_of(*next);
     if ((arch::read_cr3() & arch::pte::ADDR_MASK) != want) arch::write_cr3(want);
 }

@@ -5,7 +5,10 @@
 #include "mm/page_alloc.h"
 #include "mm/slab.h"
 #include "mm/vmalloc.h"
+#include "kernel/percpu.h"
+#include "kernel/sched/scheduler.h"
 #include "kernel/smp.h"
+#include "mm/address_space.h"
 
 extern "C" char __text_start[], __rodata_start[], __data_start[];
 
@@ -133,4 +136,33 @@ KTEST(mm, enomem_only_after_draining_cpu_caches) {
     for (usize i = 0; i < n; ++i) got += 1ull << (taken[i] & 0xfff);
     KEXPECT_EQ(got, reported_free);
     for (usize i = 0; i < n; ++i) mm::free_pages(taken[i] & ~0xfffull, static_cast<unsigned>(taken[i] & 0xfff));
+}
+
+namespace {
+void load_tables(void* pml4) { arch::write_cr3(reinterpret_cast<u64>(pml4)); }
+void read_tables(void* out) { *static_cast<u64*>(out) = arch::read_cr3() & arch::pte::ADDR_MASK; }
+}  // namespace
+
+// An idle CPU keeps the last user tables loaded (lazy, as Linux's idle):
+// an address space that goes away must first move every CPU still on its
+// tables to the kernel's, or an idle CPU runs on freed page tables.
+KTEST(mm, freed_address_space_leaves_no_cpu_on_its_tables) {
+    if (sched::online_cpus() < 2) {
+        t.skip("needs a second CPU");
+        return;
+    }
+    auto made = mm::AddressSpace::create();
+    KASSERT_TRUE(made.is_ok());
+    mm::AddressSpace* as = made.value();
+    u64 pml4 = as->page_table();
+    u32 other = this_cpu_id_unstable() == 0 ? 1 : 0;
+    // As if CPU `other` had run a thread of `as` and then gone idle.
+    smp_call_on(other, load_tables, reinterpret_cast<void*>(pml4));
+    u64 before = 0;
+    smp_call_on(other, read_tables, &before);
+    KEXPECT_EQ(before, pml4);
+    as->put();
+    u64 after = 0;
+    smp_call_on(other, read_tables, &after);
+    KEXPECT(after != pml4);
 }
