@@ -56,12 +56,9 @@ void reprogram(TimerQueue& q) {
 void timer_interrupt(arch::TrapFrame&, void*) {
     IrqsOffProof proof;
     TimerQueue& q = queues[this_cpu(proof).id];
-    {
-        SpinlockGuard g(q.lock);
-        q.programmed_ns = ~u64(0);  // the one-shot has fired
-    }
+    bool irq = q.lock.lock();
+    q.programmed_ns = ~u64(0);  // the one-shot has fired
     for (;;) {
-        bool irq = q.lock.lock();
         Timer* t = q.sorted.front();
         if (!t || t->deadline_ns > time::monotonic_ns()) {
             reprogram(q);
@@ -72,6 +69,7 @@ void timer_interrupt(arch::TrapFrame&, void*) {
         t->armed = false;
         q.lock.unlock(irq);
         t->fn(t);  // may re-arm itself
+        irq = q.lock.lock();
     }
 }
 

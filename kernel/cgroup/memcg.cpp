@@ -313,12 +313,7 @@ Result<Cgroup*> try_charge(Kind kind) {
     __atomic_add_fetch(&c->mem_pages[kind], 1, __ATOMIC_RELAXED);
     // Over memory.high the charge stands, and the thread pays for it on
     // its way back to user space, whatever made it (a fault, a tmpfs write).
-    for (PageCounter* a = &c->memory; a; a = a->parent) {
-        if (a->read() > a->high_limit()) {
-            ++sched::current()->memcg_pages_over_high;
-            break;
-        }
-    }
+    if (above_high(&c->memory)) ++sched::current()->memcg_pages_over_high;
     return c;
 }
 

@@ -74,6 +74,13 @@ inline PageCounter* counter_try_charge(PageCounter* c, u64 n) {
     return nullptr;
 }
 
+// Whether this level or one above it is over its memory.high.
+inline bool above_high(const PageCounter* c) {
+    for (; c; c = c->parent)
+        if (c->read() > c->high_limit()) return true;
+    return false;
+}
+
 // The level furthest above its memory.high, as a fraction of that limit in
 // 1/2^20 units (Linux's overage precision); 0 when none is above.
 inline u64 high_overage(const PageCounter* c) {

@@ -260,6 +260,13 @@ void task_change(sched::Thread& t, u32 cpu, u8 clear, u8 set, u64 now_ns) {
     }
 }
 
+void task_enqueue(sched::Thread& t, u32 cpu, u64 now_ns) {
+    if (t.psi_flags & TSK_RUNNING) return;
+    u8 set = TSK_RUNNING;
+    if (t.psi_flags & PF_IN_MEMSTALL) set |= TSK_MEMSTALL | TSK_MEMSTALL_RUNNING;
+    task_change(t, cpu, 0, set, now_ns);
+}
+
 void task_switch(sched::Thread* prev, sched::Thread* next, u32 cpu, bool prev_sleeps, u64 now_ns) {
     if (cpu >= static_cast<u32>(MAX_CPUS)) return;
     bool next_counted = counted(next, cpu);

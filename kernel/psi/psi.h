@@ -47,11 +47,6 @@ constexpr u8 TSK_ALL = TSK_IOWAIT | TSK_MEMSTALL | TSK_RUNNING | TSK_ONCPU | TSK
 // What a thread leaving a CPU's queue for another's takes along (its ONCPU
 // goes with the switch).
 constexpr u8 TSK_QUEUED = TSK_ALL & ~TSK_ONCPU;
-// The states a thread is counted in once queued: RUNNING, and a thread
-// stalled on memory stays so wherever it runs.
-inline u8 runnable_flags(u8 psi_flags) {
-    return psi_flags & PF_IN_MEMSTALL ? TSK_RUNNING | TSK_MEMSTALL | TSK_MEMSTALL_RUNNING : TSK_RUNNING;
-}
 
 struct PsiGroup;
 
@@ -75,6 +70,10 @@ void set_group_of(PsiGroup* (*fn)(const sched::Thread& t));
 PsiGroup* group_of(const sched::Thread& t);
 
 void task_change(sched::Thread& t, u32 cpu, u8 clear, u8 set, u64 now_ns);
+// t joins cpu's run queue (a wake-up, a migration): counted RUNNING there
+// unless it already is, and a thread stalled on memory stays so wherever
+// it runs.
+void task_enqueue(sched::Thread& t, u32 cpu, u64 now_ns);
 void task_switch(sched::Thread* prev, sched::Thread* next, u32 cpu, bool prev_sleeps, u64 now_ns);
 void task_move(sched::Thread& t, u32 cpu, PsiGroup* from, PsiGroup* to, u64 now_ns);
 

@@ -168,7 +168,7 @@ bool pull_one_thread(u32 me) {
     if (victim->is_rt()) rq_enqueue(dst, victim, Enqueue::Restore);
     else fair::enqueue(dst, victim, Enqueue::Restore);
     __atomic_store_n(&victim->in_flight, false, __ATOMIC_RELEASE);
-    psi::task_change(*victim, me, 0, psi::runnable_flags(victim->psi_flags), time::monotonic_ns());
+    psi::task_enqueue(*victim, me, time::monotonic_ns());
     ++dst.nr;
     dst.lock.unlock(false);
     return true;
@@ -212,14 +212,14 @@ void enqueue_on(Thread* t, u32 cpu, Enqueue how) {
     update_curr(rq, now);
     if (!t->is_rt() && bandwidth::active() && bandwidth::held_back(*t) && bandwidth::park(*t)) {
         // Parked, it waits for the CPU: pressure, as on Linux (see throttle_out).
-        if (!(t->psi_flags & psi::TSK_RUNNING)) psi::task_change(*t, cpu, 0, psi::runnable_flags(t->psi_flags), now);
+        psi::task_enqueue(*t, cpu, now);
         __atomic_store_n(&t->in_flight, false, __ATOMIC_RELEASE);
         rq.lock.unlock(irq);
         return;
     }
     rq_enqueue(rq, t, how);
     __atomic_store_n(&t->in_flight, false, __ATOMIC_RELEASE);
-    if (!(t->psi_flags & psi::TSK_RUNNING)) psi::task_change(*t, cpu, 0, psi::runnable_flags(t->psi_flags), now);
+    psi::task_enqueue(*t, cpu, now);
     ++rq.nr;
     check_preempt(rq, t);
     rq.lock.unlock(irq);
@@ -591,7 +591,7 @@ bool wake(Thread* t) {
             rq_enqueue(*rq, t, Enqueue::Wakeup);
             update_curr(*rq, now);
             if (t != rq->curr) t->queued_since_ns = now;
-            if (!(t->psi_flags & psi::TSK_RUNNING)) psi::task_change(*t, rq->cpu, 0, psi::runnable_flags(t->psi_flags), now);
+            psi::task_enqueue(*t, rq->cpu, now);
             ++rq->nr;
             check_preempt(*rq, t);
         }
