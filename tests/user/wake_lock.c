@@ -5,7 +5,7 @@
  * preempts the poster. Keel used to switch inside FUTEX_WAKE itself, with
  * the futex bucket's lock still held: M then slept on that lock, so did the
  * other worker, and the waits fell into two clusters, one and two units
- * (p99 = 2 x p50). Linux switches on the way back to user mode: every
+ * (8% of them two). Linux switches on the way back to user mode: every
  * worker waits about one unit of the other's work. */
 #define _GNU_SOURCE
 #include <linux/futex.h>
@@ -88,7 +88,12 @@ int main(void) {
     qsort(all, n, sizeof all[0], cmp);
     uint64_t p50 = all[n / 2], p99 = all[n * 99 / 100];
     printf("wake-ups measured: %d\n", n);
-    printf("p99 within 1.5 x p50: %s\n", p99 * 2 <= p50 * 3 ? "yes" : "no");
-    if (getenv("VERBOSE")) printf("p50 %llu ns p99 %llu ns\n", (unsigned long long)p50, (unsigned long long)p99);
+    /* Timer ticks that land in a unit of work delay about 1% of the waits
+     * on both kernels (how many moves with any change in code size); the
+     * lock bug delayed 8%. */
+    int slow = 0;
+    for (int i = 0; i < n; i++) slow += all[i] * 2 > p50 * 3;
+    printf("waits over 1.5 x p50 under 4%%: %s\n", slow * 25 < n ? "yes" : "no");
+    if (getenv("VERBOSE")) printf("p50 %llu ns p99 %llu ns, %d slow\n", (unsigned long long)p50, (unsigned long long)p99, slow);
     return 0;
 }
