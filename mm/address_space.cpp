@@ -601,32 +601,41 @@ Status AddressSpace::fork_into(AddressSpace* child) {
 }
 
 Status AddressSpace::poke(uptr addr, const void* src, usize n) {
-    sched::MutexGuard g(lock_);
     auto* from = static_cast<const u8*>(src);
-    while (n) {
-        uptr page_va = align_down<uptr>(addr, PAGE_SIZE);
-        // Fault the page in as a write would (private copy), ignoring prot.
-        Vma* v = find(addr);
-        if (!v) return Error(EFAULT);
-        u32 saved = v->prot;
-        v->prot |= PROT_READ | PROT_WRITE;
-        FileFault ff;
-        FaultResult r = fault_locked(addr, true, false, &ff);
-        v->prot = saved;
-        if (ff.file) put_file(ff.file);
-        if (ff.needed) return Error(EFAULT);  // exec writes only anonymous and copied pages
-        if (r != FaultResult::Handled) return Error(r == FaultResult::OutOfMemory ? ENOMEM : EFAULT);
-        u64* pte = arch::pte_lookup(pml4_, page_va);
-        if (!(saved & PROT_WRITE)) *pte &= ~arch::pte::W;  // keep the user's view read-only
-        usize off = addr - page_va;
-        usize k = min<usize>(n, PAGE_SIZE - off);
-        u8* dst = static_cast<u8*>(phys_to_virt(*pte & arch::pte::ADDR_MASK)) + off;
-        if (from) __builtin_memcpy(dst, from, k);
-        else __builtin_memset(dst, 0, k);
+    for (int oom_rounds = 0; n;) {
+        usize k = min<usize>(n, PAGE_SIZE - (addr - align_down<uptr>(addr, PAGE_SIZE)));
+        if (Status st = poke_page(addr, from, k); st.is_error()) {
+            // Over a cgroup's memory.max (exec builds the new image here):
+            // its OOM killer makes room, or not, as for a page fault.
+            if (st.error().code() != ENOMEM || ++oom_rounds > 16 || !memcg::handle_oom()) return st;
+            continue;
+        }
         if (from) from += k;
         addr += k;
         n -= k;
     }
+    return {};
+}
+
+Status AddressSpace::poke_page(uptr addr, const u8* from, usize k) {
+    sched::MutexGuard g(lock_);
+    uptr page_va = align_down<uptr>(addr, PAGE_SIZE);
+    // Fault the page in as a write would (private copy), ignoring prot.
+    Vma* v = find(addr);
+    if (!v) return Error(EFAULT);
+    u32 saved = v->prot;
+    v->prot |= PROT_READ | PROT_WRITE;
+    FileFault ff;
+    FaultResult r = fault_locked(addr, true, false, &ff);
+    v->prot = saved;
+    if (ff.file) put_file(ff.file);
+    if (ff.needed) return Error(EFAULT);  // exec writes only anonymous and copied pages
+    if (r != FaultResult::Handled) return Error(r == FaultResult::OutOfMemory ? ENOMEM : EFAULT);
+    u64* pte = arch::pte_lookup(pml4_, page_va);
+    if (!(saved & PROT_WRITE)) *pte &= ~arch::pte::W;  // keep the user's view read-only
+    u8* dst = static_cast<u8*>(phys_to_virt(*pte & arch::pte::ADDR_MASK)) + (addr - page_va);
+    if (from) __builtin_memcpy(dst, from, k);
+    else __builtin_memset(dst, 0, k);
     return {};
 }
 

@@ -194,6 +194,7 @@ public:
     ~AddressSpace();
 
 private:
+    Status poke_page(uptr addr, const u8* from, usize k);  // within one page; under lock_
     Vma* find(uptr addr);  // VMA containing addr
     uptr next_vma_start(uptr a, uptr end);
     Vma* prev_of(Vma* v);

@@ -19,7 +19,7 @@ namespace {
 
 constexpr u64 STACK_LIMIT = exec::kDefaultStackLimit;
 
-// The whole new image, built before anything of the old one is touched.
+// The new image's segments, in the new address space (already current).
 Status load_segments(mm::AddressSpace& as, const exec::ElfInfo& info, u64 bias, const ExecFile& file) {
     for (exec::LoadSegment s : exec::elf_segments(info, bias)) {
         if (s.file_end > s.start)
@@ -31,20 +31,22 @@ Status load_segments(mm::AddressSpace& as, const exec::ElfInfo& info, u64 bias, 
     return {};
 }
 
-Result<exec::UserStack> build_stack(mm::AddressSpace& as, const exec::ExecArgs& args, const exec::LoadPlan& plan,
-                                    const exec::ElfInfo& info) {
+exec::AuxValues aux_for(const exec::LoadPlan& plan, const exec::ElfInfo& info) {
     exec::AuxValues aux;
-    aux.sysinfo_ehdr = TRY(vdso::map_into(as));
     aux.hwcap = arch::cpuid(1).edx;
     aux.phdr = plan.phdr_addr;
     aux.phnum = info.phnum;
     aux.entry = plan.entry;
     // The signal frame holds the FPU state plus about 1 KiB of context.
     aux.minsigstksz = arch::fpu_state_size() + 1024;
+    return aux;
+}
+
+Result<exec::UserStack> build_stack(mm::AddressSpace& as, const exec::ExecArgs& args, exec::AuxValues aux,
+                                    usize size) {
+    aux.sysinfo_ehdr = TRY(vdso::map_into(as));
     u8 random[16];
     random_bytes(random, sizeof(random));
-    usize size = TRY(exec::user_stack_size(args, aux, STACK_LIMIT));
-    size = align_up<usize>(size, 16);
     u8* buf = static_cast<u8*>(TRY(mm::kzalloc(size)));
     exec::UserStackSpec spec{args, aux, random, STACK_LIMIT, mm::USER_TOP};
     auto st = exec::user_stack_build(spec, buf, size);
@@ -54,13 +56,24 @@ Result<exec::UserStack> build_stack(mm::AddressSpace& as, const exec::ExecArgs& 
     return st.release_value();
 }
 
-Status exec_elf(Process& p, const ExecFile& file, const exec::ExecArgs& args, arch::TrapFrame& frame) {
+// What execve can still refuse with an error: the file, the arguments,
+// where the image goes. Nothing of the calling process changes.
+struct ExecPlan {
+    exec::ElfInfo info;
+    exec::LoadPlan load;
+    u64 bias = 0;
+    usize stack_size = 0;
+};
+
+Result<ExecPlan> plan_exec(mm::AddressSpace& as, const ExecFile& file, const exec::ExecArgs& args) {
     TRY(exec::exec_args_check(args, STACK_LIMIT));
     exec::ElfImage image;
     image.head = file.data;
     image.head_size = file.head_size;
     image.file_size = file.size;
-    exec::ElfInfo info = TRY(exec::elf_parse(image));
+    ExecPlan plan;
+    plan.info = TRY(exec::elf_parse(image));
+    const exec::ElfInfo& info = plan.info;
     if (info.has_interp) {
         // Dynamic executables need their interpreter loaded; Keel runs static
         // and static-PIE programs so far.
@@ -68,36 +81,41 @@ Status exec_elf(Process& p, const ExecFile& file, const exec::ExecArgs& args, ar
                 args.execfn.data(), static_cast<int>(info.interp.size()), info.interp.data());
         return Error(ENOEXEC);
     }
-
-    mm::AddressSpace* as = TRY(mm::AddressSpace::create());
-    auto fail = [&](Error e) -> Status {
-        as->put();
-        return e;
-    };
-    u64 bias = 0;
     if (info.type == ET_DYN) {
         // A static PIE goes where mmap would put an area of its size.
-        auto area = as->map(0, info.map_size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, nullptr, 0);
-        if (area.is_error()) return fail(area.error());
-        bias = exec::elf_bias_for_area(info, area.value());
-        (void)as->unmap(area.value(), info.map_size);
+        uptr area = TRY(as.map(0, info.map_size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, nullptr, 0));
+        plan.bias = exec::elf_bias_for_area(info, area);
+        (void)as.unmap(area, info.map_size);
     }
-    auto plan = exec::elf_plan(info, bias);
-    if (plan.is_error()) return fail(plan.error());
-    if (auto st = load_segments(*as, info, bias, file); st.is_error()) return fail(st.error());
-    auto stack = as->map(mm::USER_TOP - STACK_LIMIT, STACK_LIMIT, PROT_READ | PROT_WRITE,
-                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_GROWSDOWN, nullptr, 0);
-    if (stack.is_error()) return fail(stack.error());
-    as->init_brk(plan.value().brk);
-    auto us = build_stack(*as, args, plan.value(), info);
-    if (us.is_error()) return fail(us.error());
-    as->stack_top = mm::USER_TOP;
+    plan.load = TRY(exec::elf_plan(info, plan.bias));
+    // The vDSO's address comes later; its auxv entry counts now.
+    exec::AuxValues aux = aux_for(plan.load, info);
+    aux.sysinfo_ehdr = 1;
+    plan.stack_size = align_up<usize>(TRY(exec::user_stack_size(args, aux, STACK_LIMIT)), 16);
+    return plan;
+}
 
-    // Point of no return.
-    const exec::LoadPlan& lp = plan.value();
-    const exec::UserStack& stk = us.value();
+// Past the point of no return: the new image in the new address space,
+// which the calling thread already runs on.
+Result<exec::UserStack> build_image(Process& p, mm::AddressSpace& as, const ExecPlan& plan, const ExecFile& file,
+                                    const exec::ExecArgs& args) {
+    TRY(load_segments(as, plan.info, plan.bias, file));
+    TRY(as.map(mm::USER_TOP - STACK_LIMIT, STACK_LIMIT, PROT_READ | PROT_WRITE,
+               MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_GROWSDOWN, nullptr, 0));
+    as.init_brk(plan.load.brk);
+    exec::UserStack stk = TRY(build_stack(as, args, aux_for(plan.load, plan.info), plan.stack_size));
+    as.stack_top = mm::USER_TOP;
+    const exec::LoadPlan& lp = plan.load;
     p.layout = ExecLayout{lp.start_code, lp.end_code, lp.start_data, lp.end_data, lp.brk, stk.sp,
                           stk.arg_start, stk.arg_end, stk.env_start, stk.env_end};
+    return stk;
+}
+
+// The old image goes before the new one is built, as on Linux (exec_mmap):
+// a process near its cgroup's memory.max execs in the room its old image
+// leaves, without an OOM kill. The other threads end first.
+Status replace_image(Process& p, const ExecFile& file, mm::AddressSpace* as) {
+    TRY(become_sole_thread());
     mm::AddressSpace* old = p.mm;
     fs::Path old_exe = file.path;  // the previous one is dropped unlocked
     lock_tree();  // /proc takes its references under it (proc_info.cpp)
@@ -116,10 +134,29 @@ Status exec_elf(Process& p, const ExecFile& file, const exec::ExecArgs& args, ar
         p.vfork_done->complete();
         p.vfork_done = nullptr;
     }
+    return {};
+}
 
+Status exec_elf(Process& p, const ExecFile& file, const exec::ExecArgs& args, arch::TrapFrame& frame) {
+    mm::AddressSpace* as = TRY(mm::AddressSpace::create());
+    Result<ExecPlan> plan = plan_exec(*as, file, args);
+    if (plan.is_error()) {
+        as->put();
+        return plan.error();
+    }
+    // Point of no return: from here a failure kills the process, with
+    // SIGSEGV as on Linux (unless it is already dying of a fatal signal).
+    Status installed = replace_image(p, file, as);
+    if (installed.is_error()) as->put();  // not installed
+    Result<exec::UserStack> stk = installed.is_ok() ? build_image(p, *as, plan.value(), file, args)
+                                                    : Result<exec::UserStack>(installed.error());
+    if (stk.is_error()) {
+        if (!sig::fatal_signal_pending()) sig::force_fatal_signal(SIGSEGV);
+        return stk.error();
+    }
     frame = arch::TrapFrame{};
-    frame.rip = plan.value().entry;
-    frame.rsp = us.value().sp;
+    frame.rip = plan.value().load.entry;
+    frame.rsp = stk.value().sp;
     frame.cs = arch::USER_CS;
     frame.ss = arch::USER_DS;
     frame.rflags = arch::FLAGS_IF | 0x2;  // bit 1 is always set

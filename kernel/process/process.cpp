@@ -305,6 +305,7 @@ void drop_thread_mm(sched::Thread* self) {
         tid_table[self->user_tid] = nullptr;
         if (self->user_tid != p->pid) pid_bitmap[self->user_tid / 64] &= ~(1ull << (self->user_tid % 64));
         last = p->nthreads == 0;
+        if (p->nthreads == 1 && __atomic_load_n(&p->exec_thread, __ATOMIC_ACQUIRE)) p->exec_wait.wake_all();
         if (p->thread == self) p->thread = p->threads.front();
         // The others notice on their way back to user mode.
         if (group) {
@@ -502,9 +503,37 @@ void exit_group(int status) { do_exit((status & 0xff) << 8); }
 
 void exit_thread(int status) { leave((status & 0xff) << 8, false); }
 
+Status become_sole_thread() {
+    sched::Thread* self = sched::current();
+    Process& p = *self->process;
+    bool alone;
+    {
+        sched::MutexGuard g(tree_lock);
+        alone = p.nthreads == 1;
+        if (!alone && !sig::end_other_threads(p)) return Error(EAGAIN);
+    }
+    if (!alone && !p.exec_wait.wait_until_killable([&] { return __atomic_load_n(&p.nthreads, __ATOMIC_ACQUIRE) == 1; })) {
+        // Killed meanwhile: the process dies of that, not of this exec.
+        __atomic_store_n(&p.exec_thread, nullptr, __ATOMIC_RELEASE);
+        return Error(EINTR);
+    }
+    sched::MutexGuard g(tree_lock);
+    // The leader's ID stayed allocated to the process; its thread is gone.
+    if (self->user_tid != p.pid) {
+        tid_table[self->user_tid] = nullptr;
+        pid_bitmap[self->user_tid / 64] &= ~(1ull << (self->user_tid % 64));
+        self->user_tid = p.pid;
+        tid_table[p.pid] = self;
+    }
+    p.thread = self;
+    __atomic_store_n(&p.exec_thread, nullptr, __ATOMIC_RELEASE);
+    return {};
+}
+
 Status add_thread(Process& p, sched::Thread& t, int tid) {
     sched::MutexGuard g(tree_lock);
-    if (p.group_exit) return Error(EINTR);  // the process is going away
+    // The process is going away, or an exec is ending its threads.
+    if (p.group_exit || p.exec_thread) return Error(EINTR);
     t.user_tid = tid;
     t.process = &p;
     if (p.mm && !t.mm) {
@@ -520,7 +549,14 @@ Status add_thread(Process& p, sched::Thread& t, int tid) {
 
 sched::Thread* find_thread(int tid) { return tid > 0 && tid < PID_MAX ? tid_table[tid] : nullptr; }
 
-void exit_killed(int signal) { do_exit(signal & 0xff); }
+void exit_killed(int signal) {
+    // The SIGKILL of another thread's execve ends only this thread
+    // (sig::end_other_threads); the process lives on in the new image.
+    Process* p = current_process();
+    sched::Thread* execing = __atomic_load_n(&p->exec_thread, __ATOMIC_ACQUIRE);
+    if (execing && execing != sched::current() && !__atomic_load_n(&p->group_exit, __ATOMIC_ACQUIRE)) leave(0, false);
+    do_exit(signal & 0xff);
+}
 
 void enter_user(const arch::TrapFrame& frame) {
     // A new thread of a freezing cgroup stops before its first instruction.

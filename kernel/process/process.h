@@ -107,6 +107,10 @@ struct Process {
     int nthreads = 0;
     bool group_exit = false;      // exit_group or a fatal signal: every thread leaves
     int group_exit_status = 0;
+    // An execve ending the other threads (sighand lock; sig::end_other_threads):
+    // they leave, the last one wakes it on exec_wait.
+    sched::Thread* exec_thread = nullptr;
+    sched::WaitQueue exec_wait;
     u32 umask = 022;
     Cred cred;
     // The root (chroot(2)) and working directory: other threads change them
@@ -206,6 +210,11 @@ Status add_thread(Process& p, sched::Thread& t, int tid);
 sched::Thread* find_thread(int tid);  // tree lock held by the caller, or racy use accepted
 // Ends the calling thread only (exit(2) in a multi-threaded process).
 [[noreturn]] void exit_thread(int status);
+// execve past its point of no return: every other thread of the calling
+// one's process ends, and the caller takes over the process's ID as its
+// thread ID (Linux's de_thread). Fails when the process is dying (a fatal
+// signal, or another thread's exec).
+Status become_sole_thread();
 
 // Turns the calling kernel thread into pid 1 running `path` from the
 // initramfs. Returns only on failure (the caller reports it and panics).

@@ -35,13 +35,19 @@ public:
     // and wakers change the state it reads before calling wake_*.
     template <typename F>
     void wait_until(F&& cond) {
-        (void)wait(cond, false);
+        (void)wait(cond, Sleep::Uninterruptible);
     }
     // The same, but a signal for the thread ends the wait: false then
     // (unless cond() holds after all).
     template <typename F>
     bool wait_until_interruptible(F&& cond) {
-        return wait(cond, true);
+        return wait(cond, Sleep::Interruptible);
+    }
+    // The same, but only a fatal signal ends the wait (Linux's
+    // TASK_KILLABLE): other signals stay pending for later.
+    template <typename F>
+    bool wait_until_killable(F&& cond) {
+        return wait(cond, Sleep::Killable);
     }
 
     // Runs f() under the queue's lock (to change what waiters test), then
@@ -75,8 +81,15 @@ public:
     }
 
 private:
+    enum class Sleep { Uninterruptible, Interruptible, Killable };
+    static bool ends_sleep(Sleep how) {
+        if (how == Sleep::Interruptible) return sig::interrupt_pending();
+        return how == Sleep::Killable && sig::fatal_signal_pending() != 0;
+    }
+
     template <typename F>
-    bool wait(F&& cond, bool interruptible) {
+    bool wait(F&& cond, Sleep how) {
+        bool interruptible = how != Sleep::Uninterruptible;
         Thread* self = current();
         WaitEntry e;
         e.thread = self;
@@ -91,13 +104,13 @@ private:
             }
             // After Blocked is visible: a sender that set the signal before
             // is seen here, one that sets it later sees us interruptible.
-            bool interrupted = interruptible && sig::interrupt_pending();
+            bool interrupted = ends_sleep(how);
             if (!interrupted) schedule();
             else wake(self);
             __atomic_store_n(&self->interruptible, false, __ATOMIC_SEQ_CST);
             SpinlockGuard g(lock_);
             if (e.node.linked()) waiters_.remove(e);
-            if (interruptible && (interrupted || sig::interrupt_pending())) return cond();
+            if (interruptible && (interrupted || ends_sleep(how))) return cond();
         }
     }
 

@@ -462,7 +462,8 @@ bool send_timer_signal(proc::Process& p, sched::Thread* t, const siginfo_t& info
     return generate(p, t, sig, info).is_ok();
 }
 
-void force_fault_signal(int sig, int code, u64 addr) {
+namespace {
+void force_signal(int sig, int code, u64 addr, bool fatal) {
     proc::Process& p = self_process();
     Handlers& h = *p.sighand;
     siginfo_t info{};
@@ -473,11 +474,35 @@ void force_fault_signal(int sig, int code, u64 addr) {
     KSigaction& a = h.actions[sig - 1];
     // A fault that is blocked or ignored would loop forever: Linux unblocks
     // it and restores the default action.
-    if ((self().signals.blocked & bit(sig)) || a.handler == SIG_IGN_HANDLER) {
+    if (fatal || (self().signals.blocked & bit(sig)) || a.handler == SIG_IGN_HANDLER) {
         self().signals.blocked &= ~bit(sig);
         a.handler = SIG_DFL_HANDLER;
     }
     (void)enqueue(self().signals.pending, sig, info);
+}
+}  // namespace
+
+void force_fault_signal(int sig, int code, u64 addr) { force_signal(sig, code, addr, false); }
+
+void force_fatal_signal(int sig) { force_signal(sig, SI_KERNEL, 0, true); }
+
+bool end_other_threads(proc::Process& p) {
+    sched::Thread* me = &self();
+    siginfo_t kill{};
+    kill.si_signo = SIGKILL;
+    kill.si_code = SI_KERNEL;
+    {
+        SpinlockGuard g(p.sighand->lock);
+        if (__atomic_load_n(&p.group_exit, __ATOMIC_RELAXED) || p.exec_thread) return false;
+        __atomic_store_n(&p.exec_thread, me, __ATOMIC_RELEASE);
+        p.threads.for_each([&](sched::Thread& th) {
+            if (&th != me) (void)enqueue(th.signals.pending, SIGKILL, kill);
+        });
+        p.threads.for_each([&](sched::Thread& th) {
+            if (&th != me) kick_one(th);
+        });
+    }
+    return true;
 }
 
 bool interrupt_pending() {

@@ -86,6 +86,15 @@ bool send_timer_signal(proc::Process& p, sched::Thread* t, const siginfo_t& info
 // A synchronous fault signal (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP) for
 // the current thread: unblocked and not ignorable, as Linux forces it.
 void force_fault_signal(int sig, int code, u64 addr);
+// A signal that kills the current thread's process whatever its handler or
+// mask (Linux's force_fatal_sig): an execve that failed past its point of
+// no return.
+void force_fatal_signal(int sig);
+// execve's first step past the point of no return (Linux's de_thread):
+// marks the calling thread as the process's exec thread and sends every
+// other thread a SIGKILL that ends only that thread (proc::exit_killed). False if
+// the process is already exiting or another thread is execing.
+bool end_other_threads(proc::Process& p);
 
 // Makes a thread notice pending work (signals, group exit): wakes it from
 // an interruptible sleep or interrupts its CPU.
