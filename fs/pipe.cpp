@@ -7,10 +7,13 @@
 #include <linux/stat.h>
 
 #include "fs/vfs_file.h"
+#include "kernel/cgroup/memcg.h"
 #include "kernel/process/process.h"
 #include "kernel/sched/wait.h"
 #include "kernel/signal/signal.h"
 #include "lib/alloc.h"
+#include "mm/layout.h"
+#include "mm/page_alloc.h"
 #include "mm/slab.h"
 
 namespace keel::fs {
@@ -21,14 +24,22 @@ namespace {
 constexpr usize DEFAULT_SIZE = 16 * 4096;
 constexpr usize MAX_SIZE = 1048576;  // /proc/sys/fs/pipe-max-size
 
+// One page of a pipe's data, as Linux's pipe_buffer: the bytes
+// [offset, offset + len) of `page` are unread. The page is charged to the
+// memory cgroup of the writer that took it (memcg; null: uncharged).
+struct Slot {
+    u8* page = nullptr;
+    cgroup::Cgroup* memcg = nullptr;
+    u16 offset = 0;
+    u16 len = 0;
+};
+
 struct Pipe {
     sched::WaitQueue readable;  // waiters for data (or EOF)
     sched::WaitQueue writable;  // waiters for room (or no readers)
     sched::Mutex lock;          // guards everything below
-    u8* buf = nullptr;
     usize capacity = DEFAULT_SIZE;
-    usize head = 0;  // next byte to read
-    usize count = 0;
+    usize count = 0;  // unread bytes
     int readers = 1;
     int writers = 1;
     u64 ino = 0;
@@ -43,62 +54,134 @@ struct Pipe {
     sched::WaitQueue partner;
     Pipe* next_fifo = nullptr;
 
-    usize room() const { return capacity - count; }
-
     // Linux keeps a pipe's data in page-sized slots (the capacity is their
-    // number), which decides when a writer must wait: the bytes sit in
-    // `buf` in order, and these record how they split into slots.
+    // number), which decides when a writer must wait. Pages come with the
+    // data, one at a time, and go when it is read: an empty pipe holds
+    // none but `spare`, the last page emptied (kept, still charged, for
+    // the next write: a pipe passing messages allocates nothing).
     static constexpr usize kSlot = 4096;
-    u16* slot_len = nullptr;  // max_slots() entries (made on first use): bytes left in each slot
-    usize slot_head = 0;      // the oldest slot
+    Slot* slots = nullptr;  // max_slots() entries, a ring
+    usize slot_head = 0;    // the oldest slot
     usize nslots = 0;
-    usize last_end = 0;  // where the newest slot's data ends within its page
+    Slot spare;
     usize max_slots() const { return capacity / kSlot; }
     bool full() const { return nslots >= max_slots(); }
     // Bytes a write could place now in fresh slots.
     usize free_bytes() const { return full() ? 0 : (max_slots() - nslots) * kSlot; }
+    // The capacity is a power-of-two number of pages (F_SETPIPE_SZ).
+    Slot& slot(usize i) { return slots[(slot_head + i) & (max_slots() - 1)]; }
+    // Where the newest slot's data ends within its page (0: no slot).
+    usize last_end() { return nslots ? slot(nslots - 1).offset + slot(nslots - 1).len : 0; }
+
+    // A page for a new slot: the spare, or a fresh one charged to the
+    // writer's memory cgroup (ENOMEM over its memory.max: the caller runs
+    // the OOM killer without the pipe's lock and tries again).
+    Result<Slot> take_page() {
+        if (spare.page) {
+            Slot s = spare;
+            spare = Slot{};
+            return s;
+        }
+        Slot s;
+        s.memcg = TRY(memcg::try_charge(memcg::KMEM));
+        auto pa = mm::alloc_pages(0);
+        if (pa.is_error()) {
+            memcg::uncharge(s.memcg, memcg::KMEM);
+            return pa.error();
+        }
+        s.page = static_cast<u8*>(mm::phys_to_virt(pa.value()));
+        return s;
+    }
+    void give_back(Slot& s) {
+        if (!spare.page) {
+            spare = Slot{s.page, s.memcg, 0, 0};
+        } else {
+            mm::free_pages(mm::virt_to_phys(s.page), 0);
+            memcg::uncharge(s.memcg, memcg::KMEM);
+        }
+        s = Slot{};
+    }
 
     // Appends n bytes from `in` at `at`: into the newest slot when `merge`
     // (it fits there), else into a new one (n <= kSlot, a slot is free).
     Status append(const IoBuffer& in, usize at, usize n, bool merge) {
-        if (!slot_len) slot_len = static_cast<u16*>(TRY(mm::kmalloc(max_slots() * sizeof(u16))));
-        usize tail = (head + count) % capacity;
-        usize first = min(n, capacity - tail);
-        TRY(in.read_from(at, buf + tail, first));
-        if (n > first) TRY(in.read_from(at + first, buf, n - first));
-        count += n;
         if (merge) {
-            slot_len[(slot_head + nslots - 1) % max_slots()] += static_cast<u16>(n);
-            last_end += n;
+            Slot& s = slot(nslots - 1);
+            TRY(in.read_from(at, s.page + s.offset + s.len, n));
+            s.len = static_cast<u16>(s.len + n);
         } else {
-            slot_len[(slot_head + nslots) % max_slots()] = static_cast<u16>(n);
+            Slot s = TRY(take_page());
+            if (Status st = in.read_from(at, s.page, n); st.is_error()) {
+                give_back(s);
+                return st;
+            }
+            s.len = static_cast<u16>(n);
+            slot(nslots) = s;
             ++nslots;
-            last_end = n;
+        }
+        count += n;
+        return {};
+    }
+
+    // Copies n unread bytes, `skip` bytes in, to `out` (nothing is consumed).
+    Status copy_out(const IoBuffer& out, usize skip, usize n) {
+        usize done = 0;
+        for (usize i = 0; i < nslots && done < n; ++i) {
+            Slot& s = slot(i);
+            if (skip >= s.len) {
+                skip -= s.len;
+                continue;
+            }
+            usize k = min<usize>(s.len - skip, n - done);
+            TRY(out.write_to(done, s.page + s.offset + skip, k));
+            done += k;
+            skip = 0;
         }
         return {};
     }
 
     // Drops n bytes from the front, releasing the slots they emptied.
     void consume(usize n) {
-        head = (head + n) % capacity;
         count -= n;
         while (n && nslots) {
-            u16& len = slot_len[slot_head];
-            usize k = min<usize>(n, len);
-            len = static_cast<u16>(len - k);
+            Slot& s = slot(0);
+            usize k = min<usize>(n, s.len);
+            s.offset = static_cast<u16>(s.offset + k);
+            s.len = static_cast<u16>(s.len - k);
             n -= k;
-            if (len == 0) {
-                slot_head = (slot_head + 1) % max_slots();
+            if (s.len == 0) {
+                give_back(s);
+                slot_head = (slot_head + 1) & (max_slots() - 1);
                 --nslots;
             }
         }
-        if (!nslots) last_end = 0;
     }
 
     ~Pipe() {
-        if (slot_len) mm::kfree(slot_len);
+        while (nslots) {
+            give_back(slot(0));
+            slot_head = (slot_head + 1) & (max_slots() - 1);
+            --nslots;
+        }
+        if (spare.page) {
+            mm::free_pages(mm::virt_to_phys(spare.page), 0);
+            memcg::uncharge(spare.memcg, memcg::KMEM);
+        }
+        if (slots) mm::kfree(slots);
     }
 };
+
+// A new pipe with its slot array (its pages come with data).
+Result<Pipe*> new_pipe() {
+    Pipe* p = TRY(make<Pipe>());
+    auto slots = mm::kzalloc(p->max_slots() * sizeof(Slot));
+    if (slots.is_error()) {
+        destroy(p);
+        return Error(ENOMEM);
+    }
+    p->slots = static_cast<Slot*>(slots.value());
+    return p;
+}
 
 u64 next_ino = 1;
 
@@ -133,10 +216,7 @@ public:
                 sched::MutexGuard g(p.lock);
                 if (p.count > 0) {
                     usize n = min(out.size(), p.count);
-                    usize first = min(n, p.capacity - p.head);
-                    Status st = out.write_to(0, p.buf + p.head, first);
-                    if (st.is_ok() && n > first) st = out.write_to(first, p.buf, n - first);
-                    if (st.is_error()) return st.error();
+                    TRY(p.copy_out(out, 0, n));
                     p.consume(n);
                     p.writable.wake_all();
                     return n;
@@ -161,7 +241,9 @@ public:
         // pages goes first into the newest page if it fits there; the rest
         // takes fresh pages. A write of at most PIPE_BUF is thus atomic.
         bool try_merge = total % Pipe::kSlot != 0;
+        int oom_rounds = 0;
         while (done < total || total == 0) {
+            bool out_of_memory = false;
             {
                 sched::MutexGuard g(p.lock);
                 if (p.readers == 0) {
@@ -174,7 +256,7 @@ public:
                 if (try_merge) {
                     try_merge = false;
                     usize chars = total % Pipe::kSlot;
-                    if (p.nslots && p.last_end + chars <= Pipe::kSlot) {
+                    if (p.nslots && p.last_end() + chars <= Pipe::kSlot) {
                         Status st = p.append(in, done, chars, true);
                         if (st.is_error()) return st.error();
                         done += chars;
@@ -185,12 +267,24 @@ public:
                 if (!p.full()) {
                     usize n = min(want, Pipe::kSlot);
                     Status st = p.append(in, done, n, false);
-                    if (st.is_error()) return done ? Result<usize>(done) : Result<usize>(st.error());
-                    done += n;
-                    p.readable.wake_all();
-                    continue;
+                    out_of_memory = st.is_error() && st.error().code() == ENOMEM && oom_rounds < 16;
+                    if (st.is_error() && !out_of_memory) return done ? Result<usize>(done) : Result<usize>(st.error());
+                    if (st.is_ok()) {
+                        done += n;
+                        p.readable.wake_all();
+                        continue;
+                    }
+                } else if (flags & O_NONBLOCK) {
+                    return done ? Result<usize>(done) : Result<usize>(Error(EAGAIN));
                 }
-                if (flags & O_NONBLOCK) return done ? Result<usize>(done) : Result<usize>(Error(EAGAIN));
+            }
+            if (out_of_memory) {
+                // Over the writer's memory.max: its group's OOM killer
+                // (without the pipe's lock: the victim may be waiting for
+                // it) makes room, as for Linux's charged pipe pages.
+                ++oom_rounds;
+                if (!memcg::handle_oom()) return done ? Result<usize>(done) : Result<usize>(Error(ENOMEM));
+                continue;
             }
             bool woke = p.writable.wait_until_interruptible([&] {
                 return __atomic_load_n(&p.nslots, __ATOMIC_ACQUIRE) < p.max_slots() ||
@@ -249,20 +343,12 @@ public:
         sched::MutexGuard g(p.lock);
         if (size / Pipe::kSlot < p.nslots) return Error(EBUSY);
         if (size == p.capacity) return size;
-        u8* nbuf = static_cast<u8*>(TRY(mm::kmalloc(size)));
-        auto nslots_buf = mm::kmalloc(size / Pipe::kSlot * sizeof(u16));
-        if (nslots_buf.is_error()) {
-            mm::kfree(nbuf);
-            return nslots_buf.error();
-        }
-        u16* nlen = static_cast<u16*>(nslots_buf.value());
-        for (usize i = 0; i < p.count; ++i) nbuf[i] = p.buf[(p.head + i) % p.capacity];
-        for (usize i = 0; i < p.nslots; ++i) nlen[i] = p.slot_len[(p.slot_head + i) % p.max_slots()];
-        mm::kfree(p.buf);
-        if (p.slot_len) mm::kfree(p.slot_len);
-        p.buf = nbuf;
-        p.head = 0;
-        p.slot_len = nlen;
+        auto nslots_buf = mm::kzalloc(size / Pipe::kSlot * sizeof(Slot));
+        if (nslots_buf.is_error()) return nslots_buf.error();
+        Slot* moved = static_cast<Slot*>(nslots_buf.value());
+        for (usize i = 0; i < p.nslots; ++i) moved[i] = p.slot(i);
+        mm::kfree(p.slots);
+        p.slots = moved;
         p.slot_head = 0;
         p.capacity = size;
         p.writable.wake_all();
@@ -296,7 +382,6 @@ protected:
         p->readable.wake_all();
         p->writable.wake_all();
         if (__atomic_sub_fetch(&p->ends, 1, __ATOMIC_ACQ_REL) == 0) {
-            mm::kfree(p->buf);
             destroy(p);
         }
         destroy(this);
@@ -328,10 +413,7 @@ void PipeEnd::release_fifo_end(Pipe* p) {
     }
     p->readable.wake_all();
     p->writable.wake_all();
-    if (last) {
-        mm::kfree(p->buf);
-        destroy(p);
-    }
+    if (last) destroy(p);
 }
 
 }  // namespace
@@ -394,10 +476,7 @@ Result<usize> pipe_peek(OpenFile& read_end, const IoBuffer& out, usize skip) {
     sched::MutexGuard g(p.lock);
     if (skip >= p.count) return usize(0);
     usize n = min(out.size(), p.count - skip);
-    usize start = (p.head + skip) % p.capacity;
-    usize first = min(n, p.capacity - start);
-    TRY(out.write_to(0, p.buf + start, first));
-    if (n > first) TRY(out.write_to(first, p.buf, n - first));
+    TRY(p.copy_out(out, skip, n));
     return n;
 }
 
@@ -412,20 +491,13 @@ void pipe_consume(OpenFile& read_end, usize n) {
 }
 
 Status pipe_create(OpenFile* (&ends)[2], u32 fl) {
-    Pipe* p = TRY(make<Pipe>());
-    auto buf = mm::kmalloc(DEFAULT_SIZE);
-    if (buf.is_error()) {
-        destroy(p);
-        return buf.error();
-    }
-    p->buf = static_cast<u8*>(buf.value());
+    Pipe* p = TRY(new_pipe());
     p->ino = __atomic_fetch_add(&next_ino, 1, __ATOMIC_RELAXED);
     auto r = make<PipeEnd>(p, END_READ);
     auto w = make<PipeEnd>(p, END_WRITE);
     if (r.is_error() || w.is_error()) {
         if (r.is_ok()) destroy(r.value());
         if (w.is_ok()) destroy(w.value());
-        mm::kfree(p->buf);
         destroy(p);
         return Error(ENOMEM);
     }
@@ -452,16 +524,12 @@ Result<OpenFile*> open_fifo(RefPtr<File> file, u32 oflags) {
         for (Pipe* q = fifo_list; q && !p; q = q->next_fifo)
             if (q->fifo == key) p = q;
         if (!p) {
-            auto np = make<Pipe>();
-            auto buf = mm::kmalloc(DEFAULT_SIZE);
-            if (np.is_error() || buf.is_error()) {
-                if (np.is_ok()) destroy(np.value());
-                if (buf.is_ok()) mm::kfree(buf.value());
+            auto np = new_pipe();
+            if (np.is_error()) {
                 destroy(end);
                 return Error(ENOMEM);
             }
             p = np.value();
-            p->buf = static_cast<u8*>(buf.value());
             p->readers = p->writers = 0;
             p->ends = 0;
             p->fifo = key;
@@ -498,10 +566,7 @@ Result<OpenFile*> open_fifo(RefPtr<File> file, u32 oflags) {
     }
     if (nxio) {
         destroy(end);
-        if (orphan) {
-            mm::kfree(orphan->buf);
-            destroy(orphan);
-        }
+        if (orphan) destroy(orphan);
         return Error(ENXIO);
     }
     p->partner.wake_all();

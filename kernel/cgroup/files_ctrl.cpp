@@ -235,7 +235,7 @@ u64 stat_value(StringView key, const u64* pages) {
     if (key == "file" || key == "shmem") return pages[memcg::SHMEM] * PAGE;
     if (key == "pagetables") return pages[memcg::PAGETABLES] * PAGE;
     if (key == "kernel_stack") return pages[memcg::KERNEL_STACK] * PAGE;
-    if (key == "kernel") return (pages[memcg::PAGETABLES] + pages[memcg::KERNEL_STACK]) * PAGE;
+    if (key == "kernel") return (pages[memcg::PAGETABLES] + pages[memcg::KERNEL_STACK] + pages[memcg::KMEM]) * PAGE;
     return 0;
 }
 

@@ -1,6 +1,6 @@
 // The cgroup v2 memory controller, enforced: user pages (anonymous memory,
 // copy-on-write copies, tmpfs/shmem pages) and kernel memory (page tables
-// of user address spaces, user threads' kernel stacks) are charged to the
+// of user address spaces, user threads' kernel stacks, pipe buffers) are charged to the
 // cgroup of the thread that allocates them, in it and every ancestor below the root, and
 // uncharged when the page is freed, which may be long after that thread
 // (shared and copied pages, tmpfs files). A charged page holds a reference

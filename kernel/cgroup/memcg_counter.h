@@ -16,8 +16,9 @@ inline constexpr u64 NO_LIMIT = ~0ull;
 // memory.events keys, in Linux's order.
 enum Event : u8 { EV_LOW, EV_HIGH, EV_MAX, EV_OOM, EV_OOM_KILL, EV_OOM_GROUP_KILL, NR_EVENTS };
 // What a charged page is, for memory.stat: user pages, and the kernel
-// memory charged (memory.stat "kernel" is their sum).
-enum Kind : u8 { ANON, SHMEM, PAGETABLES, KERNEL_STACK, NR_KINDS };
+// memory charged (memory.stat "kernel" is their sum; KMEM is kernel memory
+// with no line of its own, such as pipe buffers).
+enum Kind : u8 { ANON, SHMEM, PAGETABLES, KERNEL_STACK, KMEM, NR_KINDS };
 
 struct PageCounter {
     u64 usage = 0;             // pages, this group and its descendants
