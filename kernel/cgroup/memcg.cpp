@@ -144,14 +144,31 @@ bool kill_one(int pid, Cgroup& top, const char* why, bool spare_unkillable = fal
 // Linux spares init). Sets *dying when one of them is exiting already: its
 // memory is about to go, so nothing is killed meanwhile (as Linux waits
 // for an earlier victim).
+enum class Member { No, Alive, Dying };
+
+// Whether `p` (tree lock held) is charged inside `top`, and dying there:
+// killed, or past its last thread's exit and still letting go of its
+// memory until it is a zombie. Its cgroup then moves to p.cgroup; in
+// between, it counts as dying anywhere (a short wait at worst). Without
+// this, a victim whose memory was not gone yet looked like no victim at
+// all, and the charger gave up (tests/user/oom_victim, 1 run in 5).
+Member membership(const proc::Process& p, Cgroup& top) {
+    if (p.pid == 1) return Member::No;
+    if (!p.thread) {
+        Cgroup* c = __atomic_load_n(&p.cgroup, __ATOMIC_ACQUIRE);
+        return !c || inside(*c, top) ? Member::Dying : Member::No;
+    }
+    if (!inside(cgroup::of(*p.thread), top)) return Member::No;
+    return fatal_pending(p) ? Member::Dying : Member::Alive;
+}
+
 usize members(Cgroup& top, int* pids, usize cap, bool* dying) {
     usize n = 0;
     *dying = false;
     proc::for_each_process([&](proc::Process& p) {
-        if (p.pid == 1 || !p.thread || !inside(cgroup::of(*p.thread), top)) return;
-        // Until it is a zombie, after its memory went.
-        if (fatal_pending(p)) *dying = true;
-        else if (p.mm && n < cap) pids[n++] = p.pid;
+        Member m = membership(p, top);
+        if (m == Member::Dying) *dying = true;
+        else if (m == Member::Alive && p.mm && n < cap) pids[n++] = p.pid;
     });
     return n;
 }
@@ -235,7 +252,7 @@ Oom out_of_memory(Cgroup& over) {
 bool anyone_dying(Cgroup& top) {
     bool dying = false;
     proc::for_each_process([&](proc::Process& p) {
-        if (!dying && p.thread && inside(cgroup::of(*p.thread), top)) dying = fatal_pending(p);
+        if (!dying) dying = membership(p, top) == Member::Dying;
     });
     return dying;
 }
