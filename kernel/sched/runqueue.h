@@ -29,6 +29,7 @@ struct CpuRunQueue {
     Timer slice_timer;
     u32 cpu = 0;
     u32 nr = 0;              // runnable threads here (fair + RT), curr included
+    u64 next_balance = 0;    // when this busy CPU next looks for a lighter one (push_one_thread)
     u64 switches = 0;
     // The idle thread's polling window (its own; see idle_poll.h), and
     // whether it polls now: a waker that sees it set needs no IPI.
