@@ -11,6 +11,7 @@
 #include <linux/time.h>
 
 #include "fs/core/file.h"
+#include "kernel/cgroup/freeze.h"
 #include "kernel/process/process.h"
 #include "kernel/sched/scheduler.h"
 #include "kernel/sched/wait.h"
@@ -120,7 +121,8 @@ void dequeue(Waiter& w) {
 // Sleeps on every futex of specs (queued one after the other, each after
 // checking its value) until one is woken, the deadline (monotonic ns, 0 =
 // none) passes or a signal arrives. Returns the index of the futex woken.
-Result<u64> wait_on(const WaitSpec* specs, Waiter* ws, usize n, u64 deadline_ns) {
+// *frozen: it stopped only because the thread's cgroup is freezing.
+Result<u64> wait_once(const WaitSpec* specs, Waiter* ws, usize n, u64 deadline_ns, bool* frozen) {
     Wakeup wk;
     sched::Thread* self = sched::current();
     usize queued = 0;
@@ -178,7 +180,27 @@ Result<u64> wait_on(const WaitSpec* specs, Waiter* ws, usize n, u64 deadline_ns)
         if (woken(ws[0])) return finish(0);
         expired = deadline_ns && time::monotonic_ns() >= deadline_ns;
         if (expired) return finish(Error(ETIMEDOUT));
-        if (sig::interrupt_pending()) return finish(Error(sig::ERESTARTSYS));
+        if (!sig::interrupt_pending()) continue;
+        if (sig::interrupted_to_freeze()) {
+            *frozen = true;
+            return finish(Error(EINTR));
+        }
+        // A timed wait ends with EINTR when a handler runs, SA_RESTART or
+        // not (Linux: -ERESTART_RESTARTBLOCK); an untimed one restarts.
+        return finish(Error(deadline_ns ? sig::ERESTARTNOHAND : sig::ERESTARTSYS));
+    }
+}
+
+// wait_once, again after a cgroup freeze: a freeze is no signal, so the
+// thread stops in the freezer (off every futex queue: it may be killed
+// there) and then waits again towards the same deadline, the words
+// checked anew, as Linux's restart block does.
+Result<u64> wait_on(const WaitSpec* specs, Waiter* ws, usize n, u64 deadline_ns) {
+    for (;;) {
+        bool frozen = false;
+        Result<u64> r = wait_once(specs, ws, n, deadline_ns, &frozen);
+        if (!frozen || r.is_ok()) return r;
+        cgroup::freezer_trap();
     }
 }
 

@@ -2,6 +2,7 @@
 #include <linux/poll.h>
 #include <linux/time.h>
 
+#include "kernel/cgroup/freeze.h"
 #include "kernel/signal/handlers.h"
 #include "kernel/process/proc_info.h"
 #include "kernel/process/process.h"
@@ -22,10 +23,17 @@ namespace {
 // another thread closes a descriptor meanwhile.
 class Poller final : public fs::PollTable {
 public:
-    ~Poller() {
+    ~Poller() { release(); }
+
+    // Off every queue and without memory: before a wait the thread may not
+    // come back from (killed in the freezer, it exits from there).
+    void release() {
         reset();
         mm::kfree(slots_);
         mm::kfree(held_);
+        slots_ = nullptr;
+        held_ = nullptr;
+        cap_ = capheld_ = 0;
     }
 
     void add(sched::WaitQueue& wq) override {
@@ -161,7 +169,13 @@ Result<usize> do_poll(pollfd* fds, usize n, u64 deadline) {
         poller.reset();
         usize ready = poll_pass(fds, n, &poller);
         if (ready || time::monotonic_ns() >= deadline) return ready;
-        if (!sleep_on(poller, deadline)) return Error(sig::ERESTARTNOHAND);
+        if (sleep_on(poller, deadline)) continue;
+        if (!sig::interrupted_to_freeze()) return Error(sig::ERESTARTNOHAND);
+        // A cgroup freeze is no signal: the thread stops in the freezer and
+        // then polls on towards the same deadline, as Linux's restart block
+        // (a restart of the system call would start its timeout again).
+        poller.release();
+        cgroup::freezer_trap();
     }
 }
 

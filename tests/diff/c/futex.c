@@ -25,12 +25,24 @@ struct robust_list_head;
 #include <sys/mman.h>
 #include <time.h>
 #include <sched.h>
+#include <signal.h>
+#include <sys/time.h>
 
 static long futex(void *uaddr, int op, uint32_t val, const struct timespec *ts, void *uaddr2, uint32_t val3) {
     return syscall(SYS_futex, uaddr, op, val, ts, uaddr2, val3);
 }
 
 static uint32_t word, word2;
+static volatile int alarms, wake_from_handler;
+/* SIGALRM: counts; the second one wakes the untimed waiter (it sets the
+ * word first, so the restarted wait sees it changed). */
+static void on_alarm(int sig) {
+    (void)sig;
+    if (++alarms >= 2 && wake_from_handler) {
+        word = 1;
+        syscall(SYS_futex, &word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    }
+}
 static pid_t tids[3];
 static volatile int ntids;
 static volatile int woke;
@@ -145,6 +157,35 @@ int main(void) {
         int st;
         waitpid(p, &st, 0);
         CHECK("shared_wake", "%ld %s", r, wstr(st));
+    }
+    /* a handler with SA_RESTART interrupts a timed wait (EINTR, as Linux's
+     * restart block) but restarts an untimed one */
+    {
+        struct sigaction sa = {0};
+        sa.sa_handler = on_alarm;
+        sa.sa_flags = SA_RESTART;
+        sigaction(SIGALRM, &sa, NULL);
+        word = 0;
+        struct itimerval it = {{0, 0}, {0, 50000}};
+        setitimer(ITIMER_REAL, &it, NULL);
+        CK("timed_wait_sa_restart_handler", futex(&word, FUTEX_WAIT_PRIVATE, 0, &(struct timespec){2, 0}, NULL, 0));
+        alarms = 0;
+        setitimer(ITIMER_REAL, &it, NULL);
+        CK("bitset_abs_wait_sa_restart_handler",
+           futex(&word, FUTEX_WAIT_BITSET_PRIVATE, 0, &(struct timespec){time(NULL) + 100000, 0}, NULL, FUTEX_BITSET_MATCH_ANY));
+        /* untimed: restarted after the handler, then woken by a second alarm's handler */
+        alarms = 0;
+        wake_from_handler = 1;
+        struct itimerval two = {{0, 50000}, {0, 50000}};
+        setitimer(ITIMER_REAL, &two, NULL);
+        long r = futex(&word, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+        int e = errno;
+        struct itimerval off = {{0, 0}, {0, 0}};
+        setitimer(ITIMER_REAL, &off, NULL);
+        /* restarted: the word changed meanwhile (EAGAIN), not EINTR */
+        CHECK("untimed_wait_sa_restart_handler", "%ld %s handlers>=2 %d", r, r < 0 ? strerror(e) : "-", alarms >= 2);
+        wake_from_handler = 0;
+        signal(SIGALRM, SIG_DFL);
     }
     /* robust list and futex_waitv */
     {
