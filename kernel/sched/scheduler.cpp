@@ -146,6 +146,24 @@ Thread* find_victim(CpuRunQueue& src, u32 me) {
     return victim;
 }
 
+// Takes a queued thread that may run on `to` off `from`'s queue, marked in
+// flight (the caller queues it on `to`); null if there is none.
+Thread* detach_victim(u32 from, u32 to) {
+    CpuRunQueue& src = runqueues[from];
+    (void)src.lock.lock();
+    Thread* victim = find_victim(src, to);
+    if (victim) {
+        update_curr(src, time::monotonic_ns());
+        __atomic_store_n(&victim->in_flight, true, __ATOMIC_RELEASE);
+        if (victim->on_rt) rq_dequeue(src, victim, Dequeue::Save);
+        else fair::dequeue(src, victim, Dequeue::Save);
+        psi::task_change(*victim, from, psi::TSK_QUEUED, 0, time::monotonic_ns());
+        --src.nr;
+    }
+    src.lock.unlock(false);
+    return victim;
+}
+
 // Idle CPU: take one queued thread from the busiest CPU. Interrupts off.
 bool pull_one_thread(u32 me) {
     u32 busiest = me;
@@ -158,18 +176,7 @@ bool pull_one_thread(u32 me) {
         }
     }
     if (busiest == me) return false;
-    CpuRunQueue& src = runqueues[busiest];
-    (void)src.lock.lock();
-    Thread* victim = find_victim(src, me);
-    if (victim) {
-        update_curr(src, time::monotonic_ns());
-        __atomic_store_n(&victim->in_flight, true, __ATOMIC_RELEASE);
-        if (victim->on_rt) rq_dequeue(src, victim, Dequeue::Save);
-        else fair::dequeue(src, victim, Dequeue::Save);
-        psi::task_change(*victim, busiest, psi::TSK_QUEUED, 0, time::monotonic_ns());
-        --src.nr;
-    }
-    src.lock.unlock(false);
+    Thread* victim = detach_victim(busiest, me);
     if (!victim) return false;
     CpuRunQueue& dst = runqueues[me];
     (void)dst.lock.lock();
@@ -202,18 +209,7 @@ void push_one_thread(u32 me) {
         }
     }
     if (target == me || least + 2 > mine) return;
-    CpuRunQueue& src = runqueues[me];
-    (void)src.lock.lock();
-    Thread* victim = find_victim(src, target);
-    if (victim) {
-        update_curr(src, time::monotonic_ns());
-        __atomic_store_n(&victim->in_flight, true, __ATOMIC_RELEASE);
-        if (victim->on_rt) rq_dequeue(src, victim, Dequeue::Save);
-        else fair::dequeue(src, victim, Dequeue::Save);
-        psi::task_change(*victim, me, psi::TSK_QUEUED, 0, time::monotonic_ns());
-        --src.nr;
-    }
-    src.lock.unlock(false);
+    Thread* victim = detach_victim(me, target);
     // Queued there as a migration, with the preemption check a wake-up gets.
     if (victim) enqueue_on(victim, target, Enqueue::Restore);
 }
