@@ -92,13 +92,13 @@ struct Pipe {
         s.page = static_cast<u8*>(mm::phys_to_virt(pa.value()));
         return s;
     }
+    static void free_page(const Slot& s) {
+        mm::free_pages(mm::virt_to_phys(s.page), 0);
+        memcg::uncharge(s.memcg, memcg::KMEM);
+    }
     void give_back(Slot& s) {
-        if (!spare.page) {
-            spare = Slot{s.page, s.memcg, 0, 0};
-        } else {
-            mm::free_pages(mm::virt_to_phys(s.page), 0);
-            memcg::uncharge(s.memcg, memcg::KMEM);
-        }
+        if (!spare.page) spare = Slot{s.page, s.memcg, 0, 0};
+        else free_page(s);
         s = Slot{};
     }
 
@@ -158,15 +158,8 @@ struct Pipe {
     }
 
     ~Pipe() {
-        while (nslots) {
-            give_back(slot(0));
-            slot_head = (slot_head + 1) & (max_slots() - 1);
-            --nslots;
-        }
-        if (spare.page) {
-            mm::free_pages(mm::virt_to_phys(spare.page), 0);
-            memcg::uncharge(spare.memcg, memcg::KMEM);
-        }
+        consume(count);
+        if (spare.page) free_page(spare);
         if (slots) mm::kfree(slots);
     }
 };
