@@ -50,6 +50,11 @@ public:
         ListNode* n = (item.*Link).next;
         return n == &head_ ? nullptr : owner(n);
     }
+    // Element before `item`, or nullptr at the front.
+    T* prev(T& item) {
+        ListNode* n = (item.*Link).prev;
+        return n == &head_ ? nullptr : owner(n);
+    }
 
     template <typename F>
     void for_each(F&& f) {

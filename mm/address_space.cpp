@@ -157,11 +157,7 @@ Vma* AddressSpace::find(uptr addr) {
     return nullptr;
 }
 
-Vma* AddressSpace::prev_of(Vma* v) {
-    Vma* prev = nullptr;
-    for (Vma* w = vmas_.front(); w && w != v; w = vmas_.next(*w)) prev = w;
-    return prev;
-}
+Vma* AddressSpace::prev_of(Vma* v) { return vmas_.prev(*v); }
 
 bool AddressSpace::range_free(uptr start, uptr end) {
     for (Vma* v = vmas_.front(); v; v = vmas_.next(*v))

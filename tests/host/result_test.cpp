@@ -42,3 +42,16 @@ TEST(IntrusiveList, PushRemoveOrder) {
     EXPECT_TRUE(list.empty());
     EXPECT_FALSE(a.node.linked());
 }
+
+TEST(IntrusiveList, NextAndPrevStopAtTheEnds) {
+    IntrusiveList<Item, &Item::node> list;
+    Item a{1, {}}, b{2, {}}, c{3, {}};
+    list.push_back(a);
+    list.push_back(b);
+    list.push_back(c);
+    EXPECT_EQ(list.prev(a), nullptr);
+    EXPECT_EQ(list.prev(b), &a);
+    EXPECT_EQ(list.prev(c), &b);
+    EXPECT_EQ(list.next(c), nullptr);
+    EXPECT_EQ(list.next(a), &b);
+}
