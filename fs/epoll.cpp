@@ -209,7 +209,7 @@ void Eventpoll::queue_ready(EpItem& it) {
 
 // epoll_global and mtx held.
 Status Eventpoll::insert(OpenFile& f, int fd, u32 events, u64 data) {
-    EpItem* it = TRY(make<EpItem>());
+    EpItem* it = TRY(make_accounted<EpItem>());
     it->ep = this;
     it->file = &f;
     it->fd = fd;
@@ -382,7 +382,7 @@ bool can_poll(OpenFile& f) {
 }  // namespace
 
 Result<OpenFile*> epoll_create() {
-    Eventpoll* ep = TRY(make<Eventpoll>());
+    Eventpoll* ep = TRY(make_accounted<Eventpoll>());
     ep->flags = O_RDWR;
     return static_cast<OpenFile*>(ep);
 }

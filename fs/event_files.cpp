@@ -230,7 +230,7 @@ Result<u64> install(OpenFile* f, u32 fl) {
 
 Result<u64> eventfd_open(u64 initial, u32 fl) {
     if (fl & ~static_cast<u32>(O_CLOEXEC | O_NONBLOCK | 1 /* EFD_SEMAPHORE */)) return Error(EINVAL);
-    OpenFile* f = TRY(make<EventFd>(initial, fl & 1));
+    OpenFile* f = TRY(make_accounted<EventFd>(initial, fl & 1));
     return install(f, fl);
 }
 
@@ -239,7 +239,7 @@ Result<u64> timerfd_open(int clock, u32 fl) {
     if (clock != CLOCK_MONOTONIC && clock != CLOCK_REALTIME && clock != CLOCK_BOOTTIME &&
         clock != CLOCK_REALTIME_ALARM && clock != CLOCK_BOOTTIME_ALARM)
         return Error(EINVAL);
-    OpenFile* f = TRY(make<TimerFd>(clock));
+    OpenFile* f = TRY(make_accounted<TimerFd>(clock));
     return install(f, fl);
 }
 
@@ -254,7 +254,7 @@ Result<u64> signalfd_open(int fd, sig::SigSet mask, u32 fl) {
         static_cast<SignalFd*>(f.get())->set_mask(mask);
         return static_cast<u64>(fd);
     }
-    OpenFile* f = TRY(make<SignalFd>(mask));
+    OpenFile* f = TRY(make_accounted<SignalFd>(mask));
     return install(f, fl);
 }
 

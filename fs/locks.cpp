@@ -130,7 +130,7 @@ Status set_record(OpenFile& f, RecordLock& req, bool wait, bool ofd) {
             if (!conflict) {
                 RecordLock* spares[2] = {};
                 for (auto& s : spares) {
-                    auto r = make<RecordLock>();
+                    auto r = make_accounted<RecordLock>();
                     if (r.is_ok()) s = r.value();
                 }
                 if (!spares[0] || !spares[1]) {
@@ -216,7 +216,7 @@ Status flock(OpenFile& f, short type, bool nonblock) {
             }
             if (!flock_conflict(*c, f, type)) {
                 if (!fresh) {
-                    auto r = make<FlockEntry>();
+                    auto r = make_accounted<FlockEntry>();
                     if (r.is_error()) {
                         drop_if_empty(c);
                         return r.error();

@@ -166,7 +166,7 @@ struct Pipe {
 
 // A new pipe with its slot array (its pages come with data).
 Result<Pipe*> new_pipe() {
-    Pipe* p = TRY(make<Pipe>());
+    Pipe* p = TRY(make_accounted<Pipe>());
     auto slots = mm::kzalloc(p->max_slots() * sizeof(Slot));
     if (slots.is_error()) {
         destroy(p);
@@ -486,8 +486,8 @@ void pipe_consume(OpenFile& read_end, usize n) {
 Status pipe_create(OpenFile* (&ends)[2], u32 fl) {
     Pipe* p = TRY(new_pipe());
     p->ino = __atomic_fetch_add(&next_ino, 1, __ATOMIC_RELAXED);
-    auto r = make<PipeEnd>(p, END_READ);
-    auto w = make<PipeEnd>(p, END_WRITE);
+    auto r = make_accounted<PipeEnd>(p, END_READ);
+    auto w = make_accounted<PipeEnd>(p, END_WRITE);
     if (r.is_error() || w.is_error()) {
         if (r.is_ok()) destroy(r.value());
         if (w.is_ok()) destroy(w.value());
@@ -507,7 +507,7 @@ Result<OpenFile*> open_fifo(RefPtr<File> file, u32 oflags) {
     bool nonblock = oflags & O_NONBLOCK;
     const void* key = &file->inode();
     u8 mode = acc == O_RDONLY ? END_READ : acc == O_WRONLY ? END_WRITE : END_READ | END_WRITE;
-    PipeEnd* end = TRY(make<PipeEnd>(nullptr, mode));
+    PipeEnd* end = TRY(make_accounted<PipeEnd>(nullptr, mode));
     Pipe* p = nullptr;
     bool wait = false, nxio = false;
     Pipe* orphan = nullptr;  // created for this open only, unreachable again

@@ -112,7 +112,7 @@ Cred cred_of(const proc::Process& p) {
 }
 
 Result<OpenFile*> wrap_vfs_file(RefPtr<File> f) {
-    VfsFile* v = TRY(make<VfsFile>(move(f)));
+    VfsFile* v = TRY(make_accounted<VfsFile>(move(f)));
     return v;
 }
 

@@ -58,7 +58,7 @@ void table_path(u64 pml4, uptr va, u64 (&out)[3]) {
 }  // namespace
 
 Result<AddressSpace*> AddressSpace::create() {
-    AddressSpace* as = TRY(make<AddressSpace>());
+    AddressSpace* as = TRY(make_accounted<AddressSpace>());
     auto pml4 = arch::new_user_pml4();
     if (pml4.is_error()) {
         destroy(as);
@@ -225,7 +225,7 @@ void AddressSpace::free_vma(Vma* v) {
 }
 
 Result<Vma*> AddressSpace::clone_vma(const Vma& v) {
-    Vma* c = TRY(make<Vma>());
+    Vma* c = TRY(make_accounted<Vma>());
     c->start = v.start;
     c->end = v.end;
     c->prot = v.prot;
@@ -295,7 +295,7 @@ void AddressSpace::unmap_locked(uptr start, uptr end) {
 Result<uptr> AddressSpace::map_kernel_pages_at(uptr addr, u64 phys, usize pages, u32 prot) {
     sched::MutexGuard g(lock_);
     if (!range_free(addr, addr + pages * PAGE_SIZE)) return Error(EEXIST);
-    Vma* v = TRY(make<Vma>());
+    Vma* v = TRY(make_accounted<Vma>());
     v->start = addr;
     v->end = addr + pages * PAGE_SIZE;
     v->prot = prot & (PROT_READ | PROT_EXEC);
@@ -320,7 +320,7 @@ Result<uptr> AddressSpace::map(uptr addr, usize len, u32 prot, u32 flags, VmBack
     FileMap* fmap = nullptr;
     if (file) fmap = TRY(FileMap::of(file->inode()));
 
-    Vma* v = TRY(make<Vma>());
+    Vma* v = TRY(make_accounted<Vma>());
     v->prot = prot & (PROT_READ | PROT_WRITE | PROT_EXEC);
     v->flags = flags & (MAP_SHARED | MAP_PRIVATE | MAP_GROWSDOWN | MAP_ANONYMOUS);
     v->vm = vm;
@@ -518,7 +518,7 @@ uptr AddressSpace::set_brk(uptr want) {
         // Overcommit's heuristic (vm.overcommit_memory 0): no single growth
         // beyond all of RAM.
         if ((new_end - old_end) / PAGE_SIZE > mem_stats().total_pages) return brk_;
-        auto made = make<Vma>();
+        auto made = make_accounted<Vma>();
         if (made.is_error()) return brk_;
         Vma* v = made.value();
         v->start = old_end;

@@ -51,7 +51,7 @@ struct PageFrame {
     u16 inuse;           // slab allocator: objects allocated from this slab
     union {
         void* slab_cache;  // slab allocator: owning SlabCache (head page)
-        void* memcg;       // a user page: the cgroup it is charged to (kernel/cgroup/memcg.h), or null
+        void* memcg;       // a user page or large kmalloc block: the cgroup it is charged to, or null
     };
     void* slab_base;     // slab allocator: virtual address of the slab
     union {

@@ -9,6 +9,11 @@ void* heap_alloc(usize size) {
     return r.is_ok() ? r.value() : nullptr;
 }
 
+void* heap_alloc_accounted(usize size) {
+    auto r = mm::kzalloc_account(size);
+    return r.is_ok() ? r.value() : nullptr;
+}
+
 void heap_free(void* p) { mm::kfree(p); }
 
 }  // namespace keel

@@ -44,6 +44,7 @@ struct SlabLock {
     void unlock() { spin.unlock(irq); }
 };
 SlabLock kmalloc_locks[KMALLOC_CLASSES];
+SlabLock kmalloc_cg_locks[KMALLOC_CLASSES];
 
 }  // namespace
 
@@ -66,7 +67,10 @@ Status page_alloc_init(BootMemory& boot, bool debug_checks) {
     dbg.poison = debug_checks;
     dbg.check_poison = debug_checks;
     kmalloc_init(provider, dbg);
-    for (usize i = 0; i < KMALLOC_CLASSES; ++i) kmalloc_heap().cache(i).set_lock(kmalloc_locks[i]);
+    for (usize i = 0; i < KMALLOC_CLASSES; ++i) {
+        kmalloc_heap().cache(i).set_lock(kmalloc_locks[i]);
+        kmalloc_heap().accounted_cache(i).set_lock(kmalloc_cg_locks[i]);
+    }
     return {};
 }
 

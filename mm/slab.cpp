@@ -27,7 +27,7 @@ bool poison_intact(const void* obj, usize size) {
 u64 slab_total_pages() { return __atomic_load_n(&g_slab_pages, __ATOMIC_RELAXED); }
 
 Status SlabCache::init(const char* name, usize object_size, usize align, const PageProvider& provider,
-                       const SlabDebug& debug) {
+                       const SlabDebug& debug, const ObjAccounting* accounting) {
     KASSERT(provider.alloc_pages && provider.free_pages && provider.virt_to_frame);
     KASSERT(partial_.empty() && full_.empty() && empty_.empty());
     if (align == 0) align = 8;
@@ -38,20 +38,23 @@ Status SlabCache::init(const char* name, usize object_size, usize align, const P
     stride_ = align_up(max<usize>(object_size, 8), align);
     provider_ = provider;
     debug_ = debug;
+    accounting_ = accounting;
     if (debug_.check_poison) debug_.poison = true;
     active_ = 0;
 
     // Smallest slab that holds MIN_OBJECTS, else the largest allowed. Up to
     // 64 objects the allocation bitmap fits in the PageFrame; beyond that it
-    // takes the tail of the slab.
+    // takes the tail of the slab, followed by an accounted cache's owners.
+    auto tail_bytes = [&](usize n) {
+        return (n > 64 ? bitmap_words(n) * sizeof(u64) : 0) + (accounting ? n * sizeof(void*) : 0);
+    };
     for (order_ = 0;; ++order_) {
         usize bytes = PAGE_SIZE << order_;
         usize n = bytes / stride_;
-        bitmap_offset_ = 0;
-        if (n > 64) {
-            while (n * stride_ + bitmap_words(n) * sizeof(u64) > bytes) --n;
-            bitmap_offset_ = n * stride_;  // stride_ is a multiple of 8
-        }
+        while (n && n * stride_ + tail_bytes(n) > bytes) --n;
+        // stride_ is a multiple of 8: the tail arrays are aligned.
+        bitmap_offset_ = n > 64 ? n * stride_ : 0;
+        owners_offset_ = accounting ? n * stride_ + (n > 64 ? bitmap_words(n) * sizeof(u64) : 0) : 0;
         objects_ = n;
         if (n >= MIN_OBJECTS || order_ == SLAB_MAX_ORDER) break;
     }
@@ -62,6 +65,10 @@ Status SlabCache::init(const char* name, usize object_size, usize align, const P
 u64* SlabCache::bitmap(PageFrame& slab) {
     if (bitmap_offset_ == 0) return &slab.slab_bitmap;
     return reinterpret_cast<u64*>(static_cast<char*>(slab.slab_base) + bitmap_offset_);
+}
+
+void** SlabCache::owners(PageFrame& slab) {
+    return reinterpret_cast<void**>(static_cast<char*>(slab.slab_base) + owners_offset_);
 }
 
 Result<PageFrame*> SlabCache::grow() {
@@ -88,6 +95,8 @@ Result<PageFrame*> SlabCache::grow() {
     usize words = bitmap_words(objects_);
     for (usize w = 0; w < words; ++w) bm[w] = 0;
     if (objects_ % 64) bm[words - 1] = ~0ull << (objects_ % 64);
+    if (owners_offset_)
+        for (usize i = 0; i < objects_; ++i) owners(*head)[i] = nullptr;
 
     if (debug_.poison) __builtin_memset(base, SLAB_POISON, objects_ * stride_);
     __atomic_fetch_add(&g_slab_pages, u64{1} << order_, __ATOMIC_RELAXED);
@@ -109,14 +118,15 @@ void SlabCache::release(PageFrame& slab) {
     provider_.free_pages(provider_.ctx, base, order_);
 }
 
-Result<void*> SlabCache::alloc() {
+Result<void*> SlabCache::alloc_owned(void* owner) {
+    KASSERT(!owner || owners_offset_);
     lock();
-    auto r = alloc_locked();
+    auto r = alloc_locked(owner);
     unlock();
     return r;
 }
 
-Result<void*> SlabCache::alloc_locked() {
+Result<void*> SlabCache::alloc_locked(void* owner) {
     PageFrame* slab = partial_.front();
     if (!slab) {
         slab = empty_.pop_front();
@@ -140,6 +150,7 @@ Result<void*> SlabCache::alloc_locked() {
         full_.push_front(*slab);
     }
     ++active_;
+    if (owners_offset_) owners(*slab)[idx] = owner;
 
     void* obj = static_cast<char*>(slab->slab_base) + idx * stride_;
     // Poison damaged while the object was free: a write after free.
@@ -152,11 +163,13 @@ void SlabCache::free(void* obj) {
     PageFrame* slab = slab_of(provider_, obj);
     KASSERT(slab != nullptr);  // not a slab object
     lock();
-    free_locked(*slab, obj);
+    void* owner = free_locked(*slab, obj);
     unlock();
+    // Outside the lock: the uncharge may free what the owner is.
+    if (owner) accounting_->uncharge(owner, stride_);
 }
 
-void SlabCache::free_locked(PageFrame& slab, void* obj) {
+void* SlabCache::free_locked(PageFrame& slab, void* obj) {
     KASSERT_MSG(slab.slab_cache == this, "slab: object freed to the wrong cache");
     usize offset = static_cast<usize>(static_cast<char*>(obj) - static_cast<char*>(slab.slab_base));
     KASSERT_MSG(offset % stride_ == 0, "slab: freeing a pointer that does not start an object");
@@ -166,6 +179,11 @@ void SlabCache::free_locked(PageFrame& slab, void* obj) {
     u64 bit = 1ull << (idx % 64);
     KASSERT_MSG(bm[idx / 64] & bit, "slab: double free");
     bm[idx / 64] &= ~bit;
+    void* owner = nullptr;
+    if (owners_offset_) {
+        owner = owners(slab)[idx];
+        owners(slab)[idx] = nullptr;
+    }
     if (debug_.poison) __builtin_memset(obj, SLAB_POISON, stride_);
 
     bool was_full = slab.inuse == objects_;
@@ -181,6 +199,7 @@ void SlabCache::free_locked(PageFrame& slab, void* obj) {
     } else {
         release(slab);
     }
+    return owner;
 }
 
 void SlabCache::release_all(SlabList& list) {
@@ -228,6 +247,24 @@ constexpr const char* KMALLOC_NAMES[KMALLOC_CLASSES] = {
     "kmalloc-128", "kmalloc-192", "kmalloc-256",  "kmalloc-512", "kmalloc-1k",
     "kmalloc-2k",  "kmalloc-4k",  "kmalloc-8k",
 };
+constexpr const char* KMALLOC_CG_NAMES[KMALLOC_CLASSES] = {
+    "kmalloc-cg-8",   "kmalloc-cg-16",  "kmalloc-cg-32",  "kmalloc-cg-64", "kmalloc-cg-96",
+    "kmalloc-cg-128", "kmalloc-cg-192", "kmalloc-cg-256", "kmalloc-cg-512", "kmalloc-cg-1k",
+    "kmalloc-cg-2k",  "kmalloc-cg-4k",  "kmalloc-cg-8k",
+};
+
+// The size class of a small allocation; KMALLOC_CLASSES for a large one.
+usize class_of(usize size) {
+    usize cls = 0;
+    while (cls < KMALLOC_CLASSES && KMALLOC_SIZES[cls] < size) ++cls;
+    return cls;
+}
+
+// The buddy order of a large allocation.
+unsigned large_order(usize size) {
+    usize pages = (size + PAGE_SIZE - 1) / PAGE_SIZE;
+    return pages == 1 ? 0 : ilog2(pages - 1) + 1;
+}
 }  // namespace
 
 Status Kmalloc::init(const PageProvider& provider, const SlabDebug& debug) {
@@ -239,32 +276,52 @@ Status Kmalloc::init(const PageProvider& provider, const SlabDebug& debug) {
         usize size = KMALLOC_SIZES[i];
         usize align = min<usize>(usize{1} << __builtin_ctzll(size), PAGE_SIZE);
         TRY(caches_[i].init(KMALLOC_NAMES[i], size, align, provider, debug));
+        TRY(cg_caches_[i].init(KMALLOC_CG_NAMES[i], size, align, provider, debug, &accounting_));
     }
     return {};
 }
 
 void Kmalloc::destroy() {
     for (auto& c : caches_) c.destroy();
+    for (auto& c : cg_caches_) c.destroy();
     KASSERT(large_pages() == 0);  // large blocks still live
 }
 
 Result<void*> Kmalloc::alloc(usize size) {
-    if (size <= KMALLOC_MAX_CACHED) {
-        usize cls = 0;
-        while (KMALLOC_SIZES[cls] < size) ++cls;
-        return caches_[cls].alloc();
-    }
+    usize cls = class_of(size);
+    if (cls < KMALLOC_CLASSES) return caches_[cls].alloc();
+    return alloc_large(size, nullptr);
+}
+
+Result<void*> Kmalloc::alloc_large(usize size, void* owner) {
     if (size > (PAGE_SIZE << MAX_ORDER)) return Error(ENOMEM);
-    usize pages = (size + PAGE_SIZE - 1) / PAGE_SIZE;
-    unsigned order = pages == 1 ? 0 : ilog2(pages - 1) + 1;
+    unsigned order = large_order(size);
     void* p = TRY(provider_.alloc_pages(provider_.ctx, order));
     PageFrame* f = provider_.virt_to_frame(provider_.ctx, p);
     KASSERT(f != nullptr && (f->flags & (PageSlab | PageLarge)) == 0);
-    // kfree gets only the pointer: the order lives in the head frame.
+    // kfree gets only the pointer: the order and owner live in the head frame.
     f->flags |= PageLarge;
     f->slab_order = static_cast<u8>(order);
     f->tail_index = 0;
+    f->memcg = owner;
     __atomic_fetch_add(&large_pages_, u64{1} << order, __ATOMIC_RELAXED);
+    return p;
+}
+
+Result<void*> Kmalloc::alloc_accounted(usize size) {
+    if (!accounting_.charge) return alloc(size);
+    usize cls = class_of(size);
+    if (cls == KMALLOC_CLASSES && size > (PAGE_SIZE << MAX_ORDER)) return Error(ENOMEM);
+    usize bytes = cls < KMALLOC_CLASSES ? KMALLOC_SIZES[cls] : PAGE_SIZE << large_order(size);
+    void* owner = TRY(accounting_.charge(bytes));
+    auto r = cls < KMALLOC_CLASSES ? cg_caches_[cls].alloc_owned(owner) : alloc_large(size, owner);
+    if (r.is_error() && owner) accounting_.uncharge(owner, bytes);
+    return r;
+}
+
+Result<void*> Kmalloc::zalloc_accounted(usize size) {
+    void* p = TRY(alloc_accounted(size));
+    __builtin_memset(p, 0, usable_size(p));
     return p;
 }
 
@@ -281,10 +338,13 @@ void Kmalloc::free(void* ptr) {
     if (f->flags & PageLarge) {
         KASSERT((reinterpret_cast<uptr>(ptr) & (PAGE_SIZE - 1)) == 0);  // not the start of the block
         unsigned order = f->slab_order;
+        void* owner = f->memcg;
         f->flags &= static_cast<u16>(~PageLarge);
         f->slab_order = 0;
+        f->memcg = nullptr;
         __atomic_fetch_sub(&large_pages_, u64{1} << order, __ATOMIC_RELAXED);
         provider_.free_pages(provider_.ctx, ptr, order);
+        if (owner) accounting_.uncharge(owner, PAGE_SIZE << order);
         return;
     }
     PageFrame* slab = slab_of(provider_, ptr);
@@ -322,6 +382,7 @@ Kmalloc& kmalloc_heap() {
 
 Result<void*> kmalloc(usize size) { return kmalloc_heap().alloc(size); }
 Result<void*> kzalloc(usize size) { return kmalloc_heap().zalloc(size); }
+Result<void*> kzalloc_account(usize size) { return kmalloc_heap().zalloc_accounted(size); }
 void kfree(void* ptr) {
     if (ptr) kmalloc_heap().free(ptr);
 }

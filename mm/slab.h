@@ -1,6 +1,12 @@
 // Slab allocator: caches of fixed-size objects carved out of page blocks,
 // and kmalloc/kfree on top of a set of size-class caches.
 //
+// Accounted allocations (kmalloc_account: objects a program makes the
+// kernel keep, such as its VMAs, files and dentries) come from a second set
+// of size classes whose slabs remember an owner per object: what the
+// installed ObjAccounting charged for it (in the kernel, a memory cgroup).
+// Any kfree uncharges it; the caller needs to know nothing.
+//
 // Pages come from a PageProvider (in the kernel: the buddy allocator plus the
 // direct map). Each slab records its owner in the PageFrame of its pages, so
 // kfree(ptr) finds the cache from the pointer alone. A per-slab allocation
@@ -44,6 +50,14 @@ struct SlabDebug {
     bool check_poison = false;  // verify it on allocation (implies poison)
 };
 
+// Charging of accounted allocations (installed by the memory controller).
+struct ObjAccounting {
+    // `bytes` for the current thread: the owner to remember (null when
+    // nothing was charged), or ENOMEM over a limit.
+    Result<void*> (*charge)(usize bytes) = nullptr;
+    void (*uncharge)(void* owner, usize bytes) = nullptr;
+};
+
 struct SlabStats {
     usize object_size;       // bytes handed out per object (stride)
     usize objects_per_slab;
@@ -63,10 +77,15 @@ public:
     // Objects of object_size bytes aligned to align (0 or a power of two up
     // to a page; at least 8 is used). EINVAL for a bad align or an object
     // that cannot fit a slab.
+    // An `accounting` cache keeps an owner per object (alloc_owned), passed
+    // to accounting->uncharge when the object is freed; it must outlive the
+    // cache.
     Status init(const char* name, usize object_size, usize align, const PageProvider& provider,
-                const SlabDebug& debug = {});
+                const SlabDebug& debug = {}, const ObjAccounting* accounting = nullptr);
 
-    Result<void*> alloc();
+    Result<void*> alloc() { return alloc_owned(nullptr); }
+    // An accounting cache's object charged to `owner` (may be null).
+    Result<void*> alloc_owned(void* owner);
     // obj must come from this cache's alloc(); nullptr is ignored.
     void free(void* obj);
     // Returns every empty slab to the provider.
@@ -99,17 +118,20 @@ private:
     void unlock() {
         if (unlock_fn_) unlock_fn_(lock_ctx_);
     }
-    Result<void*> alloc_locked();
-    void free_locked(PageFrame& slab, void* obj);
+    Result<void*> alloc_locked(void* owner);
+    void* free_locked(PageFrame& slab, void* obj);  // the object's owner
     Result<PageFrame*> grow();
     void release(PageFrame& slab);
     u64* bitmap(PageFrame& slab);
+    void** owners(PageFrame& slab);
     void release_all(SlabList& list);
 
     const char* name_ = "";
     usize stride_ = 0;
     usize objects_ = 0;         // per slab
     usize bitmap_offset_ = 0;   // byte offset of an out-of-line bitmap; 0 = inline
+    usize owners_offset_ = 0;   // byte offset of the owner array; 0 = not accounted
+    const ObjAccounting* accounting_ = nullptr;
     unsigned order_ = 0;
     PageProvider provider_{};
     SlabDebug debug_{};
@@ -145,19 +167,30 @@ public:
     // to their size; larger: to a page). kmalloc(0) returns a minimal object.
     Result<void*> alloc(usize size);
     Result<void*> zalloc(usize size);
+    // Charged through the accounting installed with set_accounting (none
+    // before it): ENOMEM when the charge is refused.
+    Result<void*> alloc_accounted(usize size);
+    Result<void*> zalloc_accounted(usize size);
     void free(void* ptr);
+    // Before the first accounted allocation; `acct` must outlive the heap.
+    void set_accounting(const ObjAccounting& acct) { accounting_ = acct; }
     // Usable size of an allocation (>= the requested size).
     usize usable_size(const void* ptr);
 
     SlabCache& cache(usize cls) { return caches_[cls]; }
+    SlabCache& accounted_cache(usize cls) { return cg_caches_[cls]; }
     const PageProvider& provider() const { return provider_; }
     u64 large_pages() const { return __atomic_load_n(&large_pages_, __ATOMIC_RELAXED); }
     const SlabDebug& debug() const { return debug_; }
 
 private:
+    Result<void*> alloc_large(usize size, void* owner);
+
     PageProvider provider_{};
     SlabDebug debug_{};
+    ObjAccounting accounting_{};
     SlabCache caches_[KMALLOC_CLASSES];
+    SlabCache cg_caches_[KMALLOC_CLASSES];  // accounted: owner per object
     u64 large_pages_ = 0;
 };
 
@@ -170,6 +203,9 @@ void kmalloc_init(const PageProvider& provider, const SlabDebug& debug = {});
 Kmalloc& kmalloc_heap();
 Result<void*> kmalloc(usize size);
 Result<void*> kzalloc(usize size);
+// Zeroed and charged to the current thread's memory cgroup (Linux's
+// GFP_KERNEL_ACCOUNT): for what a program makes the kernel keep.
+Result<void*> kzalloc_account(usize size);
 void kfree(void* ptr);
 usize ksize(const void* ptr);
 

@@ -40,7 +40,7 @@ Dentry::~Dentry() { free_name(); }
 
 char* Dentry::alloc_name(usize len, char* inline_buf) {
     if (len < INLINE_NAME) return inline_buf;
-    return static_cast<char*>(heap_alloc(len + 1));
+    return static_cast<char*>(heap_alloc_accounted(len + 1));
 }
 
 void Dentry::set_name(StringView name, char* storage) {
@@ -64,7 +64,7 @@ void Dentry::hash_into(Dentry& parent) {
 }
 
 Result<RefPtr<Dentry>> Dentry::make_root(Superblock& sb, RefPtr<Inode> inode) {
-    Dentry* d = TRY(make<Dentry>(sb));
+    Dentry* d = TRY(make_accounted<Dentry>(sb));
     d->set_name("/", d->inline_name_);
     d->inode_raw_ = inode.get();
     d->inode_ = move(inode);
@@ -88,7 +88,7 @@ Result<RefPtr<Dentry>> Dentry::add_child_locked(StringView name, RefPtr<Inode> i
 }
 
 Result<RefPtr<Dentry>> Dentry::make_orphan_locked(StringView name, RefPtr<Inode> inode) {
-    Dentry* d = TRY(make<Dentry>(*sb_));
+    Dentry* d = TRY(make_accounted<Dentry>(*sb_));
     char* storage = alloc_name(name.size(), d->inline_name_);
     if (!storage) {
         destroy(d);

@@ -25,7 +25,7 @@ TmpfsSuper& TmpfsInode::tsb() const { return static_cast<TmpfsSuper&>(sb()); }
 
 Status TmpfsInode::set_link_target(StringView target) {
     if (target.size() >= SHORT_SYMLINK_LEN) TRY(tsb().reserve_pages(1));
-    target_ = static_cast<char*>(heap_alloc(target.size() + 1));
+    target_ = static_cast<char*>(heap_alloc_accounted(target.size() + 1));
     if (!target_) {
         if (target.size() >= SHORT_SYMLINK_LEN) tsb().release_pages(1);
         return Error(ENOMEM);
@@ -68,7 +68,7 @@ Status TmpfsSuper::init(u32 ms_flags) {
 
 Result<RefPtr<TmpfsInode>> TmpfsSuper::new_inode(const CreateArgs& args) {
     TRY(reserve_inode());
-    auto made = make<TmpfsInode>(*this, __atomic_fetch_add(&next_ino_, 1, __ATOMIC_RELAXED), args.mode);
+    auto made = make_accounted<TmpfsInode>(*this, __atomic_fetch_add(&next_ino_, 1, __ATOMIC_RELAXED), args.mode);
     if (made.is_error()) {
         release_inode();
         return made.error();

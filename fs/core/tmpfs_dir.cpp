@@ -28,7 +28,7 @@ void add_nlink(Inode& inode, int delta) {
 bool EntryNameOrder::less(const TmpfsEntry& a, const TmpfsEntry& b) { return compare_names(a.name(), b.name()) < 0; }
 
 TmpfsEntry* TmpfsEntry::create(StringView name, RefPtr<Inode> inode) {
-    void* mem = heap_alloc(sizeof(TmpfsEntry) + name.size() + 1);
+    void* mem = heap_alloc_accounted(sizeof(TmpfsEntry) + name.size() + 1);
     if (!mem) return nullptr;
     auto* e = new (mem) TmpfsEntry();
     e->inode = move(inode);

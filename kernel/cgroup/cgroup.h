@@ -140,6 +140,7 @@ struct Cgroup {
     u64 mem_events[memcg::NR_EVENTS] = {};        // memory.events (this subtree)
     u64 mem_events_local[memcg::NR_EVENTS] = {};  // memory.events.local
     u64 mem_pages[memcg::NR_KINDS] = {};          // charged to this cgroup itself, by kind
+    u64 slab_bytes = 0;  // kernel objects charged to it itself; memory counts them in whole pages
     u32 mem_events_seq = 0, mem_events_local_seq = 0;  // their change counters (poll)
 
     u32 refs = 1;               // atomic

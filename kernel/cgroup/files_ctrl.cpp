@@ -220,39 +220,57 @@ bool numa_key(const char* k) {
     return s != "kernel" && s != "percpu" && s != "sock" && s != "vmalloc" && s != "slab";
 }
 
-// Pages charged in the subtree of `c`, by kind (tree mutex held).
-void charged_pages(Cgroup& c, u64* pages) {
-    for (int k = 0; k < memcg::NR_KINDS; ++k) pages[k] += __atomic_load_n(&c.mem_pages[k], __ATOMIC_RELAXED);
-    c.children.for_each([&](Cgroup& ch) { charged_pages(ch, pages); });
+// What is charged in the subtree of `c` (tree mutex held): pages by kind,
+// and kernel objects in bytes and in the pages they are charged as.
+struct Charged {
+    u64 pages[memcg::NR_KINDS] = {};
+    u64 slab_bytes = 0;
+    u64 slab_pages = 0;
+};
+
+void add_charged(Cgroup& c, Charged& sum) {
+    for (int k = 0; k < memcg::NR_KINDS; ++k) sum.pages[k] += __atomic_load_n(&c.mem_pages[k], __ATOMIC_RELAXED);
+    u64 slab = __atomic_load_n(&c.slab_bytes, __ATOMIC_RELAXED);
+    sum.slab_bytes += slab;
+    sum.slab_pages += memcg::slab_pages(slab);
+    c.children.for_each([&](Cgroup& ch) { add_charged(ch, sum); });
+}
+
+Charged charged(Cgroup& c) {
+    Charged sum;
+    if (!c.is_root()) add_charged(c, sum);
+    return sum;
 }
 
 // The figures Keel has, in bytes: anonymous and tmpfs pages (which Linux
-// counts as file pages too), and the kernel memory charged: page tables and
-// kernel stacks, all of "kernel" (Linux's also has slab, percpu, sockets).
-// The root is not charged.
-u64 stat_value(StringView key, const u64* pages) {
+// counts as file pages too), and the kernel memory charged: page tables,
+// kernel stacks, kernel objects (slab, all unreclaimable: Keel has no
+// reclaimable caches) and the rest of "kernel" (pipe buffers). The root is
+// not charged.
+u64 stat_value(StringView key, const Charged& c) {
+    const u64* pages = c.pages;
     if (key == "anon") return pages[memcg::ANON] * PAGE;
     if (key == "file" || key == "shmem") return pages[memcg::SHMEM] * PAGE;
     if (key == "pagetables") return pages[memcg::PAGETABLES] * PAGE;
     if (key == "kernel_stack") return pages[memcg::KERNEL_STACK] * PAGE;
-    if (key == "kernel") return (pages[memcg::PAGETABLES] + pages[memcg::KERNEL_STACK] + pages[memcg::KMEM]) * PAGE;
+    if (key == "slab" || key == "slab_unreclaimable") return c.slab_bytes;
+    if (key == "kernel")
+        return (pages[memcg::PAGETABLES] + pages[memcg::KERNEL_STACK] + pages[memcg::KMEM] + c.slab_pages) * PAGE;
     return 0;
 }
 
 Status show_mem_stat(fs::SeqBuf& out, Cgroup& c) {
-    u64 pages[memcg::NR_KINDS] = {};
-    if (!c.is_root()) charged_pages(c, pages);
+    Charged sum = charged(c);
     for (const char* k : MEM_STAT_KEYS)
-        out.printf("%s %llu\n", k, static_cast<unsigned long long>(stat_value(k, pages)));
+        out.printf("%s %llu\n", k, static_cast<unsigned long long>(stat_value(k, sum)));
     return {};
 }
 
 Status show_numa_stat(fs::SeqBuf& out, Cgroup& c) {
-    u64 pages[memcg::NR_KINDS] = {};
-    if (!c.is_root()) charged_pages(c, pages);
+    Charged sum = charged(c);
     for (const char* k : MEM_STAT_KEYS) {
         if (StringView(k) == "pgscan") break;
-        if (numa_key(k)) out.printf("%s N0=%llu\n", k, static_cast<unsigned long long>(stat_value(k, pages)));
+        if (numa_key(k)) out.printf("%s N0=%llu\n", k, static_cast<unsigned long long>(stat_value(k, sum)));
     }
     return {};
 }

@@ -5,10 +5,12 @@
 #include <linux/oom.h>
 #include <linux/signal.h>
 
+#include "arch/x86_64/cpu.h"
 #include "arch/x86_64/paging.h"
 #include "fs/core/tmpfs.h"
 #include "fs/proc/pid_mem.h"
 #include "kernel/cgroup/cgroup.h"
+#include "kernel/percpu.h"
 #include "kernel/printk.h"
 #include "kernel/process/process.h"
 #include "kernel/sched/scheduler.h"
@@ -18,6 +20,7 @@
 #include "lib/alloc.h"
 #include "mm/buddy.h"
 #include "mm/page_alloc.h"
+#include "mm/slab.h"
 #include "mm/vmalloc.h"
 
 namespace keel::memcg {
@@ -280,9 +283,52 @@ void uncharge_shmem(void* owner) { uncharge(static_cast<Cgroup*>(owner), SHMEM);
 
 const fs::TmpfsCharge tmpfs_hooks{charge_shmem, uncharge_shmem};
 
+// ---- Kernel objects (mm::kzalloc_account) -----------------------------------
+
+// Interrupts on and no spinlock held: the OOM killer may run and wait.
+bool may_sleep() { return arch::irqs_enabled() && current_cpu_raw()->preempt_count == 0; }
+
+Status try_charge_bytes(Cgroup& c, usize bytes) {
+    u64 before = c.memory.read();
+    if (PageCounter* over = counter_try_charge_bytes(&c.memory, &c.slab_bytes, bytes)) {
+        count_event(*owner_of(&c, over), EV_MAX);
+        return Error(ENOMEM);
+    }
+    // Over memory.high, paid for on the way back to user space.
+    if (c.memory.read() > before && above_high(&c.memory)) ++sched::current()->memcg_pages_over_high;
+    return {};
+}
+
+// Over memory.max, where it may sleep, the OOM killer in the cgroup and
+// again, as a page charge does (Linux's charges from system calls do the
+// same); under a spinlock the allocation fails instead.
+Result<void*> charge_object(usize bytes) {
+    for (int tries = 0;; ++tries) {
+        Cgroup* c = charge_target();
+        if (!c) return static_cast<void*>(nullptr);
+        Status st = try_charge_bytes(*c, bytes);
+        if (st.is_ok()) {
+            cgroup::get(*c);  // each object holds its cgroup, as a page does
+            return static_cast<void*>(c);
+        }
+        if (tries >= 16 || !may_sleep() || !handle_oom()) return st.error();
+    }
+}
+
+void uncharge_object(void* owner, usize bytes) {
+    auto* c = static_cast<Cgroup*>(owner);
+    counter_uncharge_bytes(&c->memory, &c->slab_bytes, bytes);
+    cgroup::put(c);
+}
+
+constexpr mm::ObjAccounting object_hooks{charge_object, uncharge_object};
+
 }  // namespace
 
-void init() { fs::set_tmpfs_charge(&tmpfs_hooks); }
+void init() {
+    fs::set_tmpfs_charge(&tmpfs_hooks);
+    mm::kmalloc_heap().set_accounting(object_hooks);
+}
 
 bool badness(int pid, u64 total_pages, i64* points) {
     int adj = 0;

@@ -1,11 +1,15 @@
 // The cgroup v2 memory controller, enforced: user pages (anonymous memory,
 // copy-on-write copies, tmpfs/shmem pages) and kernel memory (page tables
-// of user address spaces, user threads' kernel stacks, pipe buffers) are charged to the
-// cgroup of the thread that allocates them, in it and every ancestor below the root, and
-// uncharged when the page is freed, which may be long after that thread
-// (shared and copied pages, tmpfs files). A charged page holds a reference
-// on its cgroup, so a removed ("dying") cgroup lives on until its last page
-// goes; its charges stay where they were, in it and its ancestors.
+// of user address spaces, user threads' kernel stacks, pipe buffers, and
+// the objects allocated with mm::kzalloc_account / make_accounted: VMAs,
+// files, dentries, inodes, epoll items, processes...) are charged to the
+// cgroup of the thread that allocates them, in it and every ancestor below
+// the root, and uncharged when freed, which may be long after that thread
+// (shared and copied pages, tmpfs files). Objects are charged by the byte,
+// the counter by the page (memcg_counter.h). A charged page or object holds
+// a reference on its cgroup, so a removed ("dying") cgroup lives on until
+// its last charge goes; its charges stay where they were, in it and its
+// ancestors.
 //
 // memory.max refuses a charge that would go over. There is nothing to
 // reclaim (no swap, and page-cache pages are not charged), so the next step

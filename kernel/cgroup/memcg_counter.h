@@ -95,6 +95,34 @@ inline u64 high_overage(const PageCounter* c) {
     return worst;
 }
 
+// Kernel objects are charged by the byte (Kmalloc's accounted caches): a
+// cgroup's counter holds its object bytes rounded up to whole pages.
+inline u64 slab_pages(u64 bytes) { return (bytes + 4095) / 4096; }
+
+// Charges `bytes` of kernel objects to a cgroup with *obj_bytes of them
+// so far and page counter `c`: the pages the new total needs beyond the
+// old, at every level, or none: then returns the level whose limit would
+// be exceeded and leaves both as they were. Null on success.
+inline PageCounter* counter_try_charge_bytes(PageCounter* c, u64* obj_bytes, u64 bytes) {
+    u64 old = __atomic_load_n(obj_bytes, __ATOMIC_RELAXED);
+    for (;;) {
+        u64 pages = slab_pages(old + bytes) - slab_pages(old);
+        if (pages)
+            if (PageCounter* over = counter_try_charge(c, pages)) return over;
+        // Each change of the total charges exactly the pages it adds, so
+        // racing chargers and unchargers keep the counter at its rounding.
+        if (__atomic_compare_exchange_n(obj_bytes, &old, old + bytes, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+            return nullptr;
+        if (pages) counter_uncharge(c, pages);
+    }
+}
+
+inline void counter_uncharge_bytes(PageCounter* c, u64* obj_bytes, u64 bytes) {
+    u64 old = __atomic_fetch_sub(obj_bytes, bytes, __ATOMIC_RELAXED);
+    u64 pages = slab_pages(old) - slab_pages(old - bytes);
+    if (pages) counter_uncharge(c, pages);
+}
+
 // memory.peak written: the peak that open file reports restarts from the
 // usage now.
 inline u64 reset_local_peak(PageCounter& c) {

@@ -251,7 +251,7 @@ Result<int> create(proc::Process& p, int clock, const sigevent_t* event) {
             return Error(EPERM);  // CAP_WAKE_ALARM
     }
     ProcessTimers* pt = TRY(timers_of(p));
-    PosixTimer* t = TRY(make<PosixTimer>());
+    PosixTimer* t = TRY(make_accounted<PosixTimer>());
     t->owner = pt;
     t->process = &p;
     t->clock = clock;

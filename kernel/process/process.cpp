@@ -140,7 +140,7 @@ void FdTable::close_on_exec() {
 void FdTable::close_all() { close_range(0, MAX_FDS - 1, false); }
 
 Result<FdTable*> FdTable::copy() {
-    FdTable* t = TRY(make<FdTable>());
+    FdTable* t = TRY(make_accounted<FdTable>());
     SpinlockGuard g(lock_);
     for (int fd = 0; fd < MAX_FDS; ++fd) {
         if (!files_[fd]) continue;

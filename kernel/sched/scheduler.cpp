@@ -699,7 +699,9 @@ bool sleep_ns_interruptible(u64 ns, u64* remaining) {
 
 Result<Thread*> create_kthread(const char* name, void (*fn)(void*), void* arg, int nice, int cpu) {
     reap_zombies();
-    void* mem = TRY(mm::kzalloc(sizeof(Thread)));
+    // Charged, as Linux's task_struct, to the caller's memory cgroup: a
+    // user thread's parent (kernel threads' creators are not charged).
+    void* mem = TRY(mm::kzalloc_account(sizeof(Thread)));
     Thread* t = new (mem) Thread();
     auto stack = mm::alloc_kernel_stack();
     if (stack.is_error()) {

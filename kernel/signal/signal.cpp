@@ -664,7 +664,7 @@ Result<u64> sigreturn(arch::TrapFrame& f) {
 }
 
 Status fork_handlers(proc::Process& child, const proc::Process& parent) {
-    Handlers* h = TRY(make<Handlers>());
+    Handlers* h = TRY(make_accounted<Handlers>());
     for (int i = 0; i < NSIG_ALL; ++i) h->actions[i] = parent.sighand->actions[i];
     child.sighand = h;
     return {};

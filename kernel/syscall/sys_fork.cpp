@@ -149,7 +149,7 @@ Result<u64> do_clone(u64 flags, uptr stack, uptr parent_tid, uptr child_tid, u64
 
     Process* parent = proc::current_process();
     CgroupCharge charge{TRY(cgroup::charge_fork(cgroup_fd, false))};
-    Process* child = TRY(make<Process>());
+    Process* child = TRY(make_accounted<Process>());
     auto pid = proc::alloc_pid();
     if (pid.is_error()) {
         destroy(child);

@@ -108,3 +108,57 @@ TEST(MemcgCounter, ConcurrentChargersNeverExceedTheLimit) {
     EXPECT_EQ(a.read() + b.read(), 1000u);
     EXPECT_LE(top.peak(), 1000u);
 }
+
+TEST(MemcgCounter, ObjectBytesAreChargedAsWholePages) {
+    PageCounter top, leaf;
+    leaf.parent = &top;
+    u64 bytes = 0;
+    EXPECT_EQ(counter_try_charge_bytes(&leaf, &bytes, 100), nullptr);
+    EXPECT_EQ(leaf.read(), 1u);
+    EXPECT_EQ(top.read(), 1u);
+    EXPECT_EQ(counter_try_charge_bytes(&leaf, &bytes, 3996), nullptr);  // exactly one page
+    EXPECT_EQ(leaf.read(), 1u);
+    EXPECT_EQ(counter_try_charge_bytes(&leaf, &bytes, 1), nullptr);
+    EXPECT_EQ(leaf.read(), 2u);
+    EXPECT_EQ(counter_try_charge_bytes(&leaf, &bytes, 8192), nullptr);
+    EXPECT_EQ(bytes, 4097u + 8192u);
+    EXPECT_EQ(top.read(), 4u);
+    counter_uncharge_bytes(&leaf, &bytes, 8192);
+    EXPECT_EQ(leaf.read(), 2u);
+    counter_uncharge_bytes(&leaf, &bytes, 1);
+    EXPECT_EQ(leaf.read(), 1u);
+    counter_uncharge_bytes(&leaf, &bytes, 4096);
+    EXPECT_EQ(bytes, 0u);
+    EXPECT_EQ(leaf.read(), 0u);
+    EXPECT_EQ(top.read(), 0u);
+}
+
+TEST(MemcgCounter, ObjectBytesOverTheLimitChangeNothing) {
+    PageCounter top, leaf;
+    leaf.parent = &top;
+    top.max = 2;
+    u64 bytes = 0;
+    EXPECT_EQ(counter_try_charge_bytes(&leaf, &bytes, 5000), nullptr);  // 2 pages
+    EXPECT_EQ(counter_try_charge_bytes(&leaf, &bytes, 3000), nullptr);  // still 2 pages
+    EXPECT_EQ(counter_try_charge_bytes(&leaf, &bytes, 500), &top);      // a third page
+    EXPECT_EQ(bytes, 8000u);
+    EXPECT_EQ(leaf.read(), 2u);
+    EXPECT_EQ(top.failcnt, 1u);
+}
+
+TEST(MemcgCounter, ConcurrentObjectChargesKeepTheRounding) {
+    PageCounter c;
+    u64 bytes = 0;
+    auto churn = [&](usize size) {
+        for (int i = 0; i < 20000; ++i) {
+            ASSERT_EQ(counter_try_charge_bytes(&c, &bytes, size), nullptr);
+            if (i % 3) counter_uncharge_bytes(&c, &bytes, size);
+        }
+    };
+    std::thread t1(churn, 96), t2(churn, 200);
+    t1.join();
+    t2.join();
+    u64 left = 96u * 6667 + 200u * 6667;
+    EXPECT_EQ(bytes, left);
+    EXPECT_EQ(c.read(), slab_pages(left));
+}

@@ -266,6 +266,100 @@ TEST(Kmalloc, RandomStressKeepsObjectsDisjoint) {
     EXPECT_EQ(h.pages.buddy.free_pages(), 4096u);
 }
 
+namespace {
+// A charger that records what is charged to owner `self` and can refuse.
+struct FakeCharger {
+    static inline usize charged = 0;
+    static inline int charges = 0, uncharges = 0;
+    static inline bool refuse = false;
+    static inline int owner_tag = 0;
+    static ObjAccounting hooks() {
+        charged = 0;
+        charges = uncharges = 0;
+        refuse = false;
+        return ObjAccounting{
+            [](usize bytes) -> Result<void*> {
+                if (refuse) return Error(ENOMEM);
+                charged += bytes;
+                ++charges;
+                return static_cast<void*>(&owner_tag);
+            },
+            [](void* owner, usize bytes) {
+                EXPECT_EQ(owner, &owner_tag);
+                charged -= bytes;
+                ++uncharges;
+            },
+        };
+    }
+};
+}  // namespace
+
+TEST(Kmalloc, AccountedAllocationsChargeTheirClassAndUnchargeAtFree) {
+    Heap h;
+    h.heap.set_accounting(FakeCharger::hooks());
+    void* a = h.heap.alloc_accounted(100).value();  // kmalloc-128
+    EXPECT_EQ(FakeCharger::charged, 128u);
+    EXPECT_EQ(h.heap.accounted_cache(class_index(128)).stats().active_objects, 1u);
+    EXPECT_EQ(h.heap.cache(class_index(128)).stats().active_objects, 0u);
+    void* big = h.heap.zalloc_accounted(9000).value();  // 3 pages -> order 2
+    EXPECT_EQ(FakeCharger::charged, 128u + 4 * PAGE_SIZE);
+    EXPECT_TRUE(all_bytes(big, 9000, 0));
+    void* plain = h.heap.alloc(100).value();
+    EXPECT_EQ(FakeCharger::charges, 2);
+    h.heap.free(plain);
+    EXPECT_EQ(FakeCharger::uncharges, 0);
+    h.heap.free(a);
+    EXPECT_EQ(FakeCharger::charged, 4 * PAGE_SIZE);
+    h.heap.free(big);
+    EXPECT_EQ(FakeCharger::charged, 0u);
+    EXPECT_EQ(FakeCharger::uncharges, 2);
+    EXPECT_EQ(h.heap.large_pages(), 0u);
+}
+
+TEST(Kmalloc, RefusedChargeAllocatesNothing) {
+    Heap h(64);
+    h.heap.set_accounting(FakeCharger::hooks());
+    u64 before = h.pages.buddy.free_pages();
+    FakeCharger::refuse = true;
+    EXPECT_EQ(h.heap.alloc_accounted(64).error().code(), ENOMEM);
+    EXPECT_EQ(h.heap.alloc_accounted(20000).error().code(), ENOMEM);
+    EXPECT_EQ(h.pages.buddy.free_pages(), before);
+    // Pages running out after the charge: it is given back.
+    FakeCharger::refuse = false;
+    EXPECT_EQ(h.heap.alloc_accounted(PAGE_SIZE << 7).error().code(), ENOMEM);
+    EXPECT_EQ(FakeCharger::charged, 0u);
+    EXPECT_EQ(FakeCharger::uncharges, 1);
+}
+
+TEST(Kmalloc, AccountedSlabsKeepAnOwnerPerObject) {
+    Heap h(512, {.check_poison = true});
+    h.heap.set_accounting(FakeCharger::hooks());
+    for (usize cls = 0; cls < KMALLOC_CLASSES; ++cls) {
+        SlabStats plain = h.heap.cache(cls).stats(), acct = h.heap.accounted_cache(cls).stats();
+        usize bytes = PAGE_SIZE << acct.slab_order;
+        usize n = acct.objects_per_slab;
+        usize tail = n * sizeof(void*) + (n > 64 ? (n + 63) / 64 * 8 : 0);
+        EXPECT_LE(n * acct.object_size + tail, bytes) << cls;
+        // The owners take room: never more objects per page than without.
+        EXPECT_LE(n << plain.slab_order, plain.objects_per_slab << acct.slab_order) << cls;
+        // Fill three slabs' worth and check the objects and owners survive.
+        std::vector<void*> ptrs;
+        for (usize i = 0; i < 3 * n; ++i) {
+            void* p = h.heap.alloc_accounted(KMALLOC_SIZES[cls]).value();
+            std::memset(p, static_cast<int>(i), KMALLOC_SIZES[cls]);
+            ptrs.push_back(p);
+        }
+        EXPECT_EQ(FakeCharger::charged, 3 * n * KMALLOC_SIZES[cls]);
+        for (usize i = 0; i < ptrs.size(); ++i) {
+            ASSERT_TRUE(all_bytes(ptrs[i], KMALLOC_SIZES[cls], static_cast<u8>(i))) << cls;
+            h.heap.free(ptrs[i]);
+        }
+        EXPECT_EQ(FakeCharger::charged, 0u) << cls;
+    }
+    h.heap.destroy();
+    EXPECT_EQ(h.pages.buddy.free_pages(), 512u);
+}
+
 TEST(SlabCache, NamedCacheHonoursAlignmentAndCounts) {
     HostPages pages(256);
     SlabCache c;

@@ -32,6 +32,7 @@ void* heap_alloc(usize size) {
     }
     return std::calloc(1, size ? size : 1);
 }
+void* heap_alloc_accounted(usize size) { return heap_alloc(size); }
 void heap_free(void* p) { std::free(p); }
 
 }  // namespace keel
