@@ -147,6 +147,19 @@ void AddressSpace::put() {
     if (__atomic_sub_fetch(&refs_, 1, __ATOMIC_ACQ_REL) == 0) destroy(this);
 }
 
+namespace {
+// Linux's DEFAULT_MAX_MAP_COUNT (USHRT_MAX - 5).
+usize g_max_map_count = 65530;
+}  // namespace
+
+usize max_map_count() { return __atomic_load_n(&g_max_map_count, __ATOMIC_RELAXED); }
+
+Status set_max_map_count(i64 n) {
+    if (n < 0 || n > 0x7fffffff) return Error(EINVAL);
+    __atomic_store_n(&g_max_map_count, static_cast<usize>(n), __ATOMIC_RELAXED);
+    return {};
+}
+
 void AddressSpace::activate() const { arch::write_cr3(pml4_); }
 
 Vma* AddressSpace::find(uptr addr) {
@@ -237,10 +250,12 @@ Result<Vma*> AddressSpace::clone_vma(const Vma& v) {
     c->offset = v.offset;
     c->fixed_phys = v.fixed_phys;
     c->zap_seq = v.zap_seq;
+    c->anon_id = v.anon_id;
     return c;
 }
 
-Status AddressSpace::split(Vma* v, uptr at) {
+Status AddressSpace::split(Vma* v, uptr at, bool limited) {
+    if (limited && vmas_.size() >= max_map_count()) return Error(ENOMEM);
     Vma* tail = TRY(clone_vma(*v));
     tail->start = at;
     tail->offset = v->offset + (at - v->start);
@@ -269,27 +284,33 @@ void AddressSpace::clear_ptes(uptr start, uptr end) {
     for_each_pte(pml4_, start, end, [](uptr, u64* pte) { *pte = 0; });
 }
 
-void AddressSpace::unmap_locked(uptr start, uptr end) {
+Status AddressSpace::unmap_locked(uptr start, uptr end) {
+    // As Linux: unmapping may take the count of mappings past
+    // vm.max_map_count for a moment, but not leave it there: only a hole
+    // punched inside one mapping (one more VMA) is refused at the limit.
+    if (Vma* v = find(start); v && v->start < start && v->end > end && vmas_.size() >= max_map_count())
+        return Error(ENOMEM);
     for (Vma* v = vmas_.front(); v;) {
         Vma* next = vmas_.next(*v);
         if (v->end <= start || v->start >= end) {
             v = next;
             continue;
         }
-        // Splits cannot fail here for lack of memory in a way that loses
-        // data: at worst the range stays mapped (ENOMEM reported by the caller).
-        if (v->start < start && split(v, start).is_error()) return;
+        // A split can fail for lack of memory only: the rest of the range
+        // stays mapped, and the caller reports ENOMEM.
         if (v->start < start) {
+            TRY(split(v, start, false));
             v = vmas_.next(*v);
             continue;
         }
-        if (v->end > end && split(v, end).is_error()) return;
+        if (v->end > end) TRY(split(v, end, false));
         if (v->fixed_phys) clear_ptes(v->start, v->end);
         else release_pages(v->start, v->end);
         vmas_.remove(*v);
         free_vma(v);
         v = next;
     }
+    return {};
 }
 
 Result<uptr> AddressSpace::map_kernel_pages_at(uptr addr, u64 phys, usize pages, u32 prot) {
@@ -323,6 +344,8 @@ Result<uptr> AddressSpace::map(uptr addr, usize len, u32 prot, u32 flags, VmBack
     Vma* v = TRY(make_accounted<Vma>());
     v->prot = prot & (PROT_READ | PROT_WRITE | PROT_EXEC);
     v->flags = flags & (MAP_SHARED | MAP_PRIVATE | MAP_GROWSDOWN | MAP_ANONYMOUS);
+    if (!v->shared() && (flags & MAP_NORESERVE)) vm |= VM_NORESERVE;
+    else if (!v->shared() && (prot & PROT_WRITE)) vm |= VM_ACCOUNT;
     v->vm = vm;
     v->backing = backing;
     v->file = file;
@@ -330,14 +353,22 @@ Result<uptr> AddressSpace::map(uptr addr, usize len, u32 prot, u32 flags, VmBack
     v->offset = offset;
     {
         sched::MutexGuard g(lock_);
+        if (vmas_.size() > max_map_count()) {  // Linux's test, before anything is unmapped
+            destroy(v);
+            return Error(ENOMEM);
+        }
         if (flags & MAP_FIXED_NOREPLACE) {
             if (!range_free(addr, addr + size)) {
                 destroy(v);
                 return Error(EEXIST);
             }
         } else if (flags & MAP_FIXED) {
-            unmap_locked(addr, addr + size);
+            Status st = unmap_locked(addr, addr + size);
             flush_user(addr, size / PAGE_SIZE);
+            if (st.is_error()) {
+                destroy(v);
+                return st.error();
+            }
         } else {
             auto where = find_free(size, align_down<uptr>(addr, PAGE_SIZE), flags & MAP_32BIT);
             if (where.is_error()) {
@@ -352,6 +383,7 @@ Result<uptr> AddressSpace::map(uptr addr, usize len, u32 prot, u32 flags, VmBack
         vm = v->vm;  // v may go as soon as the lock does
         attach(v);
         insert(v);
+        merge_range(addr, addr + size);
     }
     // MAP_NONBLOCK turns MAP_POPULATE off, as in Linux.
     if ((flags & (MAP_POPULATE | MAP_NONBLOCK)) == MAP_POPULATE || ((vm & VM_LOCKED) && !(vm & VM_LOCKONFAULT)))
@@ -364,9 +396,9 @@ Status AddressSpace::unmap(uptr addr, usize len) {
     usize size = align_up<usize>(len, PAGE_SIZE);
     if (addr >= USER_TOP || size > USER_TOP - addr) return Error(EINVAL);
     sched::MutexGuard g(lock_);
-    unmap_locked(addr, addr + size);
+    Status st = unmap_locked(addr, addr + size);
     flush_user(addr, size / PAGE_SIZE);
-    return {};
+    return st;
 }
 
 u64 AddressSpace::pte_flags(const Vma& v, bool writable) const {
@@ -385,24 +417,33 @@ Status AddressSpace::protect(uptr addr, usize len, u32 prot) {
     if (end < addr || end > USER_TOP) return Error(ENOMEM);
     prot &= PROT_READ | PROT_WRITE | PROT_EXEC;
     sched::MutexGuard g(lock_);
-    // As Linux: VMAs before a hole or a refused one keep their new rights.
+    // As Linux: VMAs before a hole, a refused one or a failed split keep
+    // their new rights (and may join their neighbours).
+    Status st = protect_locked(addr, end, prot);
+    merge_range(addr, end);
+    flush_user(addr, size / PAGE_SIZE);
+    return st;
+}
+
+Status AddressSpace::protect_locked(uptr addr, uptr end, u32 prot) {
     for (uptr a = addr; a < end;) {
         Vma* v = find(a);
-        if (!v) {
-            flush_user(addr, size / PAGE_SIZE);
-            return Error(ENOMEM);
-        }
+        if (!v) return Error(ENOMEM);
         // The rights the mapping was made with bound what it may get.
         if (((prot & PROT_READ) && !(v->vm & VM_MAYREAD)) || ((prot & PROT_WRITE) && !(v->vm & VM_MAYWRITE)) ||
-            ((prot & PROT_EXEC) && !(v->vm & VM_MAYEXEC))) {
-            flush_user(addr, size / PAGE_SIZE);
+            ((prot & PROT_EXEC) && !(v->vm & VM_MAYEXEC)))
             return Error(EACCES);
+        uptr piece_end = min(end, v->end);
+        if (Vma* n = absorb(v, a, piece_end, prot)) {
+            v = n;
+        } else {
+            if (v->start < a) TRY(split(v, a));
+            v = find(a);
+            if (v->end > end) TRY(split(v, end));
+            v->vm = vm_after_protect(*v, prot);
+            v->prot = v->fixed_phys ? prot & (PROT_READ | PROT_EXEC) : prot;
         }
-        if (v->start < a) TRY(split(v, a));
-        v = find(a);
-        if (v->end > end) TRY(split(v, end));
-        v->prot = v->fixed_phys ? prot & (PROT_READ | PROT_EXEC) : prot;
-        for_each_pte(pml4_, v->start, v->end, [&](uptr, u64* pte) {
+        for_each_pte(pml4_, a, piece_end, [&](uptr, u64* pte) {
             u64 e = *pte;
             if (!pte_has_page(e)) return;
             if (v->fixed_phys) {
@@ -422,9 +463,8 @@ Status AddressSpace::protect(uptr addr, usize len, u32 prot) {
             bool exclusive = cache ? v->shared() : page_frame(pa).map_count == 1;
             *pte = pa | (e & PTE_CACHE) | pte_flags(*v, cache && !v->shared() ? false : was_writable || exclusive);
         });
-        a = v->end;
+        a = piece_end;
     }
-    flush_user(addr, size / PAGE_SIZE);
     return {};
 }
 
@@ -511,10 +551,12 @@ uptr AddressSpace::set_brk(uptr want) {
     uptr old_end = align_up<uptr>(brk_, PAGE_SIZE);
     uptr new_end = align_up<uptr>(want, PAGE_SIZE);
     if (new_end < old_end) {
-        unmap_locked(new_end, old_end);
+        Status st = unmap_locked(new_end, old_end);
         flush_user(new_end, (old_end - new_end) / PAGE_SIZE);
+        if (st.is_error()) return brk_;
     } else if (new_end > old_end) {
         if (new_end > USER_MMAP_BASE || !range_free(old_end, new_end)) return brk_;
+        if (vmas_.size() > max_map_count()) return brk_;
         // Overcommit's heuristic (vm.overcommit_memory 0): no single growth
         // beyond all of RAM.
         if ((new_end - old_end) / PAGE_SIZE > mem_stats().total_pages) return brk_;
@@ -525,9 +567,10 @@ uptr AddressSpace::set_brk(uptr want) {
         v->end = new_end;
         v->prot = PROT_READ | PROT_WRITE;
         v->flags = MAP_PRIVATE | MAP_ANONYMOUS;
-        v->vm = VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | (def_lock & VM_LOCKED ? def_lock : 0);
+        v->vm = VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_ACCOUNT | (def_lock & VM_LOCKED ? def_lock : 0);
         attach(v);
         insert(v);
+        merge_range(old_end, new_end);  // the heap grows as one mapping
     }
     brk_ = want;
     return brk_;

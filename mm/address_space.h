@@ -56,6 +56,13 @@ enum : u32 {
     VM_DONTFORK = 1u << 5,
     VM_WIPEONFORK = 1u << 6,
     VM_SHMEM = 1u << 7,  // shared anonymous memory (MAP_SHARED|MAP_ANONYMOUS, /dev/zero)
+    // Linux's commit accounting marks, kept for what they decide about
+    // merging: VM_ACCOUNT on private memory made writable (at mmap, brk, or
+    // when mprotect first grants write; never cleared), VM_NORESERVE on a
+    // private MAP_NORESERVE mapping. Memory that was never writable is
+    // therefore not joined to memory that was, as on Linux.
+    VM_ACCOUNT = 1u << 8,
+    VM_NORESERVE = 1u << 9,
 };
 
 struct Vma {
@@ -75,9 +82,23 @@ struct Vma {
     // never copied, never freed, not counted.
     u64 fixed_phys = 0;
     u64 zap_seq = 0;  // FileMap pass that last visited this VMA
+    // Linux's anon_vma, for what it decides about merging: 0 until an
+    // anonymous page is faulted in; the pieces of one mapping share it,
+    // and so may a neighbour that could join it (mm/vma_merge.cpp).
+    u64 anon_id = 0;
 
     bool shared() const { return flags & MAP_SHARED; }
 };
+
+// The Vma::vm marks `v` has once given rights `prot` (VM_ACCOUNT when
+// private memory first becomes writable).
+u32 vm_after_protect(const Vma& v, u32 prot);
+
+// vm.max_map_count: the mappings a process may have (Linux's default
+// 65530); mmap and brk fail with ENOMEM above it, splits at it.
+// set_max_map_count: EINVAL outside 0..INT_MAX, as the sysctl.
+usize max_map_count();
+Status set_max_map_count(i64 n);
 
 // What /proc/<pid>/maps shows of a file mapping.
 struct VmaFileInfo {
@@ -211,10 +232,24 @@ private:
     bool grow_stack(uptr addr);
     bool range_free(uptr start, uptr end);
     Result<uptr> find_free(usize len, uptr hint, bool below_2g = false);
-    Status split(Vma* v, uptr at);  // v becomes [start, at), a new VMA [at, end)
+    // v becomes [start, at), a new VMA [at, end); `limited`: ENOMEM when
+    // the space has vm.max_map_count mappings already (as Linux's split_vma).
+    Status split(Vma* v, uptr at, bool limited = true);
     Status split_range(uptr start, uptr end);  // VMA boundaries at start and end
     bool covered(uptr start, uptr end);
-    void unmap_locked(uptr start, uptr end);
+    Status unmap_locked(uptr start, uptr end);
+    Status protect_locked(uptr start, uptr end, u32 prot);  // without the TLB flush
+    // mm/vma_merge.cpp. absorb: the piece [from, to) of v, which starts or
+    // ends where v does (not both), given rights `prot`, moved into the
+    // anonymous neighbour it would continue instead of split off (Linux's
+    // mprotect moves the boundary: no new mapping, so it works at the
+    // limit); that neighbour, or null. merge_range: whole anonymous
+    // mappings in and next to [start, end] joined with the ones they continue.
+    Vma* absorb(Vma* v, uptr from, uptr to, u32 prot);
+    void merge_range(uptr start, uptr end);
+    // An anonymous page was faulted into v: it gets its anon_id, a
+    // neighbour's it could share (as Linux's anon_vma_prepare) or a new one.
+    void note_anon_page(Vma* v);
     void insert(Vma* v);
     void attach(Vma* v);  // takes its references and joins its FileMap
     void free_vma(Vma* v);

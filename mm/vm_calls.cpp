@@ -46,20 +46,23 @@ Result<uptr> AddressSpace::remap(uptr old_addr, usize old_len, usize new_len, u3
         if (old_addr + old_len > new_addr && new_addr + new_len > old_addr) return Error(EINVAL);
         if (fixed) {
             if (new_addr < mmap_min_addr()) return Error(EPERM);
-            unmap_locked(new_addr, new_addr + new_len);
+            Status st = unmap_locked(new_addr, new_addr + new_len);
             flush_user(new_addr, new_len / PAGE_SIZE);
+            TRY(st);
         }
         if (old_len > new_len) {
-            unmap_locked(old_addr + new_len, old_addr + old_len);
+            Status st = unmap_locked(old_addr + new_len, old_addr + old_len);
             flush_user(old_addr + new_len, (old_len - new_len) / PAGE_SIZE);
+            TRY(st);
             old_len = new_len;
         }
         v = find(old_addr);
         if (!v) return Error(EFAULT);
     } else if (old_len >= new_len) {
         if (old_len != new_len) {
-            unmap_locked(old_addr + new_len, old_addr + old_len);
+            Status st = unmap_locked(old_addr + new_len, old_addr + old_len);
             flush_user(old_addr + new_len, (old_len - new_len) / PAGE_SIZE);
+            TRY(st);
         }
         return old_addr;
     }
@@ -87,7 +90,7 @@ Result<uptr> AddressSpace::remap(uptr old_addr, usize old_len, usize new_len, u3
     if (old_len == 0) return new_addr;
     Status moved = move_ptes(old_addr, new_addr, old_len);
     if (dontunmap) src->vm &= ~(VM_LOCKED | VM_LOCKONFAULT);
-    else unmap_locked(old_addr, old_addr + old_len);
+    else if (Status un = unmap_locked(old_addr, old_addr + old_len); moved.is_ok()) moved = un;
     TRY(moved);
     return new_addr;
 }

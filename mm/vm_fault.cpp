@@ -99,6 +99,7 @@ FaultResult AddressSpace::fault_locked(uptr addr, bool write, bool exec, FileFau
             // Copy on write: this space gets its own copy.
             auto copy = copy_page(phys_to_virt(pa));
             if (copy.is_error()) return FaultResult::OutOfMemory;
+            note_anon_page(v);
             *pte = copy.value() | pte_flags(*v, true);
             release_user_page(pa);
         } else {
@@ -120,6 +121,9 @@ FaultResult AddressSpace::fault_locked(uptr addr, bool write, bool exec, FileFau
     }
     auto page = alloc_user_page();
     if (page.is_error()) return FaultResult::OutOfMemory;
+    // Linux maps its zero page for a read: only a write gives the
+    // mapping anonymous pages of its own.
+    if (write && !v->backing) note_anon_page(v);
     if (v->backing && v->backing->read_page(v->offset + (page_va - v->start), page.value()).is_error()) {
         free_user_page(page.value());
         return FaultResult::BusError;

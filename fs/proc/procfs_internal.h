@@ -202,6 +202,9 @@ Status show_pid_sched(SeqBuf& out, const Target& t);
 Status show_pid_schedstat(SeqBuf& out, const Target& t);
 Status show_schedstat(SeqBuf& out, const Target& t);
 Status show_sched_rt_period(SeqBuf& out, const Target& t);
+// A sysctl's integer as written (an optional sign, digits, trailing
+// whitespace), or EINVAL.
+Result<i64> parse_int(DataBuffer& in, usize at, usize n);
 Status show_sched_rt_runtime(SeqBuf& out, const Target& t);
 Result<usize> store_sched_rt_period(const Target& t, u64 off, DataBuffer& in, usize at, usize n);
 Result<usize> store_sched_rt_runtime(const Target& t, u64 off, DataBuffer& in, usize at, usize n);

@@ -24,6 +24,8 @@ void put_ms(SeqBuf& out, const char* name, u64 ns) {
 // Linux's jiffies (HZ=250 in Debian's kernel) start 5 minutes before wrap.
 u64 jiffies() { return 0x100000000ull - 300 * time::LINUX_HZ + time::monotonic_ns() / time::JIFFY_NS; }
 
+}  // namespace
+
 Result<i64> parse_int(DataBuffer& in, usize at, usize n) {
     char buf[24] = {};
     if (n >= sizeof(buf)) return Error(EINVAL);
@@ -41,8 +43,6 @@ Result<i64> parse_int(DataBuffer& in, usize at, usize n) {
     if (buf[i]) return Error(EINVAL);
     return neg ? -v : v;
 }
-
-}  // namespace
 
 Status show_pid_sched(SeqBuf& out, const Target& t) {
     proc::TaskInfo i;

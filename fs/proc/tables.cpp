@@ -3,6 +3,7 @@
 #include "fs/proc/procfs_internal.h"
 #include "kernel/random.h"
 #include "kernel/uts.h"
+#include "mm/address_space.h"
 
 namespace keel::fs::procfs {
 
@@ -108,6 +109,17 @@ Status show_core_pattern(SeqBuf& out, const Target&) {
     return {};
 }
 
+Status show_max_map_count(SeqBuf& out, const Target&) {
+    out.printf("%llu\n", static_cast<unsigned long long>(mm::max_map_count()));
+    return out.status();
+}
+
+Result<usize> store_max_map_count(const Target&, u64, DataBuffer& in, usize at, usize n) {
+    i64 v = TRY(parse_int(in, at, n));
+    TRY(mm::set_max_map_count(v));
+    return n;
+}
+
 Status show_mmap_min_addr(SeqBuf& out, const Target&) {
     out.puts("65536\n");
     return {};
@@ -153,6 +165,7 @@ const ProcEntry FS_ENTRIES[] = {
 };
 
 const ProcEntry VM_ENTRIES[] = {
+    {"max_map_count", RW, show_max_map_count, nullptr, nullptr, nullptr, 0, DirKind::Table, store_max_map_count},
     {"mmap_min_addr", REG, show_mmap_min_addr},
     {"overcommit_memory", REG, show_zero},
 };
