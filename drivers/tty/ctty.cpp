@@ -146,8 +146,7 @@ void hangup_session(Tty& tty, bool exit_session) {
         proc::lock_tree();
         if (proc::Process* leader = proc::process_slot(sid);
             leader && leader->state == proc::ProcessState::Running && leader->sid == sid) {
-            sig::send_from_kernel(*leader, SIGHUP);
-            sig::send_from_kernel(*leader, SIGCONT);
+            sig::send_from_kernel_together(*leader, SIGHUP, SIGCONT);
         }
         proc::unlock_tree();
     }

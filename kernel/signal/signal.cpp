@@ -191,48 +191,69 @@ void start_group_exit(proc::Process& p, int sig) {
     p.threads.for_each([&](sched::Thread& th) { (void)enqueue(th.signals.pending, SIGKILL, kill); });
 }
 
-Status generate(proc::Process& p, sched::Thread* t, int sig, const siginfo_t& info) {
-    Handlers& h = *p.sighand;
-    bool resume = false;
+// What generating a signal set off (queue_locked), for after_generate.
+struct Generated {
+    bool resume = false;  // SIGCONT for a stopped process
     bool fatal = false;
-    {
-        SpinlockGuard g(h.lock);
-        // SIGCONT and the stop signals cancel each other when generated.
-        if (sig == SIGCONT) {
-            discard(h.shared, STOP_SIGNALS);
-            if (p.thread) discard(p.thread->signals.pending, STOP_SIGNALS);
-            resume = p.stopped;
-        } else if (STOP_SIGNALS & bit(sig)) {
-            discard(h.shared, bit(SIGCONT));
-            if (p.thread) discard(p.thread->signals.pending, bit(SIGCONT));
-        }
-        bool blocked = p.thread && (p.thread->signals.blocked & bit(sig));
-        // init only receives signals it has a handler for; blocked signals
-        // are kept (the handler may change before they are unblocked).
-        if (p.pid == 1 && !blocked && h.actions[sig - 1].handler == SIG_DFL_HANDLER && sig != SIGCONT) return {};
-        if (!blocked && ignored_at_generation(h, sig) && sig != SIGCONT) return {};
-        if (!(sig == SIGCONT && ignored_at_generation(h, sig)))
-            TRY(enqueue(t ? t->signals.pending : h.shared, sig, info));
-        // Dying is visible from here on, not only once a thread has taken
-        // the signal: an OOM killer looking meanwhile must not pick another
-        // victim (or the same one twice).
-        fatal = fatal_to_group(p, t, sig);
-        if (fatal) start_group_exit(p, sig);
+};
+
+// The part of generate() under the signal lock: `sig` queued, or dropped
+// (ignored, or init without a handler).
+Status queue_locked(proc::Process& p, sched::Thread* t, int sig, const siginfo_t& info, Generated& out) {
+    Handlers& h = *p.sighand;
+    // SIGCONT and the stop signals cancel each other when generated.
+    if (sig == SIGCONT) {
+        discard(h.shared, STOP_SIGNALS);
+        if (p.thread) discard(p.thread->signals.pending, STOP_SIGNALS);
+        out.resume |= p.stopped;
+    } else if (STOP_SIGNALS & bit(sig)) {
+        discard(h.shared, bit(SIGCONT));
+        if (p.thread) discard(p.thread->signals.pending, bit(SIGCONT));
     }
-    if (resume) {
+    bool blocked = p.thread && (p.thread->signals.blocked & bit(sig));
+    // init only receives signals it has a handler for; blocked signals
+    // are kept (the handler may change before they are unblocked).
+    if (p.pid == 1 && !blocked && h.actions[sig - 1].handler == SIG_DFL_HANDLER && sig != SIGCONT) return {};
+    if (!blocked && ignored_at_generation(h, sig) && sig != SIGCONT) return {};
+    if (!(sig == SIGCONT && ignored_at_generation(h, sig)))
+        TRY(enqueue(t ? t->signals.pending : h.shared, sig, info));
+    // Dying is visible from here on, not only once a thread has taken
+    // the signal: an OOM killer looking meanwhile must not pick another
+    // victim (or the same one twice).
+    if (fatal_to_group(p, t, sig)) {
+        out.fatal = true;
+        start_group_exit(p, sig);
+    }
+    return {};
+}
+
+// The rest, without the lock: the parent told of a continue, and the
+// receivers woken.
+void after_generate(proc::Process& p, sched::Thread* t, const Generated& g) {
+    Handlers& h = *p.sighand;
+    if (g.resume) {
         p.stopped = false;
         p.report_continued = true;
         notify_parent_of_state(p, CLD_CONTINUED, SIGCONT);
     }
     h.arrivals.wake_all();  // signalfd readers and pollers
-    if (t && !fatal) {
+    if (t && !g.fatal) {
         kick_one(*t);
     } else {
         // The thread list changes under the signal lock too (add_thread,
         // leave), so it can be walked here, even from an interrupt.
-        SpinlockGuard g(h.lock);
+        SpinlockGuard lock(h.lock);
         p.threads.for_each([](sched::Thread& th) { kick_one(th); });
     }
+}
+
+Status generate(proc::Process& p, sched::Thread* t, int sig, const siginfo_t& info) {
+    Generated g;
+    {
+        SpinlockGuard lock(p.sighand->lock);
+        TRY(queue_locked(p, t, sig, info, g));
+    }
+    after_generate(p, t, g);
     return {};
 }
 
@@ -428,6 +449,17 @@ bool kill_pgrp(int pgid, int sig) {
 void send_from_kernel(proc::Process& p, int sig) {
     if (sig <= 0 || sig > NSIG_ALL || p.state != proc::ProcessState::Running) return;
     (void)generate(p, nullptr, sig, kernel_info(sig));
+}
+
+void send_from_kernel_together(proc::Process& p, int first, int second) {
+    if (p.state != proc::ProcessState::Running) return;
+    Generated g;
+    {
+        SpinlockGuard lock(p.sighand->lock);
+        (void)queue_locked(p, nullptr, first, kernel_info(first), g);
+        (void)queue_locked(p, nullptr, second, kernel_info(second), g);
+    }
+    after_generate(p, nullptr, g);
 }
 
 Status set_temporary_mask(uptr user_mask, u64 size) {

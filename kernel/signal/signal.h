@@ -74,8 +74,13 @@ Status send_to_thread(sched::Thread& t, int sig, const siginfo_t* info);
 // process of group `pgid`, as Linux's kill_pgrp(..., priv=1) does for the
 // terminal's signals. False when the group has no member.
 bool kill_pgrp(int pgid, int sig);
-// The same for one process (a terminal's session leader on hangup).
+// The same for one process.
 void send_from_kernel(proc::Process& p, int sig);
+// Two signals generated as one, so that the receiver takes both or
+// neither (a terminal's session leader gets SIGHUP and SIGCONT on hangup,
+// under one lock as on Linux: its SIGHUP handler used to run, and the
+// program go on, before SIGCONT was even sent; tests/user/tty_pty).
+void send_from_kernel_together(proc::Process& p, int first, int second);
 // The same with a siginfo of the caller's making (no permission check).
 void send_from_kernel_info(proc::Process& p, int sig, const siginfo_t& info);
 
