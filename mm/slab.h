@@ -1,7 +1,7 @@
 // Slab allocator: caches of fixed-size objects carved out of page blocks,
 // and kmalloc/kfree on top of a set of size-class caches.
 //
-// Accounted allocations (kmalloc_account: objects a program makes the
+// Accounted allocations (kzalloc_account: objects a program makes the
 // kernel keep, such as its VMAs, files and dentries) come from a second set
 // of size classes whose slabs remember an owner per object: what the
 // installed ObjAccounting charged for it (in the kernel, a memory cgroup).
@@ -172,7 +172,7 @@ public:
     Result<void*> alloc_accounted(usize size);
     Result<void*> zalloc_accounted(usize size);
     void free(void* ptr);
-    // Before the first accounted allocation; `acct` must outlive the heap.
+    // Before the first accounted allocation (the hooks are copied).
     void set_accounting(const ObjAccounting& acct) { accounting_ = acct; }
     // Usable size of an allocation (>= the requested size).
     usize usable_size(const void* ptr);

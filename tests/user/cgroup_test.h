@@ -50,6 +50,14 @@ static inline uint64_t now_ns(clockid_t c) {
     return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
+/* Moves the calling process into /cg/NAME. */
+static inline void join_group(const char *name) {
+    char path[64], me[16];
+    snprintf(path, sizeof path, "/cg/%s/cgroup.procs", name);
+    snprintf(me, sizeof me, "%d", getpid());
+    put(path, me);
+}
+
 /* Mounts cgroup2 on /cg and enables the memory controller for its
  * children, printing both outcomes (the memcg tests' first two lines). */
 static inline void mount_memory_cgroups(void) {

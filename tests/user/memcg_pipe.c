@@ -22,13 +22,6 @@
 
 static const char *yes(int b) { return b ? "yes" : "no"; }
 
-static void join(const char *group) {
-    char path[64], me[16];
-    snprintf(path, sizeof path, "/cg/%s/cgroup.procs", group);
-    snprintf(me, sizeof me, "%d", getpid());
-    put(path, me);
-}
-
 /* Fills a new pipe with 64K; its descriptors stay open. -1 when pipe() or
  * the write failed. */
 static long fill_pipe(void) {
@@ -51,7 +44,7 @@ int main(void) {
     /* In p: 256 empty pipes, then 64 full ones, then all closed. */
     pid_t c = fork();
     if (c == 0) {
-        join("p");
+        join_group("p");
         char b = 0;
         long base = num("/cg/p/memory.current");
         int fds[512];
@@ -82,7 +75,7 @@ int main(void) {
      * OOM killer. */
     c = fork();
     if (c == 0) {
-        join("q");
+        join_group("q");
         struct rlimit rl = {2048, 2048};
         setrlimit(RLIMIT_NOFILE, &rl);
         for (int i = 0; i < 1000; i++)

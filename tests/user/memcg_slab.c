@@ -34,13 +34,6 @@
 static const char *yes(int b) { return b ? "yes" : "no"; }
 static int verbose;
 
-static void join(const char *group) {
-    char path[64], me[16];
-    snprintf(path, sizeof path, "/cg/%s/cgroup.procs", group);
-    snprintf(me, sizeof me, "%d", getpid());
-    put(path, me);
-}
-
 struct figures {
     long current, slab, kernel;
 };
@@ -74,7 +67,7 @@ static int map_many(void **maps, int n) {
 }
 
 static void in_group(void) {
-    join("s");
+    join_group("s");
     static void *maps[MAPS];
 
     struct figures base = now();
@@ -162,7 +155,7 @@ int main(void) {
      * of them end in the OOM killer. */
     c = fork();
     if (c == 0) {
-        join("t");
+        join_group("t");
         static void *maps[60000];
         map_many(maps, 60000);
         _exit(errno == ENOMEM ? 3 : 0);
