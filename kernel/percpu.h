@@ -43,6 +43,10 @@ struct Cpu {
     u64 irq_count;
     u64 idle_ns;
     u64 kick_mask;  // CPUs owed a reschedule IPI once run-queue locks are dropped
+    // The user page tables in CR3 (0: the kernel's), set by
+    // load_page_tables: a TLB shootdown for an address space interrupts only
+    // the CPUs that have its tables loaded, idle ones lazily included.
+    u64 loaded_tables;
 };
 
 static_assert(__builtin_offsetof(Cpu, user_rsp_scratch) == 8);

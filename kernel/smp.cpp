@@ -37,7 +37,8 @@ void ipi_reschedule(arch::TrapFrame&, void*) {
 
 void ipi_stop(arch::TrapFrame&, void*) { arch::halt_forever(); }
 
-void run_call(u32 target_or_all, bool all, void (*fn)(void*), void* arg) {
+// Runs fn(arg) on the online CPUs of `mask` but this one and waits for them.
+void run_call(u64 mask, void (*fn)(void*), void* arg) {
     KASSERT(arch::irqs_enabled());
     u32 zero = 0;
     while (!__atomic_compare_exchange_n(&call_busy, &zero, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
@@ -45,13 +46,12 @@ void run_call(u32 target_or_all, bool all, void (*fn)(void*), void* arg) {
         arch::cpu_relax();
     }
     u32 self = current_cpu_raw()->id;
+    auto target = [&](u32 c) { return cpus[c] && cpus[c]->online && c != self && (mask >> c & 1); };
     u32 n = 0;
-    for (u32 c = 0; c < cpu_count; ++c)
-        if (cpus[c] && cpus[c]->online && c != self && (all || c == target_or_all)) ++n;
+    for (u32 c = 0; c < cpu_count; ++c) n += target(c);
     call_slot = {fn, arg, n};
     for (u32 c = 0; c < cpu_count; ++c)
-        if (cpus[c] && cpus[c]->online && c != self && (all || c == target_or_all))
-            arch::lapic_send_ipi(cpus[c]->apic_id, arch::VEC_IPI_CALL);
+        if (target(c)) arch::lapic_send_ipi(cpus[c]->apic_id, arch::VEC_IPI_CALL);
     while (__atomic_load_n(&call_slot.pending, __ATOMIC_ACQUIRE)) arch::cpu_relax();
     __atomic_store_n(&call_busy, 0, __ATOMIC_RELEASE);
 }
@@ -87,12 +87,12 @@ void smp_call_on(u32 cpu, void (*fn)(void*), void* arg) {
         fn(arg);
         return;
     }
-    run_call(cpu, false, fn, arg);
+    run_call(u64{1} << cpu, fn, arg);
 }
 
 void smp_call_others(void (*fn)(void*), void* arg) {
     if (sched::online_cpus() <= 1) return;
-    run_call(0, true, fn, arg);
+    run_call(~u64{0}, fn, arg);
 }
 
 void smp_send_reschedule(u32 cpu) {
@@ -119,6 +119,32 @@ void tlb_shootdown(uptr va, usize pages) {
     PreemptGuard pin;
     flush_range(&r);
     smp_call_others(flush_range, &r);
+}
+
+void tlb_shootdown_tables(u64 pml4, uptr va, usize pages) {
+    FlushRange r{va, pages};
+    if (sched::online_cpus() <= 1) {
+        flush_range(&r);
+        return;
+    }
+    KASSERT(arch::irqs_enabled());
+    PreemptGuard pin;
+    flush_range(&r);
+    // The entries were changed before this reads who has the tables: a CPU
+    // not seen here loads them after, and its walks see the change
+    // (load_page_tables publishes before it loads).
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    u64 mask = 0;
+    for (u32 c = 0; c < cpu_count; ++c)
+        if (cpus[c] && __atomic_load_n(&cpus[c]->loaded_tables, __ATOMIC_RELAXED) == pml4) mask |= u64{1} << c;
+    mask &= ~(u64{1} << this_cpu(pin).id);
+    if (mask) run_call(mask, flush_range, &r);
+}
+
+void load_page_tables(u64 pml4) {
+    arch::InterruptGuard pin;  // the record and the load on one CPU
+    __atomic_store_n(&current_cpu_raw()->loaded_tables, pml4 == arch::kernel_pml4() ? 0 : pml4, __ATOMIC_SEQ_CST);
+    arch::write_cr3(pml4);
 }
 
 }  // namespace keel

@@ -20,5 +20,12 @@ bool smp_stop_requested();
 // Flushes the TLB entries of [va, va + pages * 4 KiB) on every CPU, global
 // (kernel) entries included.
 void tlb_shootdown(uptr va, usize pages);
+// The same for the user page tables at `pml4`: on this CPU and on the
+// others that have them loaded (Linux's mm_cpumask), after the caller
+// changed their entries.
+void tlb_shootdown_tables(u64 pml4, uptr va, usize pages);
+// Loads page tables into CR3, recording them for tlb_shootdown_tables;
+// every load of user tables goes through it.
+void load_page_tables(u64 pml4);
 
 }  // namespace keel

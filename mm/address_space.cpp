@@ -26,10 +26,10 @@ void release_user_page(u64 pa) {
     free_pages(pa, 0);
 }
 
-void flush_user(uptr va, usize pages) {
+void flush_user(u64 pml4, uptr va, usize pages) {
     // The caller changed live translations of this address space; other
     // CPUs may run its threads.
-    if (arch::irqs_enabled()) tlb_shootdown(va, pages);
+    if (arch::irqs_enabled()) tlb_shootdown_tables(pml4, va, pages);
     else for (usize i = 0; i < pages; ++i) arch::invlpg(va + i * PAGE_SIZE);
 }
 
@@ -107,7 +107,7 @@ namespace {
 
 // Loads the kernel's tables on this CPU if it still runs on `pml4`.
 void let_go_of_tables(void* pml4) {
-    if ((arch::read_cr3() & arch::pte::ADDR_MASK) == reinterpret_cast<u64>(pml4)) arch::write_cr3(arch::kernel_pml4());
+    if ((arch::read_cr3() & arch::pte::ADDR_MASK) == reinterpret_cast<u64>(pml4)) load_page_tables(arch::kernel_pml4());
 }
 
 }  // namespace
@@ -160,7 +160,7 @@ Status set_max_map_count(i64 n) {
     return {};
 }
 
-void AddressSpace::activate() const { arch::write_cr3(pml4_); }
+void AddressSpace::activate() const { load_page_tables(pml4_); }
 
 Vma* AddressSpace::find(uptr addr) {
     for (Vma* v = vmas_.front(); v; v = vmas_.next(*v)) {
@@ -364,7 +364,7 @@ Result<uptr> AddressSpace::map(uptr addr, usize len, u32 prot, u32 flags, VmBack
             }
         } else if (flags & MAP_FIXED) {
             Status st = unmap_locked(addr, addr + size);
-            flush_user(addr, size / PAGE_SIZE);
+            flush_user(pml4_, addr, size / PAGE_SIZE);
             if (st.is_error()) {
                 destroy(v);
                 return st.error();
@@ -397,7 +397,7 @@ Status AddressSpace::unmap(uptr addr, usize len) {
     if (addr >= USER_TOP || size > USER_TOP - addr) return Error(EINVAL);
     sched::MutexGuard g(lock_);
     Status st = unmap_locked(addr, addr + size);
-    flush_user(addr, size / PAGE_SIZE);
+    flush_user(pml4_, addr, size / PAGE_SIZE);
     return st;
 }
 
@@ -421,7 +421,7 @@ Status AddressSpace::protect(uptr addr, usize len, u32 prot) {
     // their new rights (and may join their neighbours).
     Status st = protect_locked(addr, end, prot);
     merge_range(addr, end);
-    flush_user(addr, size / PAGE_SIZE);
+    flush_user(pml4_, addr, size / PAGE_SIZE);
     return st;
 }
 
@@ -495,7 +495,7 @@ Status AddressSpace::discard(uptr addr, usize len) {
         if (!v->fixed_phys) release_pages(a, stop);
         a = stop;
     }
-    flush_user(addr, size / PAGE_SIZE);
+    flush_user(pml4_, addr, size / PAGE_SIZE);
     return hole ? Status(Error(ENOMEM)) : Status{};
 }
 
@@ -552,7 +552,7 @@ uptr AddressSpace::set_brk(uptr want) {
     uptr new_end = align_up<uptr>(want, PAGE_SIZE);
     if (new_end < old_end) {
         Status st = unmap_locked(new_end, old_end);
-        flush_user(new_end, (old_end - new_end) / PAGE_SIZE);
+        flush_user(pml4_, new_end, (old_end - new_end) / PAGE_SIZE);
         if (st.is_error()) return brk_;
     } else if (new_end > old_end) {
         if (new_end > USER_MMAP_BASE || !range_free(old_end, new_end)) return brk_;
@@ -592,7 +592,7 @@ Result<AddressSpace*> AddressSpace::fork() {
             // writes (a forked child of a multithreaded process walked a
             // thread list another thread was changing and spun forever:
             // difftest cgroup_stress).
-            tlb_shootdown(0, USER_END / PAGE_SIZE);
+            tlb_shootdown_tables(pml4_, 0, USER_END / PAGE_SIZE);
         }
         if (st.is_ok()) return child;
         // The copied page tables are charged: over memory.max, with the

@@ -22,7 +22,7 @@ Status AddressSpace::move_ptes(uptr from, uptr to, usize len) {
         *dst.value() = *pte;
         *pte = 0;
     });
-    flush_user(from, len / PAGE_SIZE);
+    flush_user(pml4_, from, len / PAGE_SIZE);
     return st;
 }
 
@@ -47,12 +47,12 @@ Result<uptr> AddressSpace::remap(uptr old_addr, usize old_len, usize new_len, u3
         if (fixed) {
             if (new_addr < mmap_min_addr()) return Error(EPERM);
             Status st = unmap_locked(new_addr, new_addr + new_len);
-            flush_user(new_addr, new_len / PAGE_SIZE);
+            flush_user(pml4_, new_addr, new_len / PAGE_SIZE);
             TRY(st);
         }
         if (old_len > new_len) {
             Status st = unmap_locked(old_addr + new_len, old_addr + old_len);
-            flush_user(old_addr + new_len, (old_len - new_len) / PAGE_SIZE);
+            flush_user(pml4_, old_addr + new_len, (old_len - new_len) / PAGE_SIZE);
             TRY(st);
             old_len = new_len;
         }
@@ -61,7 +61,7 @@ Result<uptr> AddressSpace::remap(uptr old_addr, usize old_len, usize new_len, u3
     } else if (old_len >= new_len) {
         if (old_len != new_len) {
             Status st = unmap_locked(old_addr + new_len, old_addr + old_len);
-            flush_user(old_addr + new_len, (old_len - new_len) / PAGE_SIZE);
+            flush_user(pml4_, old_addr + new_len, (old_len - new_len) / PAGE_SIZE);
             TRY(st);
         }
         return old_addr;

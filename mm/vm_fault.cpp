@@ -105,7 +105,7 @@ FaultResult AddressSpace::fault_locked(uptr addr, bool write, bool exec, FileFau
         } else {
             *pte = e | arch::pte::W;
         }
-        flush_user(page_va, 1);
+        flush_user(pml4_, page_va, 1);
         return FaultResult::Handled;
     }
     if (v->fixed_phys) {
@@ -246,7 +246,7 @@ void AddressSpace::zap_file_pages(FileMap* fmap, u64 seq, u64 first, u64 end, bo
                 release_user_page(e & arch::pte::ADDR_MASK);
             }
         });
-        tlb_shootdown(from, (to - from) / PAGE_SIZE);
+        tlb_shootdown_tables(pml4_, from, (to - from) / PAGE_SIZE);
     }
 }
 

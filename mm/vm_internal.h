@@ -24,8 +24,8 @@ inline bool pte_has_page(u64 e) { return e & (arch::pte::P | PTE_PROTNONE); }
 
 // Drops one address space's use of an owned page.
 void release_user_page(u64 pa);
-// After changing live translations of the current space.
-void flush_user(uptr va, usize pages);
+// After changing live translations of the user page tables at `pml4`.
+void flush_user(u64 pml4, uptr va, usize pages);
 // Drops a reference to a VFS file.
 void put_file(fs::File* f);
 

@@ -19,6 +19,7 @@
 #include "kernel/process/rseq.h"
 #include "kernel/sched/scheduler.h"
 #include "kernel/signal/signal.h"
+#include "kernel/smp.h"
 #include "kernel/uaccess.h"
 #include "arch/x86_64/fpu.h"
 #include "lib/alloc.h"
@@ -267,7 +268,7 @@ void release_fpu(sched::Thread* self) {
 void drop_thread_mm(sched::Thread* self) {
     mm::AddressSpace* mine = self->mm;
     __atomic_store_n(&self->mm, nullptr, __ATOMIC_RELEASE);
-    arch::write_cr3(arch::kernel_pml4());
+    load_page_tables(arch::kernel_pml4());
     if (mine) mine->put();
 }
 

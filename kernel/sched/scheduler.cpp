@@ -394,10 +394,11 @@ void switch_user_state(Thread* prev, Thread* next) {
     // no tables at all, where it used to switch to the kernel's and back,
     // each write of CR3 flushing the TLB (on TCG the emulator's too). An
     // address space that goes away takes itself off idle CPUs first
-    // (AddressSpace::~AddressSpace), and TLB shootdowns reach every CPU.
+    // (AddressSpace::~AddressSpace), and its TLB shootdowns reach every CPU
+    // that has its tables loaded, idle or not (tlb_shootdown_tables).
     if (next == current_cpu_raw()->idle_thread) return;
     u64 want = proc::page_table_of(*next);
-    if ((arch::read_cr3() & arch::pte::ADDR_MASK) != want) arch::write_cr3(want);
+    if ((arch::read_cr3() & arch::pte::ADDR_MASK) != want) load_page_tables(want);
 }
 
 // Takes a fair thread of a throttled cgroup off the queue and parks it
