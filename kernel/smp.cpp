@@ -106,40 +106,41 @@ void smp_stop_others() {
     if (cpu_count > 1) arch::lapic_send_ipi_all_but_self(0, arch::IpiKind::Nmi);
 }
 
-void tlb_shootdown(uptr va, usize pages) {
+namespace {
+
+// Flushes [va, va + pages) here and on the other CPUs that have `tables`
+// loaded (0: on every other CPU).
+void shootdown(u64 tables, uptr va, usize pages) {
+    FlushRange r{va, pages};
     if (sched::online_cpus() <= 1) {
-        FlushRange r{va, pages};
         flush_range(&r);
         return;
     }
     // Waiting for other CPUs with interrupts off could deadlock.
     KASSERT(arch::irqs_enabled());
-    FlushRange r{va, pages};
     // Pinned, so that "the other CPUs" and "this CPU" stay what they were.
     PreemptGuard pin;
     flush_range(&r);
-    smp_call_others(flush_range, &r);
+    u64 mask = ~u64{0};
+    if (tables) {
+        // The entries were changed before this reads who has the tables: a
+        // CPU not seen here loads them after, and its walks see the change
+        // (load_page_tables publishes before it loads).
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        mask = 0;
+        for (u32 c = 0; c < cpu_count; ++c)
+            if (cpus[c] && __atomic_load_n(&cpus[c]->loaded_tables, __ATOMIC_RELAXED) == tables) mask |= u64{1} << c;
+        mask &= ~(u64{1} << this_cpu(pin).id);
+        if (!mask) return;
+    }
+    run_call(mask, flush_range, &r);
 }
 
-void tlb_shootdown_tables(u64 pml4, uptr va, usize pages) {
-    FlushRange r{va, pages};
-    if (sched::online_cpus() <= 1) {
-        flush_range(&r);
-        return;
-    }
-    KASSERT(arch::irqs_enabled());
-    PreemptGuard pin;
-    flush_range(&r);
-    // The entries were changed before this reads who has the tables: a CPU
-    // not seen here loads them after, and its walks see the change
-    // (load_page_tables publishes before it loads).
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    u64 mask = 0;
-    for (u32 c = 0; c < cpu_count; ++c)
-        if (cpus[c] && __atomic_load_n(&cpus[c]->loaded_tables, __ATOMIC_RELAXED) == pml4) mask |= u64{1} << c;
-    mask &= ~(u64{1} << this_cpu(pin).id);
-    if (mask) run_call(mask, flush_range, &r);
-}
+}  // namespace
+
+void tlb_shootdown(uptr va, usize pages) { shootdown(0, va, pages); }
+
+void tlb_shootdown_tables(u64 pml4, uptr va, usize pages) { shootdown(pml4, va, pages); }
 
 void load_page_tables(u64 pml4) {
     arch::InterruptGuard pin;  // the record and the load on one CPU

@@ -58,9 +58,10 @@ enum : u32 {
     VM_SHMEM = 1u << 7,  // shared anonymous memory (MAP_SHARED|MAP_ANONYMOUS, /dev/zero)
     // Linux's commit accounting marks, kept for what they decide about
     // merging: VM_ACCOUNT on private memory made writable (at mmap, brk, or
-    // when mprotect first grants write; never cleared), VM_NORESERVE on a
-    // private MAP_NORESERVE mapping. Memory that was never writable is
-    // therefore not joined to memory that was, as on Linux.
+    // when mprotect first grants write; dropped only when memory that never
+    // had a page loses write), VM_NORESERVE on a private MAP_NORESERVE
+    // mapping. Memory that was never writable is therefore not joined to
+    // memory that was, as on Linux.
     VM_ACCOUNT = 1u << 8,
     VM_NORESERVE = 1u << 9,
 };
@@ -89,10 +90,6 @@ struct Vma {
 
     bool shared() const { return flags & MAP_SHARED; }
 };
-
-// The Vma::vm marks `v` has once given rights `prot` (VM_ACCOUNT when
-// private memory first becomes writable).
-u32 vm_after_protect(const Vma& v, u32 prot);
 
 // vm.max_map_count: the mappings a process may have (Linux's default
 // 65530); mmap and brk fail with ENOMEM above it, splits at it.

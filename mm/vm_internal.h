@@ -1,5 +1,5 @@
 // Helpers shared by the address-space files (address_space.cpp,
-// vm_fault.cpp, vm_calls.cpp).
+// vm_fault.cpp, vm_calls.cpp, vma_merge.cpp).
 #pragma once
 
 #include "arch/x86_64/paging.h"
@@ -21,6 +21,11 @@ constexpr u64 PTE_PROTNONE = 1ull << 10;
 
 // Whether a PTE holds a page (present, or parked by PROT_NONE).
 inline bool pte_has_page(u64 e) { return e & (arch::pte::P | PTE_PROTNONE); }
+
+// The Vma::vm marks `v` has once given rights `prot` (mm/vma_merge.cpp:
+// VM_ACCOUNT when private memory first becomes writable, dropped when
+// memory that never had a page loses write).
+u32 vm_after_protect(const Vma& v, u32 prot);
 
 // Drops one address space's use of an owned page.
 void release_user_page(u64 pa);

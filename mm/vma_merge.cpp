@@ -5,7 +5,7 @@
 // with mprotect in small steps: without merging each step stayed a mapping
 // of its own. File mappings are not merged (Linux also merges those whose
 // offsets continue).
-#include "mm/address_space.h"
+#include "mm/vm_internal.h"
 
 namespace keel::mm {
 
