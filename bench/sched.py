@@ -19,7 +19,7 @@ two clusters about 25% apart (70 and 88 ms on Keel). Each boot therefore
 passes a different dummy parameter (bench_run=N, which both kernels hand to
 init's environment) and the figures are medians over the boots.
 
-usage: sched.py KEEL.elf [--only icount|wall] [--keel-only] [--mode "wakeup 1 2 100 4000"]...
+usage: sched.py KEEL.elf [--only icount|wall] [--keel-only] [--smp N] [--mode "wakeup 1 2 100 4000"]...
 """
 import argparse
 import os
@@ -163,6 +163,7 @@ def main():
     ap.add_argument("--mode", action="append", help="run this mode instead of the configuration's list")
     ap.add_argument("--runs", type=int, help="boots per kernel (default: 5 under icount, 3 for wall clock)")
     ap.add_argument("--timeout", type=int, default=240, help="per boot, seconds")
+    ap.add_argument("--smp", type=int, help="vCPUs for the wall-clock configuration (default 2)")
     args = ap.parse_args()
     vmlinuz = None if args.keel_only else linux_kernel()
     failed = False
@@ -170,6 +171,9 @@ def main():
         exe = build(tmp)
         for key in args.only or ["icount", "wall"]:
             cfg = dict(CONFIGS[key], modes=args.mode or CONFIGS[key]["modes"])
+            if args.smp and key == "wall":
+                cfg["qemu"] = ["-smp", str(args.smp)]
+                cfg["title"] = cfg["title"].replace("-smp 2", "-smp %d" % args.smp)
             runs = args.runs or cfg["runs"]
             initrd = initramfs(tmp, exe, cfg)
             k, kchecks, kwall, kproblems = measure(args.keel, initrd, cfg, BASE_APPEND, runs, args.timeout)

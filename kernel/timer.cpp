@@ -25,24 +25,33 @@ TimerQueue queues[MAX_CPUS];
 // one write of the initial count, and an empty queue none: the one-shot
 // has fired or fires into a handler that finds nothing due.
 //
-// Nor does a head a little later than the one-shot already counting down:
-// that fires early into a handler that programs the real head. Every switch
-// cancels the slice timer and arms the next thread's; between threads that
-// take turns the head moves a few us later each time, and now costs a write
-// every kEarlyFireSlackNs instead of every switch (futex ping-pong on CPU 0,
-// wall clock on TCG: 15.8 -> 7.6 us). A head much later is programmed at
-// once: skipping those too saved more writes but fired so many early
-// interrupts that they reshuffled which wake-ups waited behind whose work
-// (icount, wake-up 1 x 2 p99 44 -> 77 us).
-constexpr u64 kEarlyFireSlackNs = 50000;
+// Nor does a head later than the one-shot already counting down, as long as
+// the one-shot is at least half-way there: it fires early into a handler
+// that programs the real head. Every switch cancels the slice timer and arms
+// the next thread's, so between threads that take turns the head moves a few
+// us later each time; a fixed 50 us of slack still wrote the count every few
+// switches, and on TCG each such write that moves QEMU's earliest timer wakes
+// its main loop, which then contends for the global lock (futex ping-pong on
+// CPU 0, wall clock: QEMU's main thread 36% busy, 11.2 us per switch; with
+// half the distance as slack, a write every half slice: 1% busy, 6.4 us).
+// At most one early interrupt per head, and only when switches stop. A head
+// nearer than kMinSlackNs is never deferred by less than that: a one-shot
+// that close costs about what its early interrupt would.
+constexpr u64 kMinSlackNs = 50000;
+
+bool programmed_is_close_enough(const TimerQueue& q, u64 d, u64 now) {
+    if (d < q.programmed_ns) return false;  // the head is due earlier: program it
+    u64 ahead = d > now ? d - now : 0;
+    return d - q.programmed_ns < max<u64>(kMinSlackNs, ahead / 2);
+}
 
 void reprogram(TimerQueue& q) {
     Timer* first = q.sorted.front();
     if (!first) return;
     u64 d = first->deadline_ns;
-    if (d >= q.programmed_ns && d - q.programmed_ns < kEarlyFireSlackNs) return;
-    q.programmed_ns = d;
     u64 now = time::monotonic_ns();
+    if (programmed_is_close_enough(q, d, now)) return;
+    q.programmed_ns = d;
     u64 delta = d > now ? d - now : 0;
     u32 ticks = static_cast<u32>(clamp<u64>(time::ns_to_lapic_ticks(delta), 1, 0xffffffffu));
     if (q.oneshot_mode) {
