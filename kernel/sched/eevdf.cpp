@@ -370,10 +370,19 @@ bool EevdfRunQueue::wakeup_preempt(SchedEntity& woken) {
     return pick_eevdf() == &woken;
 }
 
+// An eligible yielder forfeits the rest of its request: its vruntime moves
+// to its deadline and it asks for a new slice from there, so the other
+// entities become eligible before it (Linux since 6.12.63, "forfeit vruntime
+// on yield"). Pushing only the deadline let a yielder that had run less than
+// its peer stay the only eligible entity and be picked again: two threads
+// yielding in turn alternated on 17% of calls when one did more work per
+// turn (Linux: 100%). An ineligible yielder is left as it is.
 void EevdfRunQueue::yield() {
     if (!curr_ || nr_queued_ == 1) return;
-    curr_->deadline += calc_delta_fair(curr_->slice, *curr_);
     curr_->slice_protected = false;
+    if (!eligible(*curr_)) return;
+    curr_->vruntime = curr_->deadline;
+    curr_->deadline += calc_delta_fair(curr_->slice, *curr_);
 }
 
 u64 EevdfRunQueue::runtime_until_deadline() const {

@@ -578,8 +578,23 @@ TEST(EevdfWakeup, YieldGivesUpTheRequest) {
     rq.enqueue(b, Enqueue::Wakeup);
     EXPECT_EQ(rq.pick_next(), &a);
     rq.yield();
+    EXPECT_EQ(a.vruntime, 3 * kMs);  // forfeits the rest of its request
     EXPECT_EQ(a.deadline, 6 * kMs);
     EXPECT_FALSE(a.slice_protected);
+    EXPECT_EQ(rq.pick_next(), &b);
+}
+
+// A yielder that has run ahead of V is left where it is: B, eligible, runs.
+TEST(EevdfWakeup, IneligibleYielderKeepsItsRequest) {
+    EevdfRunQueue rq(cfg());
+    SchedEntity a = entity(), b = entity();
+    rq.enqueue(a, Enqueue::Wakeup);
+    rq.enqueue(b, Enqueue::Wakeup);
+    EXPECT_EQ(rq.pick_next(), &a);
+    rq.update_curr(2 * kMs);  // v_A = 2 ms, V = 1 ms
+    rq.yield();
+    EXPECT_EQ(a.vruntime, 2 * kMs);
+    EXPECT_EQ(a.deadline, 3 * kMs);
     EXPECT_EQ(rq.pick_next(), &b);
 }
 
@@ -1065,5 +1080,27 @@ TEST(EevdfSim, YieldAlternates) {
             cur = next;
         }
         EXPECT_EQ(switches, calls) << "switch cost " << s;
+    }
+}
+
+// The same when one task does more work per turn than the other: with only
+// the deadline pushed, the lighter task stayed the one eligible entity after
+// its own yield and ran several turns in a row (Linux alternates: the
+// yielder forfeits its vruntime up to its deadline).
+TEST(EevdfSim, YieldAlternatesWithUnequalTurns) {
+    for (u64 extra : {300ull, 6000ull, 100000ull}) {
+        EevdfRunQueue rq(EevdfConfig{});
+        SchedEntity t[2] = {entity(0), entity(0)};
+        for (auto& e : t) rq.enqueue(e, Enqueue::Initial);
+        SchedEntity* cur = rq.pick_next();
+        int switches = 0, calls = 4000;
+        for (int i = 0; i < calls; ++i) {
+            rq.update_curr(1500 + (cur == &t[0] ? extra : 0));
+            rq.yield();
+            SchedEntity* next = rq.pick_next();
+            switches += next != cur;
+            cur = next;
+        }
+        EXPECT_EQ(switches, calls) << "extra work " << extra;
     }
 }
