@@ -2,6 +2,7 @@
 #include "kernel/signal/signal.h"
 
 #include <asm/sigcontext.h>
+#include <asm/unistd.h>
 #include <asm/ucontext.h>
 #include <linux/signal.h>
 
@@ -546,11 +547,9 @@ bool interrupt_pending() {
     return pending & ~t.signals.blocked;
 }
 
-bool interrupted_to_freeze() {
-    sched::Thread& t = self();
-    if (!t.process || t.process->group_exit || !cgroup::freeze_wanted(t)) return false;
-    SigSet pending = t.signals.pending.set | __atomic_load_n(&t.process->sighand->shared.set, __ATOMIC_SEQ_CST);
-    return !(pending & ~t.signals.blocked);
+Error restart_with(const RestartBlock& rb) {
+    self().signals.restart = rb;
+    return Error(ERESTART_RESTARTBLOCK);
 }
 
 int fatal_signal_pending() {
@@ -588,7 +587,8 @@ void deliver(arch::TrapFrame& f) {
     proc::Process& p = *t.process;
     bool in_syscall = f.vector == 0x100;
     i64 ret = static_cast<i64>(f.rax);
-    bool restartable = in_syscall && (ret == -ERESTARTSYS || ret == -ERESTARTNOINTR || ret == -ERESTARTNOHAND);
+    bool restartable = in_syscall && (ret == -ERESTARTSYS || ret == -ERESTARTNOINTR || ret == -ERESTARTNOHAND ||
+                                      ret == -ERESTART_RESTARTBLOCK);
     // The common case, without the lock: nothing pending and nothing to
     // restart. A signal that arrives after this look comes with a kick
     // (kick_thread), whose interrupt brings the thread back here.
@@ -629,7 +629,9 @@ void deliver(arch::TrapFrame& f) {
             die(sig);
         }
         // A handler runs: a restartable call either restarts after it or
-        // fails with EINTR.
+        // fails with EINTR; a continuation it left is dropped (Linux: at
+        // sigreturn), so restart_syscall from the handler fails.
+        t.signals.restart.fn = nullptr;
         if (restartable) {
             bool restart = ret == -ERESTARTNOINTR || (ret == -ERESTARTSYS && (act.flags & SA_RESTART));
             if (restart) {
@@ -654,8 +656,9 @@ void deliver(arch::TrapFrame& f) {
         return;
     }
     if (restartable) {
-        // No handler ran: the call restarts as if nothing happened.
-        f.rax = f.error_code;
+        // No handler ran: the call restarts as if nothing happened, or goes
+        // on through restart_syscall from where it was.
+        f.rax = ret == -ERESTART_RESTARTBLOCK ? static_cast<u64>(__NR_restart_syscall) : f.error_code;
         f.rip -= 2;
     }
     if (t.signals.restore_mask) {

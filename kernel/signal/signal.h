@@ -50,6 +50,18 @@ struct Pending {
 struct Handlers;
 
 // Per thread.
+// How a call interrupted by a signal that ran no handler (a stop and
+// SIGCONT, say) or by a cgroup freeze goes on: it returns
+// ERESTART_RESTARTBLOCK with one of these recorded, and the return to user
+// mode backs up over the syscall instruction with restart_syscall(2) as the
+// call, which runs fn with the arguments saved here (an absolute deadline
+// instead of the relative timeout the call was given). A handler ends the
+// call with EINTR instead.
+struct RestartBlock {
+    Result<u64> (*fn)(const RestartBlock&) = nullptr;
+    u64 a[5] = {};
+};
+
 struct ThreadSignals {
     SigSet blocked = 0;
     Pending pending;  // thread-directed signals
@@ -64,6 +76,7 @@ struct ThreadSignals {
     // Parked in the cgroup freezer's trap and counted in its cgroup's
     // nr_frozen (kernel/cgroup/freeze.cpp; the cgroup membership lock).
     bool frozen = false;
+    RestartBlock restart;  // for restart_syscall; fn null: it fails with EINTR
 };
 
 // Sends sig to process p (kill) or to thread t (tkill). info may be null:
@@ -110,11 +123,6 @@ void kick_thread(sched::Thread& t);
 // thread reaches the freezer on its way back to user mode.)
 bool interrupt_pending();
 
-// Did interrupt_pending() hold only because the thread's cgroup is
-// freezing (no signal, no exit)? Sleeps that Linux restarts through a
-// restart block (nanosleep) freeze in place and go on sleeping.
-bool interrupted_to_freeze();
-
 // A pending, unblocked signal that kills the current process even while
 // it is frozen (SIGKILL, or one whose action is to terminate without a
 // core dump: Linux makes those fatal to the group when they are sent);
@@ -156,5 +164,10 @@ bool parent_reaps_automatically(const proc::Process& parent);
 constexpr int ERESTARTSYS = 512;
 constexpr int ERESTARTNOINTR = 513;
 constexpr int ERESTARTNOHAND = 514;
+constexpr int ERESTART_RESTARTBLOCK = 516;
+
+// Records how the current call goes on after an interruption (see
+// RestartBlock) and returns the error that asks for it.
+Error restart_with(const RestartBlock& rb);
 
 }  // namespace keel::sig

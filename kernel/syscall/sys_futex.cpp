@@ -11,7 +11,6 @@
 #include <linux/time.h>
 
 #include "fs/core/file.h"
-#include "kernel/cgroup/freeze.h"
 #include "kernel/process/process.h"
 #include "kernel/sched/scheduler.h"
 #include "kernel/sched/wait.h"
@@ -120,9 +119,12 @@ void dequeue(Waiter& w) {
 
 // Sleeps on every futex of specs (queued one after the other, each after
 // checking its value) until one is woken, the deadline (monotonic ns, 0 =
-// none) passes or a signal arrives. Returns the index of the futex woken.
-// *frozen: it stopped only because the thread's cgroup is freezing.
-Result<u64> wait_once(const WaitSpec* specs, Waiter* ws, usize n, u64 deadline_ns, bool* frozen) {
+// none) passes or a signal or a cgroup freeze interrupts it. Returns the
+// index of the futex woken. Interrupted, an untimed wait restarts; a timed
+// one says ERESTARTNOHAND: it ends with EINTR when a handler runs, SA_RESTART
+// or not, and otherwise goes on towards the same deadline (futex_waitv's
+// is absolute; futex_wait makes that a restart block).
+Result<u64> wait_on(const WaitSpec* specs, Waiter* ws, usize n, u64 deadline_ns) {
     Wakeup wk;
     sched::Thread* self = sched::current();
     usize queued = 0;
@@ -181,26 +183,7 @@ Result<u64> wait_once(const WaitSpec* specs, Waiter* ws, usize n, u64 deadline_n
         expired = deadline_ns && time::monotonic_ns() >= deadline_ns;
         if (expired) return finish(Error(ETIMEDOUT));
         if (!sig::interrupt_pending()) continue;
-        if (sig::interrupted_to_freeze()) {
-            *frozen = true;
-            return finish(Error(EINTR));
-        }
-        // A timed wait ends with EINTR when a handler runs, SA_RESTART or
-        // not (Linux: -ERESTART_RESTARTBLOCK); an untimed one restarts.
         return finish(Error(deadline_ns ? sig::ERESTARTNOHAND : sig::ERESTARTSYS));
-    }
-}
-
-// wait_once, again after a cgroup freeze: a freeze is no signal, so the
-// thread stops in the freezer (off every futex queue: it may be killed
-// there) and then waits again towards the same deadline, the words
-// checked anew, as Linux's restart block does.
-Result<u64> wait_on(const WaitSpec* specs, Waiter* ws, usize n, u64 deadline_ns) {
-    for (;;) {
-        bool frozen = false;
-        Result<u64> r = wait_once(specs, ws, n, deadline_ns, &frozen);
-        if (!frozen || r.is_ok()) return r;
-        cgroup::freezer_trap();
     }
 }
 
@@ -208,8 +191,14 @@ Result<u64> futex_wait(uptr addr, u32 val, u64 deadline_ns, u32 bitset, bool sha
     if (!bitset) return Error(EINVAL);
     WaitSpec spec{addr, key_for(addr, shared), val, bitset};
     Waiter w;
-    TRY(wait_on(&spec, &w, 1, deadline_ns));
-    return 0;
+    Result<u64> r = wait_on(&spec, &w, 1, deadline_ns);
+    if (r.is_ok()) return 0;
+    if (r.error().code() != sig::ERESTARTNOHAND) return r.error();
+    // A relative timeout must not start again (Linux: futex_wait_restart).
+    auto resume = [](const sig::RestartBlock& rb) {
+        return futex_wait(rb.a[0], static_cast<u32>(rb.a[1]), rb.a[2], static_cast<u32>(rb.a[3]), rb.a[4] != 0);
+    };
+    return sig::restart_with({resume, {addr, val, deadline_ns, bitset, shared}});
 }
 
 // Two buckets locked together (requeue, wake_op), in address order so

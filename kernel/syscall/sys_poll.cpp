@@ -2,7 +2,6 @@
 #include <linux/poll.h>
 #include <linux/time.h>
 
-#include "kernel/cgroup/freeze.h"
 #include "kernel/signal/handlers.h"
 #include "kernel/process/proc_info.h"
 #include "kernel/process/process.h"
@@ -25,8 +24,6 @@ class Poller final : public fs::PollTable {
 public:
     ~Poller() { release(); }
 
-    // Off every queue and without memory: before a wait the thread may not
-    // come back from (killed in the freezer, it exits from there).
     void release() {
         reset();
         mm::kfree(slots_);
@@ -169,13 +166,10 @@ Result<usize> do_poll(pollfd* fds, usize n, u64 deadline) {
         poller.reset();
         usize ready = poll_pass(fds, n, &poller);
         if (ready || time::monotonic_ns() >= deadline) return ready;
-        if (sleep_on(poller, deadline)) continue;
-        if (!sig::interrupted_to_freeze()) return Error(sig::ERESTARTNOHAND);
-        // A cgroup freeze is no signal: the thread stops in the freezer and
-        // then polls on towards the same deadline, as Linux's restart block
-        // (a restart of the system call would start its timeout again).
-        poller.release();
-        cgroup::freezer_trap();
+        // A signal or a cgroup freeze: EINTR under a handler, else the call
+        // goes on towards the same deadline (poll through a restart block,
+        // ppoll and the selects with the time left written back).
+        if (!sleep_on(poller, deadline)) return Error(sig::ERESTARTNOHAND);
     }
 }
 
@@ -224,16 +218,48 @@ Result<u64> poll_syscall(uptr ufds, u64 nfds, u64 deadline) {
 
 }  // namespace
 
+namespace {
+
+// poll's timeout is relative and stays where the program wrote it, so an
+// interrupted poll goes on through restart_syscall (Linux: do_restart_poll).
+Result<u64> poll_restartable(uptr ufds, u64 nfds, u64 deadline) {
+    auto r = poll_syscall(ufds, nfds, deadline);
+    if (r.is_ok() || r.error().code() != sig::ERESTARTNOHAND) return r;
+    auto resume = [](const sig::RestartBlock& rb) { return poll_restartable(rb.a[0], rb.a[1], rb.a[2]); };
+    return sig::restart_with({resume, {ufds, nfds, deadline}});
+}
+
+// ppoll and pselect6 write back the time left, also when interrupted, so
+// that the restarted call waits only that long (none for a zero timeout).
+void write_back_timespec(uptr user, u64 deadline, const Result<u64>& r, bool zero) {
+    if (!user || zero || (r.is_error() && r.error().code() != sig::ERESTARTNOHAND)) return;
+    u64 now = time::monotonic_ns();
+    u64 left = deadline > now ? deadline - now : 0;
+    KTimespec ts{static_cast<i64>(left / 1000000000), static_cast<i64>(left % 1000000000)};
+    (void)copy_to_user(user, &ts, sizeof(ts));
+}
+
+bool zero_timespec(uptr user) {
+    if (!user) return false;
+    auto ts = UserIn<KTimespec>(user).read();
+    return ts.is_ok() && ts.value().sec == 0 && ts.value().nsec == 0;
+}
+
+}  // namespace
+
 SYSCALL(poll) {
     i64 timeout_ms = static_cast<int>(args.a2);
     u64 deadline = timeout_ms < 0 ? NO_DEADLINE : deadline_after(static_cast<u64>(timeout_ms) * 1000000);
-    return poll_syscall(args.a0, args.a1, deadline);
+    return poll_restartable(args.a0, args.a1, deadline);
 }
 
 SYSCALL(ppoll) {
     u64 deadline = TRY(timespec_deadline(args.a2));
+    bool zero = zero_timespec(args.a2);
     TRY(sig::set_temporary_mask(args.a3, args.a4));
-    return poll_syscall(args.a0, args.a1, deadline);
+    auto r = poll_syscall(args.a0, args.a1, deadline);
+    write_back_timespec(args.a2, deadline, r, zero);
+    return r;
 }
 
 namespace {
@@ -328,6 +354,7 @@ SYSCALL(select) {
 
 SYSCALL(pselect6) {
     u64 deadline = TRY(timespec_deadline(args.a4));
+    bool zero = zero_timespec(args.a4);
     if (args.a5) {
         // The sixth argument points at {const sigset_t* ss; size_t ss_len}.
         struct {
@@ -337,13 +364,7 @@ SYSCALL(pselect6) {
         TRY(sig::set_temporary_mask(sm.mask, sm.size));
     }
     auto r = select_common(static_cast<int>(args.a0), args.a1, args.a2, args.a3, deadline);
-    if (args.a4 && (r.is_ok() || r.error().code() == sig::ERESTARTNOHAND)) {
-        // As select: the time left is written back.
-        u64 now = time::monotonic_ns();
-        u64 left = deadline > now ? deadline - now : 0;
-        KTimespec ts{static_cast<i64>(left / 1000000000), static_cast<i64>(left % 1000000000)};
-        (void)copy_to_user(args.a4, &ts, sizeof(ts));
-    }
+    write_back_timespec(args.a4, deadline, r, zero);
     return r;
 }
 

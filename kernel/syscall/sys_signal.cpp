@@ -72,6 +72,17 @@ SYSCALL(rt_sigprocmask) {
 
 SYSCALL(rt_sigreturn) { return sig::sigreturn(*args.frame); }
 
+// The continuation of a call a signal or a freeze interrupted (the return to
+// user mode backs up into this; see sig::RestartBlock). Called with none
+// left, as by a program calling it itself, it fails with EINTR as Linux's.
+SYSCALL(restart_syscall) {
+    sig::RestartBlock& saved = sched::current()->signals.restart;
+    sig::RestartBlock rb = saved;
+    saved.fn = nullptr;
+    if (!rb.fn) return Error(EINTR);
+    return rb.fn(rb);
+}
+
 SYSCALL(rt_sigpending) {
     TRY(check_sigsetsize(args.a1));
     SigSet pending;

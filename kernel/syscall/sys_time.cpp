@@ -2,10 +2,10 @@
 // nanosleep, clock_nanosleep.
 #include <linux/time.h>
 
-#include "kernel/cgroup/freeze.h"
 #include "kernel/process/cputime.h"
 #include "kernel/process/process.h"
 #include "kernel/sched/scheduler.h"
+#include "kernel/signal/signal.h"
 #include "kernel/syscall/syscall.h"
 #include "kernel/time.h"
 #include "kernel/uaccess.h"
@@ -107,35 +107,46 @@ SYSCALL(time) {
 }
 
 namespace {
-// An interrupted relative sleep reports what was left, as Linux does.
-// A cgroup freeze is no signal: the sleep stops in the freezer and then
-// goes on towards the same end, as Linux's restart block does.
-Result<u64> interruptible_sleep(u64 ns, uptr rem) {
-    u64 deadline = time::monotonic_ns() + ns;
-    u64 left = ns;
-    for (;;) {
-        if (sched::sleep_ns_interruptible(left, &left)) return 0;
-        if (!sig::interrupted_to_freeze()) break;
-        cgroup::freezer_trap();
-        u64 now = time::monotonic_ns();
-        if (now >= deadline) return 0;
-        left = deadline - now;
-    }
+// A sleep that a signal or a cgroup freeze interrupts: a relative one
+// reports what was left in `rem` (as Linux does before it knows whether a
+// handler runs) and then fails with EINTR if a handler runs, or goes on
+// through restart_syscall towards the same end (a stop and SIGCONT, a
+// thaw); an absolute one is called again with its own arguments.
+Result<u64> sleep_interrupted(bool relative, uptr rem, u64 left, const sig::RestartBlock& go_on) {
+    if (!relative) return Error(sig::ERESTARTNOHAND);
     if (rem) TRY(UserOut<KTimespec>(rem).write(to_ts(left)));
-    return Error(EINTR);
+    return sig::restart_with(go_on);
 }
+
+// now + ns, saturating: a far-future timespec sleeps for ever.
+u64 deadline_in(u64 ns) {
+    u64 now = time::monotonic_ns();
+    return ns > ~0ull - now ? ~0ull : now + ns;
+}
+
+Result<u64> sleep_until(u64 deadline, bool relative, uptr rem) {
+    u64 now = time::monotonic_ns();
+    if (now >= deadline) return 0;
+    u64 left = 0;
+    if (sched::sleep_ns_interruptible(deadline - now, &left)) return 0;
+    auto resume = [](const sig::RestartBlock& rb) { return sleep_until(rb.a[0], true, rb.a[1]); };
+    return sleep_interrupted(relative, rem, left, {resume, {deadline, rem}});
+}
+
 // Sleeping on a process CPU clock: it moves only while the process's other
 // threads (or the process the clock belongs to) run, so look at it again
 // every 10 ms of wall time at most until it reaches `target`.
-Result<u64> cpu_clock_sleep(__kernel_clockid_t clock, u64 target, uptr rem) {
+Result<u64> cpu_clock_sleep(__kernel_clockid_t clock, u64 target, bool relative, uptr rem) {
     for (;;) {
         u64 now = TRY(read_clock(clock));
         if (now >= target) return 0;
-        if (!sched::sleep_ns_interruptible(min<u64>(target - now, 10'000'000), nullptr)) {
-            u64 after = TRY(read_clock(clock));
-            if (rem) TRY(UserOut<KTimespec>(rem).write(to_ts(target > after ? target - after : 0)));
-            return Error(EINTR);
-        }
+        if (sched::sleep_ns_interruptible(min<u64>(target - now, 10'000'000), nullptr)) continue;
+        u64 after = TRY(read_clock(clock));
+        auto resume = [](const sig::RestartBlock& rb) {
+            return cpu_clock_sleep(static_cast<__kernel_clockid_t>(rb.a[0]), rb.a[1], true, rb.a[2]);
+        };
+        return sleep_interrupted(relative, rem, target > after ? target - after : 0,
+                                 {resume, {static_cast<u64>(static_cast<i64>(clock)), target, rem}});
     }
 }
 
@@ -143,7 +154,7 @@ Result<u64> cpu_clock_sleep(__kernel_clockid_t clock, u64 target, uptr rem) {
 
 SYSCALL(nanosleep) {
     u64 ns = TRY(read_timespec(args.a0));
-    return interruptible_sleep(ns, args.a1);
+    return sleep_until(deadline_in(ns), true, args.a1);
 }
 
 SYSCALL(clock_nanosleep) {
@@ -153,10 +164,10 @@ SYSCALL(clock_nanosleep) {
     // Flag bits other than TIMER_ABSTIME are ignored, as Linux does.
     u64 t = TRY(read_timespec(args.a2));
     bool abs = args.a1 & TIMER_ABSTIME;
-    if (cputime::is_cpu_clock(clock)) return cpu_clock_sleep(clock, abs ? t : now + t, abs ? 0 : args.a3);
+    if (cputime::is_cpu_clock(clock)) return cpu_clock_sleep(clock, abs ? t : now + t, !abs, args.a3);
     u64 ns = abs ? (t > now ? t - now : 0) : t;
     if (!ns) return 0;
-    return interruptible_sleep(ns, abs ? 0 : args.a3);
+    return sleep_until(deadline_in(ns), !abs, args.a3);
 }
 
 }  // namespace keel
