@@ -124,7 +124,8 @@ AddressSpace::~AddressSpace() {
     }
     // Page-cache and kernel pages are not ours to free: only owned pages go
     // back, then the tables.
-    while (Vma* v = vmas_.pop_front()) {
+    while (Vma* v = vmas_.front()) {
+        unlink(v);
         if (v->fixed_phys) clear_ptes(v->start, v->end);
         else release_pages(v->start, v->end);
         free_vma(v);
@@ -162,20 +163,98 @@ Status set_max_map_count(i64 n) {
 
 void AddressSpace::activate() const { load_page_tables(pml4_); }
 
-Vma* AddressSpace::find(uptr addr) {
-    for (Vma* v = vmas_.front(); v; v = vmas_.next(*v)) {
-        if (addr < v->start) return nullptr;
-        if (addr < v->end) return v;
+bool VmaByStart::recompute(Vma& v) {
+    using Tree = RbTree<Vma, &Vma::tree_node, VmaByStart>;
+    uptr m = v.gap_before;
+    if (Vma* l = Tree::left(v)) m = max(m, l->gap_max);
+    if (Vma* r = Tree::right(v)) m = max(m, r->gap_max);
+    if (m == v.gap_max) return false;
+    v.gap_max = m;
+    return true;
+}
+
+void AddressSpace::regap(Vma* v) {
+    if (!v) return;
+    Vma* p = vmas_.prev(*v);
+    uptr floor = p ? p->end : USER_MMAP_MIN;
+    v->gap_before = v->start > floor ? v->start - floor : 0;
+    tree_.propagate(*v);
+}
+
+// The highest VMA of `subtree` that starts at or below `limit` with at
+// least `len` free below it.
+Vma* AddressSpace::highest_gap(Vma* n, uptr limit, usize len) {
+    while (n && n->gap_max >= len) {
+        if (n->start > limit) {
+            n = tree_.left(*n);
+            continue;
+        }
+        if (Vma* r = highest_gap(tree_.right(*n), limit, len)) return r;
+        if (n->gap_before >= len) return n;
+        n = tree_.left(*n);
     }
     return nullptr;
 }
 
+bool AddressSpace::vma_index_consistent(usize len) {
+    sched::MutexGuard g(lock_);
+    if (tree_.validate() < 0 || tree_.size() != vmas_.size()) return false;
+    uptr floor = USER_MMAP_MIN;
+    Vma* t = tree_.first();
+    for (Vma* v = vmas_.front(); v; v = vmas_.next(*v), t = tree_.next(*t)) {
+        if (t != v || v->gap_before != (v->start > floor ? v->start - floor : 0)) return false;
+        uptr m = v->gap_before;
+        if (Vma* l = tree_.left(*v)) m = max(m, l->gap_max);
+        if (Vma* r = tree_.right(*v)) m = max(m, r->gap_max);
+        if (v->gap_max != m) return false;
+        floor = v->end;
+    }
+    // The walk mmap used to do: every gap from the top down.
+    uptr want = 0;  // none
+    uptr ceiling = USER_MMAP_BASE;
+    for (Vma* v = vmas_.back();; v = vmas_.prev(*v)) {
+        uptr below = v ? v->end : USER_MMAP_MIN;
+        if (below < ceiling && ceiling - below >= len) {
+            want = ceiling - len;
+            break;
+        }
+        if (!v) break;
+        if (v->start < ceiling) ceiling = v->start;
+    }
+    Result<uptr> got = find_free(len, 0);
+    return got.is_ok() ? got.value() == want : want == 0;
+}
+
+Vma* AddressSpace::at_or_below(uptr addr) {
+    Vma* best = nullptr;
+    for (Vma* n = tree_.root(); n;) {
+        if (n->start <= addr) {
+            best = n;
+            n = tree_.right(*n);
+        } else {
+            n = tree_.left(*n);
+        }
+    }
+    return best;
+}
+
+Vma* AddressSpace::first_ending_above(uptr addr) {
+    Vma* v = at_or_below(addr);
+    if (v && v->end > addr) return v;
+    return v ? vmas_.next(*v) : vmas_.front();
+}
+
+Vma* AddressSpace::find(uptr addr) {
+    Vma* v = at_or_below(addr);
+    return v && addr < v->end ? v : nullptr;
+}
+
 Vma* AddressSpace::prev_of(Vma* v) { return vmas_.prev(*v); }
 
+// Only the last VMA starting below `end` can reach into [start, end).
 bool AddressSpace::range_free(uptr start, uptr end) {
-    for (Vma* v = vmas_.front(); v; v = vmas_.next(*v))
-        if (v->start < end && start < v->end) return false;
-    return true;
+    Vma* v = at_or_below(end - 1);
+    return !v || v->end <= start;
 }
 
 bool AddressSpace::covered(uptr start, uptr end) {
@@ -202,25 +281,34 @@ Result<uptr> AddressSpace::find_free(usize len, uptr hint, bool below_2g) {
         }
         return Error(ENOMEM);
     }
-    uptr ceiling = USER_MMAP_BASE;
-    Vma* v = vmas_.back();
-    // Walk the gaps from the highest down.
-    for (;;) {
-        uptr floor = v ? v->end : USER_MMAP_MIN;
-        if (floor < ceiling && ceiling - floor >= len) {
-            if (!v || v->end <= ceiling - len) return ceiling - len;
-        }
-        if (!v) return Error(ENOMEM);
-        if (v->start < ceiling) ceiling = v->start;
-        v = prev_of(v);
-    }
+    // Top down: first the room under USER_MMAP_BASE above the highest VMA
+    // that starts below it, then the highest gap below a VMA at or under
+    // that one, found by the tree's gap maxima.
+    constexpr uptr ceiling = USER_MMAP_BASE;
+    Vma* top = at_or_below(ceiling - 1);
+    uptr floor = top ? top->end : USER_MMAP_MIN;
+    if (floor < ceiling && ceiling - floor >= len) return ceiling - len;
+    if (!top) return Error(ENOMEM);
+    Vma* v = highest_gap(tree_.root(), top->start, len);
+    if (!v) return Error(ENOMEM);
+    return v->start - len;
 }
 
 void AddressSpace::insert(Vma* v) {
-    Vma* pos = vmas_.front();
-    while (pos && pos->start < v->start) pos = vmas_.next(*pos);
-    if (pos) vmas_.insert_before(*pos, *v);
+    v->gap_before = v->gap_max = 0;
+    tree_.insert(*v);
+    Vma* after = tree_.next(*v);
+    if (after) vmas_.insert_before(*after, *v);
     else vmas_.push_back(*v);
+    regap(v);
+    regap(after);
+}
+
+void AddressSpace::unlink(Vma* v) {
+    Vma* after = vmas_.next(*v);
+    tree_.erase(*v);
+    vmas_.remove(*v);
+    regap(after);
 }
 
 void AddressSpace::attach(Vma* v) {
@@ -290,12 +378,8 @@ Status AddressSpace::unmap_locked(uptr start, uptr end) {
     // punched inside one mapping (one more VMA) is refused at the limit.
     if (Vma* v = find(start); v && v->start < start && v->end > end && vmas_.size() >= max_map_count())
         return Error(ENOMEM);
-    for (Vma* v = vmas_.front(); v;) {
+    for (Vma* v = first_ending_above(start); v && v->start < end;) {
         Vma* next = vmas_.next(*v);
-        if (v->end <= start || v->start >= end) {
-            v = next;
-            continue;
-        }
         // A split can fail for lack of memory only: the rest of the range
         // stays mapped, and the caller reports ENOMEM.
         if (v->start < start) {
@@ -306,7 +390,7 @@ Status AddressSpace::unmap_locked(uptr start, uptr end) {
         if (v->end > end) TRY(split(v, end, false));
         if (v->fixed_phys) clear_ptes(v->start, v->end);
         else release_pages(v->start, v->end);
-        vmas_.remove(*v);
+        unlink(v);
         free_vma(v);
         v = next;
     }
@@ -470,9 +554,9 @@ Status AddressSpace::protect_locked(uptr addr, uptr end, u32 prot) {
 
 // The start of the first VMA above `a`, or `end`. Lock held.
 uptr AddressSpace::next_vma_start(uptr a, uptr end) {
-    for (Vma* v = vmas_.front(); v; v = vmas_.next(*v))
-        if (v->start > a) return min(v->start, end);
-    return end;
+    Vma* v = at_or_below(a);
+    v = v ? vmas_.next(*v) : vmas_.front();
+    return v ? min(v->start, end) : end;
 }
 
 Status AddressSpace::discard(uptr addr, usize len) {
@@ -614,7 +698,7 @@ Status AddressSpace::fork_into(AddressSpace* child) {
         Vma* c = TRY(clone_vma(*v));
         c->vm &= ~(VM_LOCKED | VM_LOCKONFAULT);  // locks are not inherited
         child->attach(c);
-        child->vmas_.push_back(*c);
+        child->insert(c);
         if (v->vm & VM_WIPEONFORK) continue;  // the child starts with zeros
         bool shared = v->shared();
         for_each_pte(pml4_, v->start, v->end, [&](uptr va, u64* pte) {

@@ -19,6 +19,7 @@
 
 #include "kernel/sched/wait.h"
 #include "lib/intrusive_list.h"
+#include "lib/rbtree.h"
 #include "lib/result.h"
 
 namespace keel::fs {
@@ -67,7 +68,13 @@ enum : u32 {
 };
 
 struct Vma {
-    ListNode node;
+    ListNode node;       // in the address space's list, in address order
+    RbNode tree_node;    // in its tree by start: lookups in O(log n)
+    // The free room between the previous VMA (or USER_MMAP_MIN) and start,
+    // and the largest such room in this VMA's subtree of the tree: mmap's
+    // search for a gap steers by it (AddressSpace::regap keeps both).
+    uptr gap_before = 0;
+    uptr gap_max = 0;
     ListNode file_node;  // in fmap's list
     AddressSpace* as = nullptr;
     uptr start = 0;
@@ -89,6 +96,13 @@ struct Vma {
     u64 anon_id = 0;
 
     bool shared() const { return flags & MAP_SHARED; }
+};
+
+// VMAs never overlap, so ordering by start stays right while a VMA's bounds
+// move in place (a split, a merge, a growing stack): none passes another.
+struct VmaByStart {
+    static bool less(const Vma& a, const Vma& b) { return a.start < b.start; }
+    static bool recompute(Vma& v);
 };
 
 // vm.max_map_count: the mappings a process may have (Linux's default
@@ -145,6 +159,10 @@ public:
     // brk(2): returns the (possibly unchanged) break.
     uptr set_brk(uptr want);
     void init_brk(uptr start);
+
+    // Tests: the VMA tree against the list (order, gap fields and maxima),
+    // and mmap's gap search for `len` against a walk of every gap.
+    bool vma_index_consistent(usize len);
 
     // mremap(2).
     Result<uptr> remap(uptr old_addr, usize old_len, usize new_len, u32 flags, uptr new_addr);
@@ -214,6 +232,8 @@ public:
 private:
     Status poke_page(uptr addr, const u8* from, usize k);  // within one page; under lock_
     Vma* find(uptr addr);  // VMA containing addr
+    Vma* at_or_below(uptr addr);  // the last VMA starting at or below addr
+    Vma* first_ending_above(uptr addr);  // the VMA containing addr, or the next one
     uptr next_vma_start(uptr a, uptr end);
     Vma* prev_of(Vma* v);
     // A fault on a file mapping whose page must be looked up in the file
@@ -247,7 +267,12 @@ private:
     // An anonymous page was faulted into v: it gets its anon_id, a
     // neighbour's it could share (as Linux's anon_vma_prepare) or a new one.
     void note_anon_page(Vma* v);
-    void insert(Vma* v);
+    void insert(Vma* v);  // into the list and the tree
+    void unlink(Vma* v);  // out of both
+    // v's gap_before again from its predecessor, and the maxima above it:
+    // after v's start or its predecessor's end moved.
+    void regap(Vma* v);
+    Vma* highest_gap(Vma* subtree, uptr limit, usize len);
     void attach(Vma* v);  // takes its references and joins its FileMap
     void free_vma(Vma* v);
     void release_pages(uptr start, uptr end);
@@ -264,7 +289,10 @@ private:
     u64 pml4_ = 0;
     u32 refs_ = 1;
     sched::Mutex lock_;
+    // The same VMAs twice: the list for walks in address order, the tree
+    // for finding one by address (page faults, futex keys, hints).
     IntrusiveList<Vma, &Vma::node> vmas_;  // sorted by start, non-overlapping
+    RbTree<Vma, &Vma::tree_node, VmaByStart> tree_;
     uptr brk_start_ = 0;
     uptr brk_ = 0;
 };

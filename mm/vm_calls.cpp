@@ -72,6 +72,7 @@ Result<uptr> AddressSpace::remap(uptr old_addr, usize old_len, usize new_len, u3
     if (!fixed && !dontunmap && old_len && v->end == old_addr + old_len && old_addr + new_len <= USER_TOP &&
         range_free(v->end, old_addr + new_len)) {
         v->end = old_addr + new_len;
+        regap(vmas_.next(*v));
         return old_addr;
     }
     if (!(flags & MREMAP_MAYMOVE)) return Error(ENOMEM);
@@ -103,8 +104,7 @@ Status AddressSpace::sync(uptr addr, usize len, int flags) {
     sched::MutexGuard g(lock_);
     bool hole = false;
     for (uptr a = addr;;) {
-        Vma* v = vmas_.front();
-        while (v && v->end <= a) v = vmas_.next(*v);
+        Vma* v = first_ending_above(a);
         if (!v) return Error(ENOMEM);
         if (a < v->start) {
             if (flags == MS_ASYNC) return Error(ENOMEM);
@@ -200,8 +200,7 @@ void AddressSpace::set_locked_all(u32 lock) {
         uptr start, end;
         {
             sched::MutexGuard g(lock_);
-            Vma* v = vmas_.front();
-            while (v && v->end <= a) v = vmas_.next(*v);
+            Vma* v = first_ending_above(a);
             if (!v) return;
             start = max(a, v->start);
             end = v->end;

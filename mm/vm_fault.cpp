@@ -55,8 +55,7 @@ Result<u64> copy_page(const void* src) {
 // long as the guard gap to the mapping below stays clear and RLIMIT_STACK
 // allows the size.
 bool AddressSpace::grow_stack(uptr addr) {
-    Vma* v = vmas_.front();
-    while (v && v->end <= addr) v = vmas_.next(*v);
+    Vma* v = first_ending_above(addr);
     if (!v || !(v->flags & MAP_GROWSDOWN) || addr >= v->start) return false;
     uptr new_start = align_down<uptr>(addr, PAGE_SIZE);
     if (new_start < USER_MMAP_MIN) return false;
@@ -68,6 +67,7 @@ bool AddressSpace::grow_stack(uptr addr) {
     }
     v->offset -= v->start - new_start;
     v->start = new_start;
+    regap(v);
     return true;
 }
 

@@ -57,7 +57,7 @@ Vma* AddressSpace::absorb(Vma* v, uptr from, uptr to, u32 prot) {
         Vma* p = prev_of(v);
         if (!p || p->end != v->start || !joins(*p, *v, prot, vm)) return nullptr;
         p->end = to;
-        v->start = to;
+        v->start = to;  // still touching p: no gap changes
         v->offset += to - from;
         take_anon(*p, *v);
         return p;
@@ -87,7 +87,7 @@ void AddressSpace::merge_range(uptr start, uptr end) {
         }
         v->end = n->end;
         take_anon(*v, *n);
-        vmas_.remove(*n);
+        unlink(n);
         free_vma(n);
     }
 }

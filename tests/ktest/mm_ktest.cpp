@@ -166,3 +166,45 @@ KTEST(mm, freed_address_space_leaves_no_cpu_on_its_tables) {
     smp_call_on(other, read_tables, &after);
     KEXPECT(after != pml4);
 }
+
+// The VMA tree (lookups, mmap's gap search by each subtree's largest gap)
+// agrees with the address-ordered list through random maps, unmaps,
+// protection changes that split and merge, and fixed maps into holes.
+KTEST(mm, vma_tree_matches_the_list) {
+    auto made = mm::AddressSpace::create();
+    KASSERT_TRUE(made.is_ok());
+    mm::AddressSpace* as = made.value();
+    constexpr usize P = mm::PAGE_SIZE;
+    uptr mapped[64] = {};
+    usize lens[64] = {};
+    u32 seed = 12345;
+    auto rnd = [&](u32 n) {
+        seed = seed * 1103515245u + 12345u;
+        return (seed >> 8) % n;
+    };
+    bool ok = true;
+    for (int step = 0; step < 1500 && ok; ++step) {
+        u32 slot = rnd(64);
+        u32 op = rnd(10);
+        if (!mapped[slot]) {
+            usize len = (1 + rnd(6)) * P;
+            u32 prot = rnd(2) ? PROT_READ : PROT_READ | PROT_WRITE;
+            uptr hint = op < 2 && step ? mm::USER_MMAP_BASE - (1 + rnd(4096)) * P : 0;
+            auto a = as->map(hint, len, prot, MAP_PRIVATE | MAP_ANONYMOUS, nullptr, 0);
+            if (a.is_ok()) {
+                mapped[slot] = a.value();
+                lens[slot] = len;
+            }
+        } else if (op < 6) {
+            (void)as->unmap(mapped[slot], lens[slot]);
+            mapped[slot] = 0;
+        } else {
+            // A page in the middle or at an edge: splits, and merges back.
+            uptr at = mapped[slot] + rnd(static_cast<u32>(lens[slot] / P)) * P;
+            (void)as->protect(at, P, rnd(2) ? PROT_READ : PROT_READ | PROT_WRITE);
+        }
+        for (usize len : {P, 3 * P, 64 * P}) ok = ok && as->vma_index_consistent(len);
+    }
+    KEXPECT(ok);
+    as->put();
+}
