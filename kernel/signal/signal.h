@@ -49,7 +49,6 @@ struct Pending {
 // The process-wide part (actions, shared pending set): kernel/signal/handlers.h.
 struct Handlers;
 
-// Per thread.
 // How a call interrupted by a signal that ran no handler (a stop and
 // SIGCONT, say) or by a cgroup freeze goes on: it returns
 // ERESTART_RESTARTBLOCK with one of these recorded, and the return to user
@@ -62,6 +61,7 @@ struct RestartBlock {
     u64 a[5] = {};
 };
 
+// Per thread.
 struct ThreadSignals {
     SigSet blocked = 0;
     Pending pending;  // thread-directed signals

@@ -216,10 +216,6 @@ Result<u64> poll_syscall(uptr ufds, u64 nfds, u64 deadline) {
     return r.value();
 }
 
-}  // namespace
-
-namespace {
-
 // poll's timeout is relative and stays where the program wrote it, so an
 // interrupted poll goes on through restart_syscall (Linux: do_restart_poll).
 Result<u64> poll_restartable(uptr ufds, u64 nfds, u64 deadline) {
