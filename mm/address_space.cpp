@@ -624,6 +624,8 @@ Status AddressSpace::advise(uptr addr, usize len, int advice) {
         }
         a = v->end;
     }
+    // What now matches its neighbours again joins them, as Linux merges.
+    merge_range(addr, end);
     return hole ? Status(Error(ENOMEM)) : Status{};
 }
 

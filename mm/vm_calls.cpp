@@ -46,6 +46,9 @@ Result<uptr> AddressSpace::remap(uptr old_addr, usize old_len, usize new_len, u3
         if (old_addr + old_len > new_addr && new_addr + new_len > old_addr) return Error(EINVAL);
         if (fixed) {
             if (new_addr < mmap_min_addr()) return Error(EPERM);
+            // Linux's room for the unmap's split and the move's below the
+            // limit, before anything is unmapped.
+            if (vmas_.size() + 2 + 3 >= max_map_count()) return Error(ENOMEM);
             Status st = unmap_locked(new_addr, new_addr + new_len);
             flush_user(pml4_, new_addr, new_len / PAGE_SIZE);
             TRY(st);
@@ -80,6 +83,9 @@ Result<uptr> AddressSpace::remap(uptr old_addr, usize old_len, usize new_len, u3
         bool hint = dontunmap && new_addr && range_free(new_addr, new_addr + new_len);
         new_addr = hint ? new_addr : TRY(find_free(new_len, 0));
     }
+    // A move may split the source and leave the destination unmerged: as
+    // Linux, it needs three mappings of room below vm.max_map_count.
+    if (vmas_.size() + 3 >= max_map_count()) return Error(ENOMEM);
     if (old_len) TRY(split_range(old_addr, old_addr + old_len));
     Vma* src = find(old_addr);
     Vma* dst = TRY(clone_vma(*src));
@@ -182,6 +188,7 @@ Status AddressSpace::set_locked(uptr addr, usize len, u32 lock) {
             v->vm = (v->vm & ~(VM_LOCKED | VM_LOCKONFAULT)) | lock;
             a = v->end;
         }
+        merge_range(addr, end);  // as Linux: a change that matches the neighbours again joins them
         if (hole) return Error(ENOMEM);
     }
     if ((lock & VM_LOCKED) && !(lock & VM_LOCKONFAULT)) populate(addr, len);

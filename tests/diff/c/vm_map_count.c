@@ -89,6 +89,20 @@ static int merging(void) {
     char *sh = mmap(lo - 4 * PG, 4 * PG, PROT_READ, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
     CHECK("shared_placed", "%d", sh == lo - 4 * PG);
     CHECK("shared_maps", "%ld", maps_in(sh, lo + 4 * PG));
+    /* mlock and madvise split off what they change and merge it back when
+     * it matches its neighbours again. */
+    char *m = mmap(NULL, 8 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CK("mlock_middle", mlock(m + 2 * PG, 2 * PG));
+    CHECK("mlock_middle_maps", "%ld", maps_in(m, m + 8 * PG));
+    CK("mlock_next", mlock(m + 4 * PG, PG));
+    CHECK("mlock_next_maps", "%ld", maps_in(m, m + 8 * PG));
+    CK("munlock_all", munlock(m, 8 * PG));
+    CHECK("munlock_all_maps", "%ld", maps_in(m, m + 8 * PG));
+    CK("dontfork_middle", madvise(m + 3 * PG, PG, MADV_DONTFORK));
+    CHECK("dontfork_middle_maps", "%ld", maps_in(m, m + 8 * PG));
+    CK("dofork_middle", madvise(m + 3 * PG, PG, MADV_DOFORK));
+    CHECK("dofork_middle_maps", "%ld", maps_in(m, m + 8 * PG));
+    CHECK("mlocked_data_kept", "%d", m[2 * PG] == 0 && (m[3 * PG] = 5, m[3 * PG] == 5));
     return 0;
 }
 
@@ -155,6 +169,41 @@ static int at_limit(void) {
     return 0;
 }
 
+/* mremap that moves a mapping needs room for three more below the limit
+ * (the move may split the source and the destination may not merge). */
+static int remap_near_limit(void) {
+    char *x = mmap(NULL, 2 * PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CK("fence_next", mprotect(x + PG, PG, PROT_NONE)); /* x cannot grow in place */
+    char v[32];
+    for (int room = 1; room <= 5; room++) {
+        snprintf(v, sizeof v, "%ld\n", maps_count() + room);
+        write_sysctl(v);
+        char *y = mremap(x, PG, 2 * PG, MREMAP_MAYMOVE);
+        char name[32];
+        snprintf(name, sizeof name, "move_with_room_%d", room);
+        CHECK(name, "%s", y == MAP_FAILED ? errname(errno) : "moved");
+        if (y == MAP_FAILED) continue;
+        /* One page again, fenced: the next try has to move too. */
+        x = y;
+        munmap(x + PG, PG);
+        mmap(x + PG, PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    }
+    /* To a fixed address: room also for unmapping what is there. */
+    char *dst = mmap(NULL, PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    for (int room = 4; room <= 7; room++) {
+        snprintf(v, sizeof v, "%ld\n", maps_count() + room);
+        write_sysctl(v);
+        char *y = mremap(x, PG, PG, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
+        char name[40];
+        snprintf(name, sizeof name, "fixed_move_with_room_%d", room);
+        CHECK(name, "%s", y == MAP_FAILED ? errname(errno) : "moved");
+        if (y == MAP_FAILED) continue;
+        dst = x;
+        x = y;
+    }
+    return 0;
+}
+
 int main(void) {
     setup();
     long def = read_sysctl();
@@ -170,6 +219,7 @@ int main(void) {
     CHECK("restored", "%d", write_sysctl(v) == (long)strlen(v) && read_sysctl() == def);
     CHECK("merging", "%s", wstr(in_child(merging)));
     CHECK("at_limit", "%s", wstr(in_child(at_limit)));
+    CHECK("remap_near_limit", "%s", wstr(in_child(remap_near_limit)));
     CHECK("restored_after", "%d", write_sysctl(v) == (long)strlen(v) && read_sysctl() == def);
     return 0;
 }
