@@ -131,13 +131,17 @@ void reap_zombies() {
     }
 }
 
-// A queued thread that is not running and may run on `me`; real-time
-// threads first.
-Thread* find_victim(CpuRunQueue& src, u32 me) {
+// What a thread weighs for balancing: its nice weight; a real-time thread
+// as a nice-0 one.
+u64 balance_weight(const Thread& t) { return t.on_rt ? NICE_0_LOAD : t.se.weight; }
+
+// A queued thread that is not running, may run on `me` and weighs less
+// than `below`; real-time threads first.
+Thread* find_victim(CpuRunQueue& src, u32 me, u64 below) {
     Thread* victim = nullptr;
     auto consider = [&](Thread* t) {
         if (!victim && !t->se.sched_delayed && !t->on_cpu && t->may_run_on(me) &&
-            load_state(t) == ThreadState::Runnable)
+            load_state(t) == ThreadState::Runnable && balance_weight(*t) < below)
             victim = t;
     };
     src.rt.for_each([&](Thread& t) { consider(&t); });
@@ -148,10 +152,10 @@ Thread* find_victim(CpuRunQueue& src, u32 me) {
 
 // Takes a queued thread that may run on `to` off `from`'s queue, marked in
 // flight (the caller queues it on `to`); null if there is none.
-Thread* detach_victim(u32 from, u32 to) {
+Thread* detach_victim(u32 from, u32 to, u64 below = ~0ull) {
     CpuRunQueue& src = runqueues[from];
     (void)src.lock.lock();
-    Thread* victim = find_victim(src, to);
+    Thread* victim = find_victim(src, to, below);
     if (victim) {
         update_curr(src, time::monotonic_ns());
         __atomic_store_n(&victim->in_flight, true, __ATOMIC_RELEASE);
@@ -192,24 +196,47 @@ bool pull_one_thread(u32 me) {
     return true;
 }
 
-// Busy CPUs: one with at least two threads more than the least loaded CPU
-// gives it a queued thread that may run there (idle CPUs pull for
-// themselves, pull_one_thread). As Linux's periodic balancing, which
-// evens out the number of running tasks between fully busy CPUs: five
-// CPU-bound threads forked on one CPU of two end up 3:2, not 4:1
-// (tests/user/balance_busy). Interrupts off.
+// The weight of the threads runnable on `cpu` (curr included, delayed
+// sleepers not). Interrupts off.
+u64 rq_load(u32 cpu) {
+    CpuRunQueue& rq = runqueues[cpu];
+    (void)rq.lock.lock();
+    u64 load = rq.curr && rq.curr != rq.idle ? balance_weight(*rq.curr) : 0;
+    rq.rt.for_each([&](Thread& t) {
+        if (&t != rq.curr) load += NICE_0_LOAD;
+    });
+    auto add = [&](Thread* t) {
+        if (!t->se.sched_delayed && t != rq.curr) load += t->se.weight;
+    };
+    fair::for_each_queued(rq, [](Thread* t, void* f) { (*static_cast<decltype(add)*>(f))(t); }, &add);
+    rq.lock.unlock(false);
+    return load;
+}
+
+// Busy CPUs: the CPU with the least runnable weight gets a queued thread
+// that may run there and weighs less than the difference, so that the move
+// leaves both CPUs below this one's load (idle CPUs pull for themselves,
+// pull_one_thread). As Linux's periodic balancing: between nice-0 threads
+// that evens out their number (five CPU-bound threads forked on one CPU of
+// two end up 3:2, not 4:1, tests/user/balance_busy); a nice -10 thread and
+// two nice-0 ones on two CPUs end with the heavy one alone, not sharing its
+// CPU with a light one while the other light one has a CPU to itself
+// (tests/user/balance_weight). Interrupts off.
 void push_one_thread(u32 me) {
-    u32 mine = __atomic_load_n(&runqueues[me].nr, __ATOMIC_RELAXED);
-    u32 target = me, least = mine;
+    if (ncpus_online < 2 || __atomic_load_n(&runqueues[me].nr, __ATOMIC_RELAXED) < 2) return;  // none to give
+    u64 mine = rq_load(me);
+    u32 target = me;
+    u64 least = mine;
     for (u32 c = 0; c < ncpus_online; ++c) {
-        u32 n = __atomic_load_n(&runqueues[c].nr, __ATOMIC_RELAXED);
-        if (c != me && n < least) {
+        if (c == me) continue;
+        u64 l = rq_load(c);
+        if (l < least) {
             target = c;
-            least = n;
+            least = l;
         }
     }
-    if (target == me || least + 2 > mine) return;
-    Thread* victim = detach_victim(me, target);
+    if (target == me) return;
+    Thread* victim = detach_victim(me, target, mine - least);
     // Queued there as a migration, with the preemption check a wake-up gets.
     if (victim) enqueue_on(victim, target, Enqueue::Restore);
 }
