@@ -34,9 +34,9 @@ TimerQueue queues[MAX_CPUS];
 // its main loop, which then contends for the global lock (futex ping-pong on
 // CPU 0, wall clock: QEMU's main thread 36% busy, 11.2 us per switch; with
 // half the distance as slack, a write every half slice: 1% busy, 6.4 us).
-// At most one early interrupt per head, and only when switches stop. A head
-// nearer than kMinSlackNs is never deferred by less than that: a one-shot
-// that close costs about what its early interrupt would.
+// At most one early interrupt per head, and only when switches stop. The
+// slack is never below kMinSlackNs: a one-shot that fires that little
+// before the head costs about what writing the count would.
 constexpr u64 kMinSlackNs = 50000;
 
 bool programmed_is_close_enough(const TimerQueue& q, u64 d, u64 now) {
