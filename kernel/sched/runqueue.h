@@ -30,6 +30,7 @@ struct CpuRunQueue {
     u32 cpu = 0;
     u32 nr = 0;              // runnable threads here (fair + RT), curr included
     u64 next_balance = 0;    // when this busy CPU next looks for a lighter one (push_one_thread)
+    u32 balances = 0;        // how many times it has looked (every 8th may rotate threads)
     u64 switches = 0;
     // The idle thread's polling window (its own; see idle_poll.h), and
     // whether it polls now: a waker that sees it set needs no IPI.
