@@ -14,6 +14,14 @@ constexpr u64 JIFFY_NS = 1000000000 / LINUX_HZ;
 
 // Nanoseconds since the clock was calibrated; 0 before that.
 u64 monotonic_ns();
+
+// A timeout's end on the monotonic clock: now + ns, NO_DEADLINE (never)
+// when that would pass the clock's range.
+constexpr u64 NO_DEADLINE = ~0ull;
+inline u64 deadline_after(u64 ns) {
+    u64 now = monotonic_ns();
+    return ns > NO_DEADLINE - now ? NO_DEADLINE : now + ns;
+}
 // Nanoseconds since reset as the TSC counts them (used for boot timing).
 u64 tsc_to_ns(u64 tsc);
 u64 tsc_khz();

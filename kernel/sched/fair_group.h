@@ -78,6 +78,10 @@ u64 runtime_until_deadline(const CpuRunQueue& rq);
 EevdfRunQueue& queue_of(CpuRunQueue& rq, const Thread* t);
 // Every queued thread that is not running, root queue first.
 void for_each_queued(CpuRunQueue& rq, void (*fn)(Thread*, void*), void* arg);
+template <typename F>
+void for_each_queued(CpuRunQueue& rq, F& f) {
+    for_each_queued(rq, [](Thread* t, void* fp) { (*static_cast<F*>(fp))(t); }, &f);
+}
 
 }  // namespace fair
 }  // namespace keel::sched

@@ -145,8 +145,7 @@ Thread* find_victim(CpuRunQueue& src, u32 me, u64 below) {
             victim = t;
     };
     src.rt.for_each([&](Thread& t) { consider(&t); });
-    fair::for_each_queued(
-        src, [](Thread* t, void* f) { (*static_cast<decltype(consider)*>(f))(t); }, &consider);
+    fair::for_each_queued(src, consider);
     return victim;
 }
 
@@ -202,13 +201,11 @@ u64 rq_load(u32 cpu) {
     CpuRunQueue& rq = runqueues[cpu];
     (void)rq.lock.lock();
     u64 load = rq.curr && rq.curr != rq.idle ? balance_weight(*rq.curr) : 0;
-    rq.rt.for_each([&](Thread& t) {
-        if (&t != rq.curr) load += NICE_0_LOAD;
-    });
     auto add = [&](Thread* t) {
-        if (!t->se.sched_delayed && t != rq.curr) load += t->se.weight;
+        if (!t->se.sched_delayed && t != rq.curr) load += balance_weight(*t);
     };
-    fair::for_each_queued(rq, [](Thread* t, void* f) { (*static_cast<decltype(add)*>(f))(t); }, &add);
+    rq.rt.for_each([&](Thread& t) { add(&t); });
+    fair::for_each_queued(rq, add);
     rq.lock.unlock(false);
     return load;
 }

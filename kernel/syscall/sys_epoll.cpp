@@ -16,7 +16,8 @@ namespace keel {
 
 namespace {
 
-constexpr u64 NO_DEADLINE = ~0ull;
+using time::deadline_after;
+using time::NO_DEADLINE;
 // Linux's EP_MAX_EVENTS: INT_MAX / sizeof(struct epoll_event).
 constexpr u64 EP_MAX_EVENTS = 0x7fffffff / sizeof(epoll_event);
 
@@ -32,11 +33,6 @@ Result<u64> create(u32 flags) {
         return fd.error();
     }
     return static_cast<u64>(fd.value());
-}
-
-u64 deadline_after(u64 ns) {
-    u64 now = time::monotonic_ns();
-    return ns > NO_DEADLINE - now ? NO_DEADLINE : now + ns;
 }
 
 Result<u64> wait_common(u64 epfd, uptr events, i64 maxevents, u64 deadline) {

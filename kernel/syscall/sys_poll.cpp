@@ -116,7 +116,8 @@ private:
     bool overflow_ = false;
 };
 
-constexpr u64 NO_DEADLINE = ~0ull;
+using time::deadline_after;
+using time::NO_DEADLINE;
 
 // Sleeps until a registered queue wakes, the deadline passes or a signal
 // arrives. Returns false for a signal.
@@ -171,11 +172,6 @@ Result<usize> do_poll(pollfd* fds, usize n, u64 deadline) {
         // ppoll and the selects with the time left written back).
         if (!sleep_on(poller, deadline)) return Error(sig::ERESTARTNOHAND);
     }
-}
-
-u64 deadline_after(u64 ns) {
-    u64 now = time::monotonic_ns();
-    return ns > NO_DEADLINE - now ? NO_DEADLINE : now + ns;
 }
 
 struct KTimespec {

@@ -118,12 +118,6 @@ Result<u64> sleep_interrupted(bool relative, uptr rem, u64 left, const sig::Rest
     return sig::restart_with(go_on);
 }
 
-// now + ns, saturating: a far-future timespec sleeps for ever.
-u64 deadline_in(u64 ns) {
-    u64 now = time::monotonic_ns();
-    return ns > ~0ull - now ? ~0ull : now + ns;
-}
-
 Result<u64> sleep_until(u64 deadline, bool relative, uptr rem) {
     u64 now = time::monotonic_ns();
     if (now >= deadline) return 0;
@@ -154,7 +148,7 @@ Result<u64> cpu_clock_sleep(__kernel_clockid_t clock, u64 target, bool relative,
 
 SYSCALL(nanosleep) {
     u64 ns = TRY(read_timespec(args.a0));
-    return sleep_until(deadline_in(ns), true, args.a1);
+    return sleep_until(time::deadline_after(ns), true, args.a1);
 }
 
 SYSCALL(clock_nanosleep) {
@@ -167,7 +161,7 @@ SYSCALL(clock_nanosleep) {
     if (cputime::is_cpu_clock(clock)) return cpu_clock_sleep(clock, abs ? t : now + t, !abs, args.a3);
     u64 ns = abs ? (t > now ? t - now : 0) : t;
     if (!ns) return 0;
-    return sleep_until(deadline_in(ns), !abs, args.a3);
+    return sleep_until(time::deadline_after(ns), !abs, args.a3);
 }
 
 }  // namespace keel
