@@ -1,6 +1,6 @@
 // Merging of anonymous mappings, as Linux does it: memory that continues a
 // neighbour with the same rights and flags becomes part of it (mmap, brk,
-// mprotect), so /proc/<pid>/maps shows one line where Linux does and the
+// mprotect; mlock and madvise merge back what they split off), so /proc/<pid>/maps shows one line where Linux does and the
 // count against vm.max_map_count does not grow. glibc grows a thread's heap
 // with mprotect in small steps: without merging each step stayed a mapping
 // of its own. File mappings are not merged (Linux also merges those whose
